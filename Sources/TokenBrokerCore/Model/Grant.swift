@@ -1,0 +1,51 @@
+public import Foundation
+
+/// What the broker holds for one resource server at one authorization server.
+///
+/// `requestedScopes` only ever grows (SEP-2350 accumulation): it is every scope the
+/// broker has asked for on behalf of local clients, in first-seen order, and it
+/// survives failures. `grantedScopes` is what the current token carries as far as the
+/// broker knows (RFC 6749 §5.1).
+public struct Grant: Sendable, Equatable {
+    /// The canonical resource URI: the storage key and the RFC 8707 `resource` value.
+    public var resource: ResourceURI
+    /// The issuer identifier of the authorization server that issued the tokens.
+    public var issuer: String
+    /// Every scope ever requested for this resource, accumulated.
+    public var requestedScopes: ScopeSet
+    /// The scopes of the current token.
+    public var grantedScopes: ScopeSet
+    /// The current access token, if any.
+    public var accessToken: Secret?
+    /// When the access token expires; `nil` when the server gave no lifetime.
+    public var accessTokenExpiresAt: Date?
+    /// The refresh token, if the server issued one.
+    public var refreshToken: Secret?
+    /// When this grant was first stored.
+    public var createdAt: Date
+    /// When this grant last changed.
+    public var updatedAt: Date
+
+    /// Creates a grant.
+    public init(
+        resource: ResourceURI,
+        issuer: String,
+        requestedScopes: ScopeSet = [],
+        grantedScopes: ScopeSet = [],
+        accessToken: Secret? = nil,
+        accessTokenExpiresAt: Date? = nil,
+        refreshToken: Secret? = nil,
+        createdAt: Date,
+        updatedAt: Date
+    ) {
+        self.resource = resource
+        self.issuer = issuer
+        self.requestedScopes = requestedScopes
+        self.grantedScopes = grantedScopes
+        self.accessToken = accessToken
+        self.accessTokenExpiresAt = accessTokenExpiresAt
+        self.refreshToken = refreshToken
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+    }
+}

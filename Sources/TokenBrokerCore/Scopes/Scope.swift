@@ -1,0 +1,53 @@
+/// One OAuth scope token (RFC 6749 §3.3).
+///
+/// A scope is an opaque, case-sensitive string of printable ASCII without spaces,
+/// double quotes or backslashes. Two scopes are the same only when their strings are
+/// identical: the broker never folds case or interprets hierarchies.
+public struct Scope: RawRepresentable, Hashable, Sendable, Comparable, CustomStringConvertible {
+    /// The scope exactly as the server spells it.
+    public let rawValue: String
+
+    /// Creates a scope when `rawValue` is a valid RFC 6749 `scope-token`, else `nil`.
+    public init?(rawValue: String) {
+        guard Scope.isValidToken(rawValue) else { return nil }
+        self.rawValue = rawValue
+    }
+
+    /// Creates a scope, throwing ``ScopeError`` with the offending text when it is invalid.
+    public init(validating text: String) throws(ScopeError) {
+        guard let scope = Scope(rawValue: text) else { throw ScopeError.invalidScope(text) }
+        self = scope
+    }
+
+    /// `offline_access`, the scope that asks an OpenID-style server for a refresh token.
+    public static let offlineAccess = Scope(rawValue: "offline_access")!
+
+    public var description: String { rawValue }
+
+    public static func < (lhs: Scope, rhs: Scope) -> Bool { lhs.rawValue < rhs.rawValue }
+
+    /// `scope-token = 1*( %x21 / %x23-5B / %x5D-7E )`
+    static func isValidToken(_ text: String) -> Bool {
+        guard !text.isEmpty else { return false }
+        return text.utf8.allSatisfy(isScopeCharacter)
+    }
+
+    static func isScopeCharacter(_ byte: UInt8) -> Bool {
+        byte == 0x21 || (0x23...0x5B).contains(byte) || (0x5D...0x7E).contains(byte)
+    }
+}
+
+/// Why a scope string was refused.
+public enum ScopeError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// The text contains a character RFC 6749 §3.3 does not allow in a scope, or is empty.
+    case invalidScope(String)
+
+    public var description: String {
+        switch self {
+        case .invalidScope(let text):
+            // Scope strings are not secrets, but a hostile server could send megabytes.
+            let shown = text.count > 64 ? String(text.prefix(64)) + "…" : text
+            return "invalid OAuth scope \"\(shown)\" (RFC 6749 §3.3 allows printable ASCII except space, \" and \\)"
+        }
+    }
+}

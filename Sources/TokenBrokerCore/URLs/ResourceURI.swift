@@ -1,0 +1,104 @@
+/// Which URLs the broker may talk to.
+///
+/// Every OAuth endpoint must be `https`. Plain `http` is accepted only for loopback
+/// hosts and only when the operator turned on `--allow-http-loopback` (local
+/// development and tests).
+public struct TransportPolicy: Hashable, Sendable {
+    /// Whether `http://` is accepted for loopback hosts.
+    public var allowsHTTPLoopback: Bool
+
+    /// Creates a policy.
+    public init(allowsHTTPLoopback: Bool) {
+        self.allowsHTTPLoopback = allowsHTTPLoopback
+    }
+
+    /// https only.
+    public static let strict = TransportPolicy(allowsHTTPLoopback: false)
+    /// https, and http on loopback.
+    public static let loopbackHTTPAllowed = TransportPolicy(allowsHTTPLoopback: true)
+
+    /// Throws unless `url` may be contacted under this policy.
+    public func check(_ url: HTTPURL) throws(TransportPolicyViolation) {
+        if url.scheme == "https" { return }
+        guard url.isLoopback else { throw .plainHTTPOffLoopback(host: url.host) }
+        guard allowsHTTPLoopback else { throw .plainHTTPLoopbackNotAllowed(host: url.host) }
+    }
+}
+
+/// Why a URL may not be contacted.
+public enum TransportPolicyViolation: Error, Equatable, Sendable, CustomStringConvertible {
+    /// `http://` to a host that is not loopback: never allowed.
+    case plainHTTPOffLoopback(host: String)
+    /// `http://` to a loopback host without the opt-in.
+    case plainHTTPLoopbackNotAllowed(host: String)
+
+    public var description: String {
+        switch self {
+        case .plainHTTPOffLoopback(let host):
+            "uses plain http to \(host); only https is allowed (http only for loopback addresses with --allow-http-loopback)"
+        case .plainHTTPLoopbackNotAllowed(let host):
+            "uses plain http to the loopback host \(host); start the daemon with --allow-http-loopback to allow it"
+        }
+    }
+}
+
+/// The canonical URI of an MCP server: the key of everything the broker stores and
+/// the RFC 8707 `resource` parameter it sends.
+///
+/// Canonical per MCP: lowercase scheme and host, no fragment, no default port, no
+/// trailing slash. The root path is written without a slash (`https://mcp.example.com`),
+/// MCP's preferred form, so `https://host` and `https://host/` name one resource.
+public struct ResourceURI: Hashable, Sendable, Comparable, CustomStringConvertible {
+    /// The canonical components.
+    public let url: HTTPURL
+
+    /// Canonicalises and validates `text` under `policy`.
+    public init(_ text: String, policy: TransportPolicy) throws(ResourceURIError) {
+        let parsed: HTTPURL
+        do {
+            parsed = try HTTPURL(parsing: text)
+        } catch {
+            throw .invalidURL(error)
+        }
+        guard parsed.fragment == nil else { throw .hasFragment }
+        do {
+            try policy.check(parsed)
+        } catch {
+            throw .transport(error)
+        }
+        url = ResourceURI.canonicalize(parsed)
+    }
+
+    /// Re-reads a canonical string the broker stored itself; only the syntax is checked.
+    public init(storedCanonical text: String) throws(ResourceURIError) {
+        try self.init(text, policy: .loopbackHTTPAllowed)
+    }
+
+    /// The canonical string.
+    public var string: String { url.string }
+    public var description: String { url.string }
+
+    public static func < (lhs: ResourceURI, rhs: ResourceURI) -> Bool { lhs.string < rhs.string }
+
+    static func canonicalize(_ url: HTTPURL) -> HTTPURL {
+        var path = Substring(url.path)
+        while path.last == "/" { path = path.dropLast() }
+        return HTTPURL(
+            scheme: url.scheme, host: url.host, port: url.port, path: String(path), query: url.query, fragment: nil)
+    }
+}
+
+/// Why a resource URL was refused; each maps to `invalid_params` on the wire.
+public enum ResourceURIError: Error, Equatable, Sendable, CustomStringConvertible {
+    case invalidURL(HTTPURLError)
+    case hasFragment
+    case transport(TransportPolicyViolation)
+
+    public var description: String {
+        switch self {
+        case .invalidURL(let error): "the resource URL \(error)"
+        case .hasFragment: "the resource URL has a fragment (#…), which a resource indicator must not have"
+        case .transport(let violation): "the resource URL \(violation)"
+        }
+    }
+}

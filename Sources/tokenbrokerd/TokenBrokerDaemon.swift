@@ -1,0 +1,4 @@
+@main
+struct TokenBrokerDaemon {
+    static func main() {}
+}
