@@ -1,0 +1,239 @@
+#if canImport(FoundationEssentials)
+public import FoundationEssentials
+#else
+public import Foundation
+#endif
+
+/// What a local client asks of the broker for one resource, as the planner sees it.
+public struct TokenRequest: Sendable, Equatable {
+    /// The scopes this request needs. Least privilege: the broker never asks for more
+    /// on the client's behalf than clients have needed, challenges demanded and the
+    /// resource's own fallback suggests.
+    public var neededScopes: ScopeSet
+    /// The Bearer challenge the client just received, if any.
+    public var challenge: BearerChallenge?
+    /// The HTTP status that carried the challenge (401 or 403).
+    public var status: Int?
+    /// The access token the server refused, if the client said which.
+    public var rejectedToken: Secret?
+    /// The token must stay valid this long.
+    public var minimumValidity: TimeInterval
+    /// A person explicitly asked to sign in (`tokenbroker login`): always authorize.
+    public var explicitSignIn: Bool
+
+    /// Creates a request.
+    public init(
+        neededScopes: ScopeSet = [], challenge: BearerChallenge? = nil, status: Int? = nil,
+        rejectedToken: Secret? = nil, minimumValidity: TimeInterval = 30, explicitSignIn: Bool = false
+    ) {
+        self.neededScopes = neededScopes
+        self.challenge = challenge
+        self.status = status
+        self.rejectedToken = rejectedToken
+        self.minimumValidity = minimumValidity
+        self.explicitSignIn = explicitSignIn
+    }
+
+    /// True when the client reports a 401/403 rather than asking up front.
+    var reportsChallenge: Bool { status != nil || challenge != nil }
+
+    /// A 403, or an `insufficient_scope` error whatever the status: the token is valid
+    /// but lacks scopes.
+    var isStepUp: Bool { status == 403 || challenge?.isInsufficientScope == true }
+}
+
+/// What discovery knows about scopes, for the fallbacks.
+public struct ScopeSources: Sendable, Equatable {
+    /// The resource's `scopes_supported` (protected resource metadata): MCP's fallback
+    /// when neither the client nor a challenge names scopes.
+    public var protectedResourceScopes: ScopeSet
+    /// The authorization server's `scopes_supported`: consulted only for `offline_access`.
+    public var authorizationServerScopes: ScopeSet
+
+    /// Creates scope sources.
+    public init(protectedResourceScopes: ScopeSet = [], authorizationServerScopes: ScopeSet = []) {
+        self.protectedResourceScopes = protectedResourceScopes
+        self.authorizationServerScopes = authorizationServerScopes
+    }
+}
+
+/// The one thing to do for a token request.
+public enum GrantAction: Sendable, Equatable {
+    /// The held access token answers the request.
+    case serve
+    /// Use the refresh token; it can renew but never widen the grant (RFC 6749 §6).
+    case refresh
+    /// Run a new authorization code sign-in for `scopes` (empty: leave `scope` out).
+    case authorize(scopes: ScopeSet)
+    /// Give up, for the reason given.
+    case fail(GrantPlanFailure)
+}
+
+/// Why the planner gives up; maps to `scope_unattainable` on the wire.
+public enum GrantPlanFailure: Error, Sendable, Equatable, CustomStringConvertible {
+    /// Everything the request needs was asked for before and the server did not grant
+    /// it or refused the token anyway: another sign-in would ask for the same again.
+    case scopesRefused(ScopeSet)
+    /// ``StepUpLedger/maximumAuthorizations`` sign-ins without a successful use in between.
+    case authorizationLimitReached(attempts: Int)
+
+    public var description: String {
+        switch self {
+        case .scopesRefused(let scopes):
+            scopes.isEmpty
+                ? "the server keeps refusing the token and there is no further scope to ask for"
+                : "the server keeps refusing the scopes \(scopes.spaceDelimited), which were already asked for and not granted"
+        case .authorizationLimitReached(let attempts):
+            "gave up after \(attempts) sign-ins for this resource without a successful use in between"
+        }
+    }
+}
+
+/// Per-resource memory of recent sign-ins and refreshes that were not followed by a
+/// successful use, so a server that never accepts a token cannot loop the broker.
+///
+/// The broker cannot see the MCP request a token is used for. It takes two
+/// consecutive requests without a challenge as the sign that the token in between
+/// worked (the client moved on) and only then forgets the attempts. The limit is per
+/// resource, a superset of the per-operation limit MCP asks for.
+public struct StepUpLedger: Sendable, Equatable {
+    /// The most sign-ins in a row, the first included (MCP's conformance threshold).
+    public static let maximumAuthorizations = 3
+
+    /// Sign-ins started since the last successful use.
+    public private(set) var authorizations = 0
+    /// Refreshes made because a server rejected a token, since the last successful use.
+    public private(set) var refreshesAfterRejection = 0
+    private var challengeFreeStreak = 0
+
+    /// A fresh ledger.
+    public init() {}
+
+    /// Forget all attempts (a person signed in explicitly, or the grant was revoked).
+    public mutating func reset() {
+        self = StepUpLedger()
+    }
+
+    mutating func noteRequest(reportsChallenge: Bool) {
+        if reportsChallenge {
+            challengeFreeStreak = 0
+            return
+        }
+        challengeFreeStreak += 1
+        if challengeFreeStreak >= 2 {
+            authorizations = 0
+            refreshesAfterRejection = 0
+        }
+    }
+
+    mutating func noteAuthorization() { authorizations += 1 }
+    mutating func noteRejectionRefresh() { refreshesAfterRejection += 1 }
+}
+
+/// Decides, without I/O, what a token request needs: the heart of the broker.
+public enum GrantPlanner {
+    /// Plans one token request.
+    ///
+    /// Call it once per decision that will be acted on: it counts the sign-ins and
+    /// refreshes it orders in `ledger`. Requests that join a sign-in or refresh already
+    /// in flight must not be planned again.
+    ///
+    /// - Parameters:
+    ///   - request: what the client asks.
+    ///   - grant: what the broker holds for the resource, or `nil`.
+    ///   - sources: scope fallbacks from discovery.
+    ///   - ledger: the resource's attempt memory, updated.
+    ///   - now: the current time, from the caller's clock.
+    public static func plan(
+        _ request: TokenRequest, grant: Grant?, sources: ScopeSources, ledger: inout StepUpLedger, now: Date
+    ) -> GrantAction {
+        ledger.noteRequest(reportsChallenge: request.reportsChallenge)
+        let challenged = request.challenge?.scope ?? []
+        let requested = grant?.requestedScopes ?? []
+        let granted = grant?.grantedScopes ?? []
+        let currentToken = grant?.accessToken
+
+        if request.explicitSignIn {
+            ledger.reset()
+            ledger.noteAuthorization()
+            return .authorize(scopes: withOfflineAccess(
+                firstRoundScopes(requested.union(request.neededScopes).union(challenged), sources), sources))
+        }
+
+        // A challenge for a token other than the current one is old news: another
+        // request may already have refreshed or stepped up.
+        let condemnsCurrentToken =
+            request.reportsChallenge && currentToken != nil
+            && (request.rejectedToken == nil || request.rejectedToken == currentToken)
+
+        if !condemnsCurrentToken, let grant {
+            var needed = request.neededScopes
+            if request.reportsChallenge { needed.formUnion(challenged) }
+            if grant.grantedScopes.isSuperset(of: needed) {
+                if grant.hasAccessToken(validFor: request.minimumValidity, at: now) { return .serve }
+                if grant.refreshToken != nil { return .refresh }
+            }
+        }
+
+        if request.isStepUp {
+            return planStepUp(request, requested: requested, granted: granted, sources: sources, ledger: &ledger)
+        }
+
+        if condemnsCurrentToken, grant?.refreshToken != nil, ledger.refreshesAfterRejection == 0,
+            granted.isSuperset(of: request.neededScopes.union(challenged))
+        {
+            ledger.noteRejectionRefresh()
+            return .refresh
+        }
+
+        // No usable token: sign in for everything asked so far plus this request.
+        let target = firstRoundScopes(requested.union(request.neededScopes).union(challenged), sources)
+        if !request.reportsChallenge, grant?.accessToken != nil || grant?.refreshToken != nil {
+            // The client needs scopes the grant lacks. Scopes asked for before and not
+            // granted were refused (RFC 6749 §5.1: an explicit narrower scope is final).
+            let missing = request.neededScopes.subtracting(granted)
+            if !missing.isEmpty, missing.isSubset(of: requested) { return .fail(.scopesRefused(missing)) }
+        }
+        return authorize(target, sources: sources, ledger: &ledger)
+    }
+
+    /// 403 / `insufficient_scope`: a new sign-in for previously requested ∪ challenged
+    /// ∪ needed (SEP-2350), never a refresh.
+    private static func planStepUp(
+        _ request: TokenRequest, requested: ScopeSet, granted: ScopeSet, sources: ScopeSources,
+        ledger: inout StepUpLedger
+    ) -> GrantAction {
+        var challenged = request.challenge?.scope ?? []
+        if challenged.isEmpty {
+            // http-mcp, django-oauth-toolkit and the MCP SDK's middleware send 403 without scope=.
+            challenged = request.neededScopes.union(sources.protectedResourceScopes)
+        }
+        let target = requested.union(challenged).union(request.neededScopes)
+        let alreadyAsked = requested.union(granted)
+        if target.isSubset(of: alreadyAsked) {
+            return .fail(.scopesRefused(challenged))
+        }
+        return authorize(target, sources: sources, ledger: &ledger)
+    }
+
+    private static func authorize(_ scopes: ScopeSet, sources: ScopeSources, ledger: inout StepUpLedger) -> GrantAction {
+        guard ledger.authorizations < StepUpLedger.maximumAuthorizations else {
+            return .fail(.authorizationLimitReached(attempts: ledger.authorizations))
+        }
+        ledger.noteAuthorization()
+        return .authorize(scopes: withOfflineAccess(scopes, sources))
+    }
+
+    /// MCP's initial choice: what clients and challenges named, else the resource's
+    /// `scopes_supported`, else nothing (the `scope` parameter is then left out).
+    static func firstRoundScopes(_ named: ScopeSet, _ sources: ScopeSources) -> ScopeSet {
+        named.isEmpty ? sources.protectedResourceScopes : named
+    }
+
+    /// `offline_access` only when the authorization server lists it and the request
+    /// asks for something (SEP-2207); never as the only scope.
+    static func withOfflineAccess(_ scopes: ScopeSet, _ sources: ScopeSources) -> ScopeSet {
+        guard !scopes.isEmpty, sources.authorizationServerScopes.contains(.offlineAccess) else { return scopes }
+        return scopes.union([.offlineAccess])
+    }
+}

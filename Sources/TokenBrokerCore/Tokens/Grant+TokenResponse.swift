@@ -1,0 +1,56 @@
+#if canImport(FoundationEssentials)
+public import FoundationEssentials
+#else
+public import Foundation
+#endif
+
+/// Which grant produced a token response; decides how omitted fields are read.
+public enum TokenRound: Sendable, Equatable {
+    /// An authorization code exchange after a sign-in that asked for `requested`.
+    case authorizationCode(requested: ScopeSet)
+    /// A refresh token grant.
+    case refresh
+}
+
+extension Grant {
+    /// Longest lifetime taken from `expires_in`; bounds a server that sends nonsense.
+    public static let maximumTokenLifetime: TimeInterval = 10 * 365 * 24 * 3600
+
+    /// The grant after a successful token response.
+    ///
+    /// - An explicit `scope` is the grant, even when narrower than asked (RFC 6749 §5.1).
+    /// - An omitted `scope` after a sign-in means exactly what that round asked for;
+    ///   after a refresh, the scopes of the grant being refreshed (RFC 6749 §6).
+    /// - After a sign-in, the round's scopes join `requestedScopes` (SEP-2350); the old
+    ///   refresh token belongs to the old grant and is dropped.
+    /// - A refresh that returns no `refresh_token` keeps the current one.
+    /// - `expires_in` becomes an absolute expiry; a missing or non-positive one means
+    ///   the lifetime is unknown (the token is used until a server rejects it).
+    public func applying(_ response: TokenResponse, round: TokenRound, now: Date) -> Grant {
+        var next = self
+        next.accessToken = response.accessToken
+        switch round {
+        case .authorizationCode(let requested):
+            next.grantedScopes = response.scope ?? requested
+            next.requestedScopes = requestedScopes.union(requested)
+            next.refreshToken = response.refreshToken
+        case .refresh:
+            next.grantedScopes = response.scope ?? grantedScopes
+            next.refreshToken = response.refreshToken ?? refreshToken
+        }
+        if let seconds = response.expiresIn, seconds > 0 {
+            next.accessTokenExpiresAt = now.addingTimeInterval(min(TimeInterval(seconds), Grant.maximumTokenLifetime))
+        } else {
+            next.accessTokenExpiresAt = nil
+        }
+        next.updatedAt = now
+        return next
+    }
+
+    /// True when the access token exists and stays valid for `minimumValidity` more seconds.
+    public func hasAccessToken(validFor minimumValidity: TimeInterval, at now: Date) -> Bool {
+        guard accessToken != nil else { return false }
+        guard let expiry = accessTokenExpiresAt else { return true }
+        return expiry.timeIntervalSince(now) >= minimumValidity
+    }
+}

@@ -1,0 +1,313 @@
+import Foundation
+import Testing
+import TokenBrokerCore
+
+/// A resource's life as the planner sees it: the grant the broker would hold after each
+/// decision, with a fake authorization server that answers each round.
+private struct World {
+    var grant: Grant?
+    var ledger = StepUpLedger()
+    var sources: ScopeSources
+    var now = Date(timeIntervalSince1970: 1_800_000_000)
+    var issued = 0
+    /// Every sign-in the broker started, with its scopes.
+    var signIns: [[String]] = []
+
+    init(prm: String = "", authorizationServer: String = "") {
+        sources = ScopeSources(
+            protectedResourceScopes: try! ScopeSet(parsing: prm),
+            authorizationServerScopes: try! ScopeSet(parsing: authorizationServer))
+    }
+
+    var currentToken: Secret? { grant?.accessToken }
+
+    /// Plans `request` and plays the action against an authorization server that grants
+    /// `grantScope` (nil: omits `scope`, meaning "as requested").
+    @discardableResult
+    mutating func ask(_ request: TokenRequest, grantScope: String? = nil, expiresIn: Int = 3600, refreshToken: Bool = true)
+        -> GrantAction
+    {
+        let action = GrantPlanner.plan(request, grant: grant, sources: sources, ledger: &ledger, now: now)
+        issued += 1
+        switch action {
+        case .authorize(let scopes):
+            signIns.append(scopes.strings)
+            let response = TokenResponse(
+                accessToken: Secret("at-\(issued)"), expiresIn: expiresIn,
+                refreshToken: refreshToken ? Secret("rt-\(issued)") : nil,
+                scope: grantScope.map { try! ScopeSet(parsing: $0) })
+            let base = grant ?? Grant(
+                resource: try! ResourceURI("https://rs.example/mcp", policy: .strict), issuer: "https://as.example",
+                createdAt: now, updatedAt: now)
+            grant = base.applying(response, round: .authorizationCode(requested: scopes), now: now)
+        case .refresh:
+            let response = TokenResponse(
+                accessToken: Secret("at-\(issued)"), expiresIn: expiresIn, refreshToken: Secret("rt-\(issued)"),
+                scope: grantScope.map { try! ScopeSet(parsing: $0) })
+            grant = grant!.applying(response, round: .refresh, now: now)
+        case .serve, .fail:
+            break
+        }
+        return action
+    }
+
+    mutating func advance(_ seconds: TimeInterval) { now = now.addingTimeInterval(seconds) }
+}
+
+private func scopes(_ text: String) -> ScopeSet { try! ScopeSet(parsing: text) }
+
+private func challenge401(scope: String? = nil) -> TokenRequest {
+    TokenRequest(challenge: BearerChallenge(error: "invalid_token", scope: scope.map(scopes)), status: 401)
+}
+
+private func challenge403(scope: String?, rejecting token: Secret?, needed: String = "") -> TokenRequest {
+    TokenRequest(
+        neededScopes: scopes(needed),
+        challenge: BearerChallenge(error: "insufficient_scope", scope: scope.map(scopes)), status: 403,
+        rejectedToken: token)
+}
+
+@Suite struct GrantPlannerConformanceTests {
+    /// auth/scope-from-www-authenticate: the 401's scope is asked for.
+    @Test func scopeFromWWWAuthenticate() {
+        var world = World()
+        #expect(world.ask(challenge401(scope: "mcp:basic")) == .authorize(scopes: scopes("mcp:basic")))
+    }
+
+    /// auth/scope-from-scopes-supported: no scope in the 401, PRM lists three.
+    @Test func scopeFromScopesSupported() {
+        var world = World(prm: "mcp:basic mcp:read mcp:write")
+        #expect(world.ask(challenge401()) == .authorize(scopes: scopes("mcp:basic mcp:read mcp:write")))
+    }
+
+    /// auth/scope-omitted-when-undefined: nothing anywhere, so no scope parameter.
+    @Test func scopeOmittedWhenUndefined() {
+        var world = World()
+        #expect(world.ask(challenge401()) == .authorize(scopes: []))
+        #expect(world.ask(TokenRequest()) == .serve)
+    }
+
+    /// A client's own needs beat the PRM fallback (least privilege).
+    @Test func neededScopesBeatTheFallback() {
+        var world = World(prm: "files:read files:write admin")
+        #expect(world.ask(TokenRequest(neededScopes: scopes("files:read"))) == .authorize(scopes: scopes("files:read")))
+    }
+
+    /// auth/scope-step-up with the SEP-2350 union check: the 403 names only the delta.
+    @Test func scopeStepUpUnion() {
+        var world = World(prm: "mcp:profile")
+        #expect(world.ask(challenge401(scope: "mcp:basic")) == .authorize(scopes: scopes("mcp:basic")))
+        #expect(world.ask(TokenRequest()) == .serve)
+        let action = world.ask(challenge403(scope: "mcp:write", rejecting: world.currentToken))
+        #expect(action == .authorize(scopes: scopes("mcp:basic mcp:write")))
+        #expect(world.grant?.requestedScopes.strings == ["mcp:basic", "mcp:write"])
+        #expect(world.ask(TokenRequest(neededScopes: scopes("mcp:write"))) == .serve)
+    }
+
+    /// auth/scope-retry-limit: a server that refuses forever gets 1 to 3 sign-ins in all.
+    @Test func scopeRetryLimit() {
+        var world = World()
+        world.ask(challenge401(scope: "mcp:admin"))
+        var failures = 0
+        for _ in 0..<6 {
+            if case .fail = world.ask(challenge403(scope: "mcp:admin", rejecting: world.currentToken)) { failures += 1 }
+        }
+        #expect((1...3).contains(world.signIns.count))
+        #expect(failures == 6)
+    }
+
+    /// A hostile server that challenges a new scope every time still gets at most three.
+    @Test func retryLimitHoldsWhenEveryChallengeAddsAScope() {
+        var world = World()
+        var lastAction: GrantAction = .serve
+        for round in 0..<6 {
+            lastAction = world.ask(challenge403(scope: "s\(round)", rejecting: world.currentToken))
+        }
+        #expect(world.signIns.count == StepUpLedger.maximumAuthorizations)
+        #expect(lastAction == .fail(.authorizationLimitReached(attempts: 3)))
+    }
+
+    /// Successful uses in between (two requests without a challenge) reset the count.
+    @Test func successfulUseResetsTheLimit() {
+        var world = World()
+        for round in 0..<6 {
+            let action = world.ask(challenge403(scope: "s\(round)", rejecting: world.currentToken))
+            #expect(action == .authorize(scopes: ScopeSet((0...round).map { Scope(rawValue: "s\($0)")! })))
+            #expect(world.ask(TokenRequest()) == .serve)
+            #expect(world.ask(TokenRequest()) == .serve)
+        }
+    }
+
+    /// auth/offline-access-scope: the AS lists offline_access, so it is added.
+    @Test func offlineAccessWhenAdvertised() {
+        var world = World(prm: "mcp:basic", authorizationServer: "mcp:basic offline_access")
+        #expect(world.ask(challenge401()) == .authorize(scopes: scopes("mcp:basic offline_access")))
+    }
+
+    /// auth/offline-access-not-supported, and never offline_access alone.
+    @Test func noOfflineAccessWhenNotAdvertisedOrNothingElseIsAsked() {
+        var world = World(prm: "mcp:basic mcp:read", authorizationServer: "mcp:basic mcp:read")
+        #expect(world.ask(challenge401()) == .authorize(scopes: scopes("mcp:basic mcp:read")))
+        var empty = World(authorizationServer: "offline_access")
+        #expect(empty.ask(challenge401()) == .authorize(scopes: []))
+    }
+}
+
+@Suite struct GrantPlannerStepUpTests {
+    /// rust-sdk PR #888: read → read,write → read,write,admin.
+    @Test func accumulatesAcrossSeveralRounds() {
+        var world = World()
+        world.ask(TokenRequest(neededScopes: scopes("read")))
+        #expect(world.ask(challenge403(scope: "write", rejecting: world.currentToken)) == .authorize(scopes: scopes("read write")))
+        #expect(world.ask(challenge403(scope: "admin", rejecting: world.currentToken)) == .authorize(scopes: scopes("read write admin")))
+        #expect(world.signIns == [["read"], ["read", "write"], ["read", "write", "admin"]])
+    }
+
+    /// rust-sdk PR #888: a challenge naming an already requested scope is not repeated.
+    @Test func deduplicatesAChallengeAlreadyRequested() {
+        var world = World()
+        world.ask(TokenRequest(neededScopes: scopes("read write")))
+        #expect(world.ask(challenge403(scope: "write admin", rejecting: world.currentToken)) == .authorize(scopes: scopes("read write admin")))
+    }
+
+    /// rust-sdk PR #888: an explicit narrower grant is honoured, not fought.
+    @Test func explicitDowngradeIsHonoured() {
+        var world = World()
+        world.ask(TokenRequest(neededScopes: scopes("read write")), grantScope: "read")
+        #expect(world.grant?.grantedScopes == scopes("read"))
+        #expect(world.ask(TokenRequest(neededScopes: scopes("read"))) == .serve)
+        #expect(world.ask(TokenRequest(neededScopes: scopes("write"))) == .fail(.scopesRefused(scopes("write"))))
+        #expect(world.ask(challenge403(scope: "write", rejecting: world.currentToken)) == .fail(.scopesRefused(scopes("write"))))
+        #expect(world.signIns.count == 1)
+    }
+
+    /// A step-up is a new sign-in, never a refresh (RFC 6749 §6), even with a refresh token.
+    @Test func stepUpNeverRefreshes() {
+        var world = World()
+        world.ask(TokenRequest(neededScopes: scopes("read")))
+        #expect(world.grant?.refreshToken != nil)
+        let action = world.ask(challenge403(scope: "write", rejecting: world.currentToken))
+        #expect(action == .authorize(scopes: scopes("read write")))
+    }
+
+    /// http-mcp, DOT and the MCP SDK send 403 without scope=: needed ∪ PRM scopes_supported.
+    @Test func forbiddenWithoutScopeFallsBackToNeededAndScopesSupported() {
+        var world = World(prm: "files:read files:write openid")
+        world.ask(TokenRequest(neededScopes: scopes("files:read")))
+        let action = world.ask(challenge403(scope: nil, rejecting: world.currentToken, needed: "files:write"))
+        #expect(action == .authorize(scopes: scopes("files:read files:write openid")))
+    }
+
+    /// The MCP SDK's server: PRM lists only what was already asked, so there is nothing more.
+    @Test func forbiddenWithoutScopeAndNothingNewToAskFails() {
+        var world = World(prm: "files:read")
+        world.ask(challenge401())
+        #expect(world.ask(challenge403(scope: nil, rejecting: world.currentToken)) == .fail(.scopesRefused(scopes("files:read"))))
+    }
+
+    /// A client needing more than the token has asks for needed ∪ requested, up front.
+    @Test func neededScopeBeyondTheGrantStartsASignInForTheUnion() {
+        var world = World()
+        world.ask(TokenRequest(neededScopes: scopes("files:read")))
+        #expect(world.ask(TokenRequest(neededScopes: scopes("files:write"))) == .authorize(scopes: scopes("files:read files:write")))
+    }
+
+    /// Two clients hit the same 403: the second reports the old token and is served the new one.
+    @Test func secondClientWithTheOldTokenIsServedTheSteppedUpOne() {
+        var world = World()
+        world.ask(TokenRequest(neededScopes: scopes("read")))
+        let old = world.currentToken
+        world.ask(challenge403(scope: "write", rejecting: old))
+        #expect(world.ask(challenge403(scope: "write", rejecting: old)) == .serve)
+        #expect(world.signIns.count == 2)
+    }
+
+    /// Accumulated requested scopes survive a lost grant and come back on the next sign-in.
+    @Test func requestedScopesSurviveLosingTheTokens() {
+        var world = World()
+        world.ask(TokenRequest(neededScopes: scopes("a")))
+        world.ask(challenge403(scope: "b", rejecting: world.currentToken))
+        world.grant?.accessToken = nil
+        world.grant?.refreshToken = nil
+        #expect(world.ask(TokenRequest(neededScopes: scopes("a"))) == .authorize(scopes: scopes("a b")))
+    }
+
+    /// `tokenbroker login` always signs in, even after the limit was reached.
+    @Test func explicitSignInOverridesTheLimitAndRefusals() {
+        var world = World()
+        world.ask(TokenRequest(neededScopes: scopes("read write")), grantScope: "read")
+        #expect(world.ask(TokenRequest(neededScopes: scopes("write"))) == .fail(.scopesRefused(scopes("write"))))
+        let login = TokenRequest(neededScopes: scopes("write"), explicitSignIn: true)
+        #expect(world.ask(login) == .authorize(scopes: scopes("read write")))
+    }
+}
+
+@Suite struct GrantPlannerLifetimeTests {
+    @Test func cacheHitWhileValidForMinimumValidity() {
+        var world = World()
+        world.ask(TokenRequest(neededScopes: scopes("a")), expiresIn: 100)
+        world.advance(60)
+        #expect(world.ask(TokenRequest(neededScopes: scopes("a"), minimumValidity: 30)) == .serve)
+        #expect(world.ask(TokenRequest(neededScopes: scopes("a"), minimumValidity: 41)) == .refresh)
+    }
+
+    @Test func expiredTokenIsRefreshedWithoutASignIn() {
+        var world = World()
+        world.ask(TokenRequest(neededScopes: scopes("a")), expiresIn: 10)
+        world.advance(3600)
+        #expect(world.ask(TokenRequest(neededScopes: scopes("a"))) == .refresh)
+        #expect(world.ask(TokenRequest(neededScopes: scopes("a"))) == .serve)
+        #expect(world.signIns.count == 1)
+    }
+
+    @Test func expiredTokenWithoutRefreshTokenNeedsASignIn() {
+        var world = World()
+        world.ask(TokenRequest(neededScopes: scopes("a")), expiresIn: 10, refreshToken: false)
+        world.advance(3600)
+        #expect(world.ask(TokenRequest(neededScopes: scopes("a"))) == .authorize(scopes: scopes("a")))
+    }
+
+    @Test func tokenWithoutLifetimeIsServedUntilRejected() {
+        var world = World()
+        world.ask(TokenRequest(), expiresIn: 0)
+        world.advance(365 * 24 * 3600)
+        #expect(world.ask(TokenRequest()) == .serve)
+    }
+
+    /// 401 with the current token: drop it and refresh, once; then sign in.
+    @Test func unauthorizedWithCurrentTokenRefreshesOnceThenSignsIn() {
+        var world = World()
+        world.ask(challenge401(scope: "a"))
+        var rejected = challenge401()
+        rejected.rejectedToken = world.currentToken
+        #expect(world.ask(rejected) == .refresh)
+        rejected.rejectedToken = world.currentToken
+        #expect(world.ask(rejected) == .authorize(scopes: scopes("a")))
+    }
+
+    /// 401 about an older token: the current one is still good.
+    @Test func unauthorizedWithAnOlderTokenIsServedTheCurrentOne() {
+        var world = World()
+        world.ask(challenge401(scope: "a"))
+        let old = world.currentToken
+        world.advance(7200)
+        world.ask(TokenRequest())  // refreshed
+        var stale = challenge401()
+        stale.rejectedToken = old
+        #expect(world.ask(stale) == .serve)
+    }
+
+    /// A server that answers 401 to every token cannot loop the broker.
+    @Test func endlessUnauthorizedIsBounded() {
+        var world = World()
+        var actions: [GrantAction] = []
+        for _ in 0..<10 {
+            var request = challenge401(scope: "a")
+            request.rejectedToken = world.currentToken
+            actions.append(world.ask(request))
+        }
+        #expect(world.signIns.count == 3)
+        #expect(actions.filter { $0 == .refresh }.count == 1)
+        #expect(actions.last == .fail(.authorizationLimitReached(attempts: 3)))
+    }
+}
