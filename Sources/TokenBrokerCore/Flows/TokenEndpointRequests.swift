@@ -1,0 +1,74 @@
+/// A form POST to an OAuth endpoint, ready to send. Its body and `Authorization`
+/// header carry secrets, so both are ``Secret``s.
+public struct OAuthFormPost: Sendable, Equatable {
+    /// The endpoint.
+    public var url: HTTPURL
+    /// `application/x-www-form-urlencoded` body.
+    public var body: Secret
+    /// The `Authorization` header value for `client_secret_basic`, else `nil`.
+    public var authorization: Secret?
+
+    /// The body's pairs, decoded (for tests and fault injection).
+    public var formFields: [(String, String)] { FormURLEncoding.decode(body.exposedValue) }
+
+    public static func == (lhs: OAuthFormPost, rhs: OAuthFormPost) -> Bool {
+        lhs.url == rhs.url && lhs.body == rhs.body && lhs.authorization == rhs.authorization
+    }
+}
+
+/// Builds the token endpoint and revocation requests, with `resource` (RFC 8707) on
+/// every token request and client authentication as registered.
+public enum OAuthRequests {
+    /// Exchanges an authorization code (RFC 6749 §4.1.3 + PKCE + RFC 8707).
+    public static func authorizationCodeExchange(
+        tokenEndpoint: HTTPURL, code: Secret, redirectURI: String, verifier: Secret, resource: ResourceURI,
+        client: ClientCredentials
+    ) -> OAuthFormPost {
+        post(tokenEndpoint, client: client, fields: [
+            ("grant_type", "authorization_code"),
+            ("code", code.exposedValue),
+            ("redirect_uri", redirectURI),
+            ("code_verifier", verifier.exposedValue),
+            ("resource", resource.string),
+        ])
+    }
+
+    /// Refreshes (RFC 6749 §6 + RFC 8707). No `scope`: an omitted scope means the
+    /// scopes originally granted, and django-oauth-toolkit makes a narrowed refresh permanent.
+    public static func refresh(tokenEndpoint: HTTPURL, refreshToken: Secret, resource: ResourceURI, client: ClientCredentials)
+        -> OAuthFormPost
+    {
+        post(tokenEndpoint, client: client, fields: [
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refreshToken.exposedValue),
+            ("resource", resource.string),
+        ])
+    }
+
+    /// Revokes a token (RFC 7009). A public client also sends an empty `client_secret`:
+    /// the MCP Python SDK's server requires the field to be present.
+    public static func revocation(revocationEndpoint: HTTPURL, token: Secret, hint: String, client: ClientCredentials)
+        -> OAuthFormPost
+    {
+        var fields = [("token", token.exposedValue), ("token_type_hint", hint)]
+        if client.authenticationMethod == .none { fields.append(("client_secret", "")) }
+        return post(revocationEndpoint, client: client, fields: fields)
+    }
+
+    private static func post(_ url: HTTPURL, client: ClientCredentials, fields: [(String, String)]) -> OAuthFormPost {
+        var fields = fields
+        // client_id always travels in the body: the MCP SDK's server needs it even with Basic.
+        fields.append(("client_id", client.clientID))
+        var authorization: Secret?
+        switch (client.authenticationMethod, client.clientSecret) {
+        case (.clientSecretBasic, let secret?):
+            let pair = FormURLEncoding.escape(client.clientID) + ":" + FormURLEncoding.escape(secret.exposedValue)
+            authorization = Secret("Basic " + Base64Encoding.encode(Array(pair.utf8)))
+        case (.clientSecretPost, let secret?):
+            fields.append(("client_secret", secret.exposedValue))
+        default:
+            break
+        }
+        return OAuthFormPost(url: url, body: Secret(FormURLEncoding.encode(fields)), authorization: authorization)
+    }
+}

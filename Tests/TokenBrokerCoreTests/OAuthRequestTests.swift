@@ -1,0 +1,132 @@
+import Foundation
+import Testing
+import TokenBrokerCore
+
+@Suite struct OAuthRequestTests {
+    let tokenEndpoint = try! HTTPURL(parsing: "https://as.example/token")
+    let resource = try! ResourceURI("https://rs.example/mcp", policy: .strict)
+
+    private func fields(_ post: OAuthFormPost) -> [String: String] {
+        Dictionary(uniqueKeysWithValues: post.formFields)
+    }
+
+    @Test func codeExchangeCarriesVerifierResourceAndPublicClientID() {
+        let post = OAuthRequests.authorizationCodeExchange(
+            tokenEndpoint: tokenEndpoint, code: Secret("c0de"), redirectURI: "http://127.0.0.1:53682/callback",
+            verifier: Secret("v" + String(repeating: "e", count: 42)), resource: resource,
+            client: ClientCredentials(clientID: "public-1"))
+        let form = fields(post)
+        #expect(form["grant_type"] == "authorization_code")
+        #expect(form["code"] == "c0de")
+        #expect(form["redirect_uri"] == "http://127.0.0.1:53682/callback")
+        #expect(form["code_verifier"]?.count == 43)
+        #expect(form["resource"] == "https://rs.example/mcp")
+        #expect(form["client_id"] == "public-1")
+        #expect(form["client_secret"] == nil)
+        #expect(post.authorization == nil)
+    }
+
+    /// conformance token-endpoint-auth-basic: a Basic header with id:secret, form-encoded first.
+    @Test func clientSecretBasic() throws {
+        let post = OAuthRequests.refresh(
+            tokenEndpoint: tokenEndpoint, refreshToken: Secret("rt"), resource: resource,
+            client: ClientCredentials(clientID: "id:1", clientSecret: Secret("s3cret/+"), authenticationMethod: .clientSecretBasic))
+        let header = try #require(post.authorization?.exposedValue)
+        #expect(header.hasPrefix("Basic "))
+        let decoded = String(decoding: try #require(Data(base64Encoded: String(header.dropFirst(6)))), as: UTF8.self)
+        #expect(decoded == "id%3A1:s3cret%2F%2B")
+        #expect(fields(post)["client_secret"] == nil)
+        #expect(fields(post)["scope"] == nil)
+        #expect(fields(post)["resource"] == "https://rs.example/mcp")
+    }
+
+    /// conformance token-endpoint-auth-post.
+    @Test func clientSecretPost() {
+        let post = OAuthRequests.refresh(
+            tokenEndpoint: tokenEndpoint, refreshToken: Secret("rt"), resource: resource,
+            client: ClientCredentials(clientID: "id", clientSecret: Secret("s"), authenticationMethod: .clientSecretPost))
+        #expect(fields(post)["client_secret"] == "s")
+        #expect(post.authorization == nil)
+    }
+
+    @Test func revocationOfAPublicClientSendsAnEmptySecret() {
+        let post = OAuthRequests.revocation(
+            revocationEndpoint: try! HTTPURL(parsing: "https://as.example/revoke"), token: Secret("rt"),
+            hint: "refresh_token", client: ClientCredentials(clientID: "pub"))
+        #expect(fields(post) == ["token": "rt", "token_type_hint": "refresh_token", "client_secret": "", "client_id": "pub"])
+    }
+
+    @Test func postsNeverPrintTheirSecrets() {
+        let post = OAuthRequests.refresh(
+            tokenEndpoint: tokenEndpoint, refreshToken: Secret("rt-SECRET"), resource: resource,
+            client: ClientCredentials(clientID: "id", clientSecret: Secret("cs-SECRET"), authenticationMethod: .clientSecretBasic))
+        var dumped = ""
+        dump(post, to: &dumped)
+        #expect(!dumped.contains("SECRET"))
+        #expect(!"\(post)".contains("SECRET"))
+    }
+
+    @Test func registrationRequestIsANativePublicClientWithRefresh() throws {
+        let request = ClientRegistrationRequest(
+            redirectURI: "http://127.0.0.1:53682/callback", clientName: "tokenbroker", scopes: try ScopeSet(parsing: "files:read files:write"))
+        let json = try JSONSerialization.jsonObject(with: JSONEncoder().encode(request)) as! [String: Any]
+        #expect(json["application_type"] as? String == "native")
+        #expect(json["token_endpoint_auth_method"] as? String == "none")
+        #expect(json["grant_types"] as? [String] == ["authorization_code", "refresh_token"])
+        #expect(json["redirect_uris"] as? [String] == ["http://127.0.0.1:53682/callback"])
+        #expect(json["scope"] as? String == "files:read files:write")
+        let unscoped = ClientRegistrationRequest(redirectURI: "x", clientName: "t", scopes: [])
+        let unscopedJSON = try JSONSerialization.jsonObject(with: JSONEncoder().encode(unscoped)) as! [String: Any]
+        #expect(unscopedJSON["scope"] == nil)
+    }
+
+    @Test(arguments: [
+        (#"{"client_id":"a"}"#, ClientAuthenticationMethod.none),
+        (#"{"client_id":"a","client_secret":"s"}"#, .clientSecretBasic),
+        (#"{"client_id":"a","client_secret":"s","token_endpoint_auth_method":"client_secret_post"}"#, .clientSecretPost),
+        (#"{"client_id":"a","client_secret":"","token_endpoint_auth_method":"client_secret_post"}"#, .none),
+    ])
+    func registrationResponseDecidesTheAuthMethod(_ json: String, _ method: ClientAuthenticationMethod) throws {
+        let response = try JSONDecoder().decode(ClientRegistrationResponse.self, from: Data(json.utf8))
+        #expect(response.credentials.authenticationMethod == method)
+    }
+}
+
+@Suite struct ClientIdentityChoiceTests {
+    private func server(cimd: Bool = false, registration: Bool = true, issuer: String = "https://as.example") -> ValidatedAuthorizationServer {
+        try! MetadataValidation.validateAuthorizationServer(
+            AuthorizationServerMetadata(
+                issuer: issuer, authorizationEndpoint: "\(issuer)/authorize", tokenEndpoint: "\(issuer)/token",
+                registrationEndpoint: registration ? "\(issuer)/register" : nil, clientIdMetadataDocumentSupported: cimd),
+            expectedIssuer: issuer, policy: .strict)
+    }
+
+    let cimdURL = "https://example.com/tokenbroker/client.json"
+
+    @Test func preregisteredForThisIssuerComesFirst() {
+        let client = PreregisteredClient(issuer: "https://as.example", credentials: ClientCredentials(clientID: "pre"))
+        #expect(ClientIdentityChoice.choose(for: server(cimd: true), preregistered: [client], metadataDocumentClientID: cimdURL)
+            == .preregistered(ClientCredentials(clientID: "pre")))
+    }
+
+    /// SEP-2352: credentials of another authorization server are never used.
+    @Test func preregisteredForAnotherIssuerIsIgnored() {
+        let client = PreregisteredClient(issuer: "https://other.example", credentials: ClientCredentials(clientID: "pre"))
+        #expect(ClientIdentityChoice.choose(for: server(), preregistered: [client], metadataDocumentClientID: nil)
+            == .dynamicRegistration(endpoint: try! HTTPURL(parsing: "https://as.example/register")))
+    }
+
+    /// conformance basic-cimd: metadata document before DCR when the server supports it.
+    @Test func metadataDocumentWhenSupportedAndConfigured() {
+        #expect(ClientIdentityChoice.choose(for: server(cimd: true), preregistered: [], metadataDocumentClientID: cimdURL)
+            == .metadataDocument(clientID: cimdURL))
+        #expect(ClientIdentityChoice.choose(for: server(cimd: false), preregistered: [], metadataDocumentClientID: cimdURL)
+            == .dynamicRegistration(endpoint: try! HTTPURL(parsing: "https://as.example/register")))
+        #expect(ClientIdentityChoice.choose(for: server(cimd: true), preregistered: [], metadataDocumentClientID: "https://example.com")
+            == .dynamicRegistration(endpoint: try! HTTPURL(parsing: "https://as.example/register")))
+    }
+
+    @Test func nothingPossible() {
+        #expect(ClientIdentityChoice.choose(for: server(registration: false), preregistered: [], metadataDocumentClientID: nil) == .unavailable)
+    }
+}
