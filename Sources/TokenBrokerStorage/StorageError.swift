@@ -136,9 +136,11 @@ public struct StorageError: Error, Sendable, Equatable, CustomStringConvertible 
                 "could not \(action): it refers to a resource or authorization server that is not stored "
                     + "(save the protected resource metadata and the authorization server metadata first)")
         case .SQLITE_CONSTRAINT_PRIMARYKEY, .SQLITE_CONSTRAINT_UNIQUE:
-            self.init(.duplicate, "could not \(action): a record with the same key already exists (\(sqliteMessage))")
+            self.init(
+                .duplicate, "could not \(action): a record with the same key already exists (\(sqliteMessage))")
         case .SQLITE_CONSTRAINT_CHECK, .SQLITE_CONSTRAINT_NOTNULL:
-            self.init(.constraintViolation, "could not \(action): a value breaks a rule of the schema (\(sqliteMessage))")
+            self.init(
+                .constraintViolation, "could not \(action): a value breaks a rule of the schema (\(sqliteMessage))")
         default:
             switch error.resultCode {
             case .SQLITE_NOTADB, .SQLITE_CORRUPT:
@@ -148,7 +150,8 @@ public struct StorageError: Error, Sendable, Equatable, CustomStringConvertible 
                         + "move it aside to start afresh")
             case .SQLITE_BUSY, .SQLITE_LOCKED:
                 self.init(
-                    .database, "could not \(action): the database stayed locked by another connection (\(sqliteMessage))")
+                    .database,
+                    "could not \(action): the database stayed locked by another connection (\(sqliteMessage))")
             default:
                 self.init(.database, "could not \(action): SQLite error \(error.resultCode.rawValue): \(sqliteMessage)")
             }

@@ -1,7 +1,8 @@
 public import Foundation
 public import TokenBrokerCore
 
-/// The new tokens of a grant after a refresh, for ``BrokerStore/replaceTokens(resource:issuer:expectedRefreshToken:with:)``.
+/// The new tokens of a grant after a refresh, for
+/// ``BrokerStore/replaceTokens(resource:issuer:expectedRefreshToken:with:)``.
 public struct TokenRotation: Sendable, Equatable {
     /// The new access token.
     public var accessToken: Secret

@@ -39,7 +39,8 @@ enum BrokerSchema {
                     token_endpoint_auth_method TEXT NOT NULL CHECK (token_endpoint_auth_method <> ''),
                     redirect_uri TEXT NOT NULL CHECK (redirect_uri <> ''),
                     source TEXT NOT NULL CHECK (source IN ('preregistered', 'metadata_document', 'dynamic')),
-                    registration_response_json TEXT CHECK (json_valid(registration_response_json)),
+                    registration_response_json TEXT
+                        CHECK (registration_response_json IS NULL OR json_valid(registration_response_json)),
                     client_secret_expires_at INTEGER,
                     created_at INTEGER NOT NULL
                 ) STRICT;
