@@ -45,6 +45,12 @@ let package = Package(
             dependencies: ["TokenBrokerCore", "TokenBrokerProtocol", "TokenBrokerStorage"],
             swiftSettings: strictSettings
         ),
+        // Test helper, not a product: dies mid-transaction for TokenBrokerStorageTests' crash test.
+        .executableTarget(
+            name: "TokenBrokerStorageCrashWriter",
+            dependencies: ["TokenBrokerCore", "TokenBrokerStorage"],
+            swiftSettings: strictSettings
+        ),
         .testTarget(
             name: "TokenBrokerCoreTests",
             dependencies: ["TokenBrokerCore"],

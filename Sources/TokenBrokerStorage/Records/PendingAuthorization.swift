@@ -1,0 +1,56 @@
+public import Foundation
+public import TokenBrokerCore
+
+/// A browser sign-in the broker started and has not seen finish.
+///
+/// Kept on disk so that a restarted daemon can still accept the redirect, and so
+/// that `grants/list` can show the URL a person must open.
+public struct PendingAuthorization: Sendable, Equatable {
+    /// The OAuth `state` value: the primary key, matched against the redirect.
+    public var state: String
+    /// The resource the sign-in is for.
+    public var resource: ResourceURI
+    /// The authorization server the sign-in happens at.
+    public var issuer: String
+    /// The PKCE `code_verifier` (RFC 7636: 43 to 128 characters; the schema enforces it).
+    public var codeVerifier: Secret
+    /// The redirect URI sent in the authorization request.
+    public var redirectURI: String
+    /// The scopes requested, in order.
+    public var requestedScopes: ScopeSet
+    /// The URL the person must open.
+    public var authorizationURL: String
+    /// When the sign-in started.
+    public var startedAt: Date
+
+    /// Creates a record.
+    ///
+    /// - Parameters:
+    ///   - state: The OAuth `state` value.
+    ///   - resource: The resource the sign-in is for.
+    ///   - issuer: The authorization server's issuer identifier.
+    ///   - codeVerifier: The PKCE code verifier.
+    ///   - redirectURI: The redirect URI of the request.
+    ///   - requestedScopes: The scopes requested.
+    ///   - authorizationURL: The URL the person must open.
+    ///   - startedAt: When the sign-in started.
+    public init(
+        state: String,
+        resource: ResourceURI,
+        issuer: String,
+        codeVerifier: Secret,
+        redirectURI: String,
+        requestedScopes: ScopeSet,
+        authorizationURL: String,
+        startedAt: Date
+    ) {
+        self.state = state
+        self.resource = resource
+        self.issuer = issuer
+        self.codeVerifier = codeVerifier
+        self.redirectURI = redirectURI
+        self.requestedScopes = requestedScopes
+        self.authorizationURL = authorizationURL
+        self.startedAt = startedAt
+    }
+}

@@ -1,0 +1,74 @@
+public import Foundation
+public import TokenBrokerCore
+
+/// How the broker came to hold a client identity at an authorization server.
+public enum ClientRegistrationSource: String, Sendable, Hashable, CaseIterable {
+    /// Configured by the operator (`[[client]]` in the config file).
+    case preregistered
+    /// A Client ID Metadata Document URL used as `client_id`.
+    case metadataDocument = "metadata_document"
+    /// Obtained by dynamic client registration (RFC 7591).
+    case dynamic
+}
+
+/// The client identity the broker uses at one authorization server.
+///
+/// Stored only after the authorization server's metadata
+/// (``StoredAuthorizationServer``), which it refers to.
+public struct StoredClientRegistration: Sendable, Equatable {
+    /// The issuer this client is registered at: the primary key.
+    public var issuer: String
+    /// The `client_id`.
+    public var clientID: String
+    /// The `client_secret` of a confidential client, if any.
+    public var clientSecret: Secret?
+    /// `token_endpoint_auth_method`, e.g. `none` or `client_secret_basic`.
+    public var tokenEndpointAuthMethod: String
+    /// The redirect URI registered for this client.
+    public var redirectURI: String
+    /// Where the registration came from.
+    public var source: ClientRegistrationSource
+    /// The raw RFC 7591 registration response (JSON text), if any.
+    ///
+    /// A `Secret` because it holds the client secret and possibly a
+    /// `registration_access_token`.
+    public var registrationResponse: Secret?
+    /// When the client secret expires; `nil` when it does not (RFC 7591's `0` maps to `nil`).
+    public var clientSecretExpiresAt: Date?
+    /// When the registration was stored.
+    public var createdAt: Date
+
+    /// Creates a record.
+    ///
+    /// - Parameters:
+    ///   - issuer: The issuer the client is registered at.
+    ///   - clientID: The `client_id`.
+    ///   - clientSecret: The `client_secret`, if any.
+    ///   - tokenEndpointAuthMethod: The token endpoint authentication method.
+    ///   - redirectURI: The registered redirect URI.
+    ///   - source: Where the registration came from.
+    ///   - registrationResponse: The raw registration response JSON, if any.
+    ///   - clientSecretExpiresAt: When the client secret expires, if it does.
+    ///   - createdAt: When the registration was made.
+    public init(
+        issuer: String,
+        clientID: String,
+        clientSecret: Secret? = nil,
+        tokenEndpointAuthMethod: String,
+        redirectURI: String,
+        source: ClientRegistrationSource,
+        registrationResponse: Secret? = nil,
+        clientSecretExpiresAt: Date? = nil,
+        createdAt: Date
+    ) {
+        self.issuer = issuer
+        self.clientID = clientID
+        self.clientSecret = clientSecret
+        self.tokenEndpointAuthMethod = tokenEndpointAuthMethod
+        self.redirectURI = redirectURI
+        self.source = source
+        self.registrationResponse = registrationResponse
+        self.clientSecretExpiresAt = clientSecretExpiresAt
+        self.createdAt = createdAt
+    }
+}

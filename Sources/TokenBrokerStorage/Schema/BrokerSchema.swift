@@ -1,0 +1,101 @@
+internal import GRDB
+
+/// The schema, as an append-only list of named migrations.
+///
+/// Never edit a migration that has shipped: add a new one. A database that has
+/// applied a migration this build does not know was written by a newer tokenbroker;
+/// ``BrokerStore/open(path:)`` refuses it before touching it.
+///
+/// Why raw SQL rather than GRDB's table builder: a migration is a frozen snapshot,
+/// and SQL does not change meaning when the builder API does.
+enum BrokerSchema {
+    static let migrator: DatabaseMigrator = {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1-initial", migrate: createInitialTables)
+        return migrator
+    }()
+
+    /// Every migration this build knows, in order.
+    static var knownMigrations: [String] { migrator.migrations }
+
+    /// Times are INTEGER unix seconds (UTC), so they sort and compare in SQL.
+    /// STRICT tables reject a value of the wrong type instead of converting it.
+    /// Upserts use `ON CONFLICT DO UPDATE`, never `INSERT OR REPLACE`, which would
+    /// delete the row first and fire the cascades below.
+    private static func createInitialTables(_ db: Database) throws {
+        try db.execute(
+            sql: """
+                CREATE TABLE authorization_servers (
+                    issuer TEXT NOT NULL PRIMARY KEY CHECK (issuer <> ''),
+                    metadata_json TEXT NOT NULL CHECK (json_valid(metadata_json)),
+                    fetched_at INTEGER NOT NULL
+                ) STRICT;
+
+                CREATE TABLE client_registrations (
+                    issuer TEXT NOT NULL PRIMARY KEY
+                        REFERENCES authorization_servers(issuer) ON DELETE CASCADE,
+                    client_id TEXT NOT NULL CHECK (client_id <> ''),
+                    client_secret TEXT CHECK (client_secret <> ''),
+                    token_endpoint_auth_method TEXT NOT NULL CHECK (token_endpoint_auth_method <> ''),
+                    redirect_uri TEXT NOT NULL CHECK (redirect_uri <> ''),
+                    source TEXT NOT NULL CHECK (source IN ('preregistered', 'metadata_document', 'dynamic')),
+                    registration_response_json TEXT
+                        CHECK (registration_response_json IS NULL OR json_valid(registration_response_json)),
+                    client_secret_expires_at INTEGER,
+                    created_at INTEGER NOT NULL
+                ) STRICT;
+
+                CREATE TABLE resources (
+                    resource TEXT NOT NULL PRIMARY KEY CHECK (resource <> ''),
+                    metadata_json TEXT NOT NULL CHECK (json_valid(metadata_json)),
+                    issuer TEXT REFERENCES authorization_servers(issuer) ON DELETE SET NULL,
+                    fetched_at INTEGER NOT NULL
+                ) STRICT;
+                CREATE INDEX resources_by_issuer ON resources(issuer);
+
+                CREATE TABLE grants (
+                    resource TEXT NOT NULL REFERENCES resources(resource) ON DELETE CASCADE,
+                    issuer TEXT NOT NULL REFERENCES authorization_servers(issuer) ON DELETE CASCADE,
+                    requested_scopes TEXT NOT NULL,
+                    granted_scopes TEXT NOT NULL,
+                    access_token TEXT CHECK (access_token <> ''),
+                    access_token_expires_at INTEGER,
+                    refresh_token TEXT CHECK (refresh_token <> ''),
+                    created_at INTEGER NOT NULL,
+                    updated_at INTEGER NOT NULL,
+                    PRIMARY KEY (resource, issuer),
+                    CHECK (access_token_expires_at IS NULL OR access_token IS NOT NULL)
+                ) STRICT;
+                CREATE INDEX grants_by_issuer ON grants(issuer);
+
+                CREATE TABLE pending_authorizations (
+                    state TEXT NOT NULL PRIMARY KEY CHECK (state <> ''),
+                    resource TEXT NOT NULL REFERENCES resources(resource) ON DELETE CASCADE,
+                    issuer TEXT NOT NULL REFERENCES authorization_servers(issuer) ON DELETE CASCADE,
+                    code_verifier TEXT NOT NULL CHECK (length(code_verifier) BETWEEN 43 AND 128),
+                    redirect_uri TEXT NOT NULL CHECK (redirect_uri <> ''),
+                    requested_scopes TEXT NOT NULL,
+                    authorization_url TEXT NOT NULL CHECK (authorization_url <> ''),
+                    started_at INTEGER NOT NULL
+                ) STRICT;
+                CREATE INDEX pending_authorizations_by_resource ON pending_authorizations(resource);
+                CREATE INDEX pending_authorizations_by_issuer ON pending_authorizations(issuer);
+                CREATE INDEX pending_authorizations_by_start ON pending_authorizations(started_at);
+
+                -- History outlives what it talks about: no foreign keys here.
+                CREATE TABLE audit_log (
+                    id INTEGER PRIMARY KEY,
+                    at INTEGER NOT NULL,
+                    peer_uid INTEGER NOT NULL CHECK (peer_uid >= 0),
+                    peer_pid INTEGER NOT NULL,
+                    executable TEXT,
+                    application TEXT,
+                    method TEXT NOT NULL CHECK (method <> ''),
+                    resource TEXT,
+                    scopes TEXT NOT NULL,
+                    outcome TEXT NOT NULL CHECK (outcome <> '')
+                ) STRICT;
+                CREATE INDEX audit_log_by_time ON audit_log(at);
+                """)
+    }
+}

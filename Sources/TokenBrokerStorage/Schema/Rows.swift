@@ -1,0 +1,293 @@
+import Foundation
+internal import GRDB
+import TokenBrokerCore
+
+// One row type per table: plain column values, converted to and from the public
+// records here and nowhere else. Reading back checks what the schema cannot (a
+// canonical resource URI, well-formed scopes) and reports the column, never the value.
+
+struct AuthorizationServerRow: Codable, FetchableRecord, PersistableRecord {
+    static let databaseTableName = "authorization_servers"
+
+    var issuer: String
+    var metadataJSON: String
+    var fetchedAt: Int64
+
+    enum CodingKeys: String, CodingKey {
+        case issuer
+        case metadataJSON = "metadata_json"
+        case fetchedAt = "fetched_at"
+    }
+
+    init(_ record: StoredAuthorizationServer) {
+        issuer = record.issuer
+        metadataJSON = record.metadataJSON
+        fetchedAt = record.fetchedAt.storedSeconds
+    }
+
+    func record() -> StoredAuthorizationServer {
+        StoredAuthorizationServer(
+            issuer: issuer, metadataJSON: metadataJSON, fetchedAt: Date(storedSeconds: fetchedAt))
+    }
+}
+
+struct ClientRegistrationRow: Codable, FetchableRecord, PersistableRecord {
+    static let databaseTableName = "client_registrations"
+
+    var issuer: String
+    var clientID: String
+    var clientSecret: String?
+    var tokenEndpointAuthMethod: String
+    var redirectURI: String
+    var source: String
+    var registrationResponseJSON: String?
+    var clientSecretExpiresAt: Int64?
+    var createdAt: Int64
+
+    enum CodingKeys: String, CodingKey {
+        case issuer
+        case clientID = "client_id"
+        case clientSecret = "client_secret"
+        case tokenEndpointAuthMethod = "token_endpoint_auth_method"
+        case redirectURI = "redirect_uri"
+        case source
+        case registrationResponseJSON = "registration_response_json"
+        case clientSecretExpiresAt = "client_secret_expires_at"
+        case createdAt = "created_at"
+    }
+
+    init(_ record: StoredClientRegistration) {
+        issuer = record.issuer
+        clientID = record.clientID
+        clientSecret = record.clientSecret?.exposedValue
+        tokenEndpointAuthMethod = record.tokenEndpointAuthMethod
+        redirectURI = record.redirectURI
+        source = record.source.rawValue
+        registrationResponseJSON = record.registrationResponse?.exposedValue
+        clientSecretExpiresAt = record.clientSecretExpiresAt?.storedSeconds
+        createdAt = record.createdAt.storedSeconds
+    }
+
+    func record() throws(StorageError) -> StoredClientRegistration {
+        guard let source = ClientRegistrationSource(rawValue: source) else {
+            throw .unreadable("client_registrations.source", "not a known registration source")
+        }
+        return StoredClientRegistration(
+            issuer: issuer,
+            clientID: clientID,
+            clientSecret: clientSecret.map(Secret.init),
+            tokenEndpointAuthMethod: tokenEndpointAuthMethod,
+            redirectURI: redirectURI,
+            source: source,
+            registrationResponse: registrationResponseJSON.map(Secret.init),
+            clientSecretExpiresAt: clientSecretExpiresAt.map(Date.init(storedSeconds:)),
+            createdAt: Date(storedSeconds: createdAt))
+    }
+}
+
+struct ResourceRow: Codable, FetchableRecord, PersistableRecord {
+    static let databaseTableName = "resources"
+
+    var resource: String
+    var metadataJSON: String
+    var issuer: String?
+    var fetchedAt: Int64
+
+    enum CodingKeys: String, CodingKey {
+        case resource
+        case metadataJSON = "metadata_json"
+        case issuer
+        case fetchedAt = "fetched_at"
+    }
+
+    init(_ record: StoredResource) {
+        resource = record.resource.string
+        metadataJSON = record.metadataJSON
+        issuer = record.issuer
+        fetchedAt = record.fetchedAt.storedSeconds
+    }
+
+    func record() throws(StorageError) -> StoredResource {
+        StoredResource(
+            resource: try readResourceURI(resource, column: "resources.resource"),
+            metadataJSON: metadataJSON,
+            issuer: issuer,
+            fetchedAt: Date(storedSeconds: fetchedAt))
+    }
+}
+
+struct GrantRow: Codable, FetchableRecord, PersistableRecord {
+    static let databaseTableName = "grants"
+
+    var resource: String
+    var issuer: String
+    var requestedScopes: String
+    var grantedScopes: String
+    var accessToken: String?
+    var accessTokenExpiresAt: Int64?
+    var refreshToken: String?
+    var createdAt: Int64
+    var updatedAt: Int64
+
+    enum CodingKeys: String, CodingKey {
+        case resource
+        case issuer
+        case requestedScopes = "requested_scopes"
+        case grantedScopes = "granted_scopes"
+        case accessToken = "access_token"
+        case accessTokenExpiresAt = "access_token_expires_at"
+        case refreshToken = "refresh_token"
+        case createdAt = "created_at"
+        case updatedAt = "updated_at"
+    }
+
+    init(_ grant: Grant) {
+        resource = grant.resource.string
+        issuer = grant.issuer
+        requestedScopes = grant.requestedScopes.spaceDelimited
+        grantedScopes = grant.grantedScopes.spaceDelimited
+        accessToken = grant.accessToken?.exposedValue
+        accessTokenExpiresAt = grant.accessTokenExpiresAt?.storedSeconds
+        refreshToken = grant.refreshToken?.exposedValue
+        createdAt = grant.createdAt.storedSeconds
+        updatedAt = grant.updatedAt.storedSeconds
+    }
+
+    func record() throws(StorageError) -> Grant {
+        Grant(
+            resource: try readResourceURI(resource, column: "grants.resource"),
+            issuer: issuer,
+            requestedScopes: try readScopes(requestedScopes, column: "grants.requested_scopes"),
+            grantedScopes: try readScopes(grantedScopes, column: "grants.granted_scopes"),
+            accessToken: accessToken.map(Secret.init),
+            accessTokenExpiresAt: accessTokenExpiresAt.map(Date.init(storedSeconds:)),
+            refreshToken: refreshToken.map(Secret.init),
+            createdAt: Date(storedSeconds: createdAt),
+            updatedAt: Date(storedSeconds: updatedAt))
+    }
+}
+
+struct PendingAuthorizationRow: Codable, FetchableRecord, PersistableRecord {
+    static let databaseTableName = "pending_authorizations"
+
+    var state: String
+    var resource: String
+    var issuer: String
+    var codeVerifier: String
+    var redirectURI: String
+    var requestedScopes: String
+    var authorizationURL: String
+    var startedAt: Int64
+
+    enum CodingKeys: String, CodingKey {
+        case state
+        case resource
+        case issuer
+        case codeVerifier = "code_verifier"
+        case redirectURI = "redirect_uri"
+        case requestedScopes = "requested_scopes"
+        case authorizationURL = "authorization_url"
+        case startedAt = "started_at"
+    }
+
+    init(_ record: PendingAuthorization) {
+        state = record.state
+        resource = record.resource.string
+        issuer = record.issuer
+        codeVerifier = record.codeVerifier.exposedValue
+        redirectURI = record.redirectURI
+        requestedScopes = record.requestedScopes.spaceDelimited
+        authorizationURL = record.authorizationURL
+        startedAt = record.startedAt.storedSeconds
+    }
+
+    func record() throws(StorageError) -> PendingAuthorization {
+        PendingAuthorization(
+            state: state,
+            resource: try readResourceURI(resource, column: "pending_authorizations.resource"),
+            issuer: issuer,
+            codeVerifier: Secret(codeVerifier),
+            redirectURI: redirectURI,
+            requestedScopes: try readScopes(requestedScopes, column: "pending_authorizations.requested_scopes"),
+            authorizationURL: authorizationURL,
+            startedAt: Date(storedSeconds: startedAt))
+    }
+}
+
+struct AuditRow: Codable, FetchableRecord, MutablePersistableRecord {
+    static let databaseTableName = "audit_log"
+
+    var id: Int64?
+    var at: Int64
+    var peerUID: Int64
+    var peerPID: Int64
+    var executable: String?
+    var application: String?
+    var method: String
+    var resource: String?
+    var scopes: String
+    var outcome: String
+
+    enum CodingKeys: String, CodingKey {
+        case id
+        case at
+        case peerUID = "peer_uid"
+        case peerPID = "peer_pid"
+        case executable
+        case application
+        case method
+        case resource
+        case scopes
+        case outcome
+    }
+
+    init(_ entry: AuditEntry) {
+        id = entry.id
+        at = entry.at.storedSeconds
+        peerUID = Int64(entry.peerUID)
+        peerPID = Int64(entry.peerPID)
+        executable = entry.executable
+        application = entry.application
+        method = entry.method
+        resource = entry.resource
+        scopes = entry.scopes.spaceDelimited
+        outcome = entry.outcome.rawValue
+    }
+
+    mutating func didInsert(_ inserted: InsertionSuccess) {
+        id = inserted.rowID
+    }
+
+    func record() throws(StorageError) -> AuditEntry {
+        guard let peerUID = UInt32(exactly: peerUID), let peerPID = Int32(exactly: peerPID) else {
+            throw .unreadable("audit_log.peer_uid or audit_log.peer_pid", "out of range")
+        }
+        return AuditEntry(
+            id: id,
+            at: Date(storedSeconds: at),
+            peerUID: peerUID,
+            peerPID: peerPID,
+            executable: executable,
+            application: application,
+            method: method,
+            resource: resource,
+            scopes: try readScopes(scopes, column: "audit_log.scopes"),
+            outcome: AuditOutcome(rawValue: outcome))
+    }
+}
+
+private func readResourceURI(_ text: String, column: String) throws(StorageError) -> ResourceURI {
+    do {
+        return try ResourceURI(storedCanonical: text)
+    } catch {
+        throw .unreadable(column, "not a valid resource URI")
+    }
+}
+
+private func readScopes(_ text: String, column: String) throws(StorageError) -> ScopeSet {
+    do {
+        return try ScopeSet(parsing: text)
+    } catch {
+        throw .unreadable(column, "not a space-delimited list of OAuth scopes")
+    }
+}

@@ -1,0 +1,33 @@
+public import Foundation
+
+// The audit log: who asked for which token, and what happened.
+extension BrokerStore {
+    /// Appends a line to the audit log.
+    ///
+    /// - Parameter entry: The line; its `id` is ignored, the database assigns one.
+    /// - Returns: The id of the new line.
+    /// - Throws: ``StorageError``.
+    @discardableResult
+    public func appendAudit(_ entry: AuditEntry) async throws(StorageError) -> Int64 {
+        try await write("append to the audit log") { try $0.appendAudit(entry) }
+    }
+
+    /// The most recent lines of the audit log, newest first.
+    ///
+    /// - Parameter limit: At most this many lines.
+    /// - Returns: The lines, with their ids.
+    /// - Throws: ``StorageError``.
+    public func recentAuditEntries(limit: Int) async throws(StorageError) -> [AuditEntry] {
+        try await read("read the audit log") { try $0.recentAuditEntries(limit: limit) }
+    }
+
+    /// Deletes the audit lines older than `time`, to bound the log's size.
+    ///
+    /// - Parameter time: The cut-off; lines at or after it stay.
+    /// - Returns: How many lines were deleted.
+    /// - Throws: ``StorageError``.
+    @discardableResult
+    public func deleteAuditEntries(before time: Date) async throws(StorageError) -> Int {
+        try await write("prune the audit log") { try $0.deleteAuditEntries(before: time) }
+    }
+}

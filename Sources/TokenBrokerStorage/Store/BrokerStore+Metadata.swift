@@ -1,0 +1,106 @@
+public import TokenBrokerCore
+
+// What discovery learns: authorization server metadata, client identities and
+// protected resource metadata.
+extension BrokerStore {
+    // MARK: Authorization servers
+
+    /// Stores (inserts or replaces) an authorization server's metadata.
+    ///
+    /// Replacing keeps the client registration and grants that refer to the issuer.
+    ///
+    /// - Parameter server: The metadata to store.
+    /// - Throws: ``StorageError`` (``StorageError/Code/constraintViolation`` for an empty
+    ///   issuer or metadata that is not JSON).
+    public func saveAuthorizationServer(_ server: StoredAuthorizationServer) async throws(StorageError) {
+        try await write("save the metadata of the authorization server \(server.issuer)") { try $0.save(server) }
+    }
+
+    /// The stored metadata of an authorization server.
+    ///
+    /// - Parameter issuer: The issuer identifier.
+    /// - Returns: The record, or `nil` if none is stored.
+    /// - Throws: ``StorageError``.
+    public func authorizationServer(issuer: String) async throws(StorageError) -> StoredAuthorizationServer? {
+        try await read("read the metadata of the authorization server \(issuer)") {
+            try $0.authorizationServer(issuer: issuer)
+        }
+    }
+
+    // MARK: Client registrations
+
+    /// Stores (inserts or replaces) the client identity used at an authorization server.
+    ///
+    /// - Parameter registration: The registration; its issuer's metadata must be stored.
+    /// - Throws: ``StorageError`` (``StorageError/Code/missingReference`` when the
+    ///   authorization server's metadata is not stored).
+    public func saveClientRegistration(_ registration: StoredClientRegistration) async throws(StorageError) {
+        try await write("save the client registration at \(registration.issuer)") { try $0.save(registration) }
+    }
+
+    /// The client identity used at an authorization server.
+    ///
+    /// - Parameter issuer: The issuer identifier.
+    /// - Returns: The registration, or `nil` if none is stored.
+    /// - Throws: ``StorageError``.
+    public func clientRegistration(issuer: String) async throws(StorageError) -> StoredClientRegistration? {
+        try await read("read the client registration at \(issuer)") { try $0.clientRegistration(issuer: issuer) }
+    }
+
+    /// Forgets the client identity used at an authorization server (e.g. after the
+    /// server rejected it as `invalid_client`).
+    ///
+    /// - Parameter issuer: The issuer identifier.
+    /// - Returns: Whether a registration was deleted.
+    /// - Throws: ``StorageError``.
+    @discardableResult
+    public func deleteClientRegistration(issuer: String) async throws(StorageError) -> Bool {
+        try await write("delete the client registration at \(issuer)") {
+            try $0.deleteClientRegistration(issuer: issuer)
+        }
+    }
+
+    // MARK: Resources
+
+    /// Stores (inserts or replaces) what the broker knows about a protected resource.
+    ///
+    /// Replacing keeps the resource's grants and pending authorizations.
+    ///
+    /// - Parameter resource: The record; a chosen issuer must have stored metadata.
+    /// - Throws: ``StorageError`` (``StorageError/Code/missingReference`` when the chosen
+    ///   authorization server's metadata is not stored).
+    public func saveResource(_ resource: StoredResource) async throws(StorageError) {
+        try await write("save the resource \(resource.resource)") { try $0.save(resource) }
+    }
+
+    /// What the broker knows about a protected resource.
+    ///
+    /// - Parameter resource: The canonical resource URI.
+    /// - Returns: The record, or `nil` if none is stored.
+    /// - Throws: ``StorageError``.
+    public func resource(_ resource: ResourceURI) async throws(StorageError) -> StoredResource? {
+        try await read("read the resource \(resource)") { try $0.resource(resource) }
+    }
+
+    /// Every stored resource, ordered by URI.
+    ///
+    /// - Returns: The records.
+    /// - Throws: ``StorageError``.
+    public func allResources() async throws(StorageError) -> [StoredResource] {
+        try await read("list the resources") { try $0.allResources() }
+    }
+
+    /// Deletes everything stored for a resource: the resource itself, its grants
+    /// (tokens and scope history) and its pending authorizations.
+    ///
+    /// The audit log keeps its lines; client registrations and authorization server
+    /// metadata stay, as other resources may use them.
+    ///
+    /// - Parameter resource: The canonical resource URI.
+    /// - Returns: Whether the resource was stored.
+    /// - Throws: ``StorageError``.
+    @discardableResult
+    public func deleteResource(_ resource: ResourceURI) async throws(StorageError) -> Bool {
+        try await write("delete the resource \(resource)") { try $0.deleteResource(resource) }
+    }
+}

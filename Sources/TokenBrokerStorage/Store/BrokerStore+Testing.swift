@@ -1,0 +1,25 @@
+// Package-only hooks for the storage tests and the crash-test helper
+// (`TokenBrokerStorageCrashWriter`). Not public: the daemon has no use for them.
+extension BrokerStore {
+    /// Runs several operations in one `IMMEDIATE` transaction, committed when `body` returns.
+    package func withImmediateTransaction<T: Sendable>(
+        _ body: @escaping @Sendable (BrokerTransaction) throws -> T
+    ) async throws(StorageError) -> T {
+        try await write("run a test transaction", body)
+    }
+
+    /// The value of `PRAGMA <name>` on the writer connection.
+    package func writerPragma(_ name: String) async throws(StorageError) -> String? {
+        try await withWriterConnection("read PRAGMA \(name)") { try $0.pragma(name) }
+    }
+
+    /// The schema as SQLite records it.
+    package func schemaDump() async throws(StorageError) -> [String] {
+        try await read("read the schema") { try $0.schemaDump() }
+    }
+
+    /// The identifiers of the applied migrations.
+    package func appliedMigrations() async throws(StorageError) -> Set<String> {
+        try await read("read the applied migrations") { try $0.appliedMigrations() }
+    }
+}

@@ -1,0 +1,236 @@
+internal import GRDB
+import Synchronization
+
+/// The broker's durable state: one SQLite database per user, owned by one daemon.
+///
+/// Every operation is `async` and safe to call from any task or actor. Reads may run
+/// in parallel; writes are serialized, and each public write is one `IMMEDIATE`
+/// transaction, so it either happens completely or not at all, even if the process
+/// is killed half-way.
+///
+/// ## Storage conventions
+///
+/// - Times are stored as whole unix seconds, rounded down: they round-trip exactly to
+///   the second, and a sub-second part is dropped (an expiry never moves later).
+/// - Scopes are stored space-delimited and come back in the same order.
+/// - Resources are stored by their canonical URI (``ResourceURI/string``).
+/// - Secrets (tokens, client secrets, PKCE verifiers) are stored in clear text in a
+///   0600 file; they never appear in an error message or a record's description.
+///
+/// ### Opening and closing
+/// - ``open(path:)``
+/// - ``inMemory()``
+/// - ``close()``
+public final class BrokerStore: Sendable {
+    /// The database file, or `nil` for an in-memory store.
+    public let path: String?
+
+    private let state: Mutex<State>
+
+    private enum State {
+        case open(any DatabaseWriter, ServerLock?)
+        case closed
+    }
+
+    private init(path: String?, writer: any DatabaseWriter, lock: ServerLock?) {
+        self.path = path
+        self.state = Mutex(.open(writer, lock))
+    }
+
+    /// Opens (creating it if needed) the database at `path` and claims it for serving.
+    ///
+    /// In order: creates the missing parent directories 0700; takes the server lock
+    /// (`<path>.lock`, 0600); creates the database file 0600 or tightens an existing
+    /// one and its `-wal`/`-shm` files to 0600, all before SQLite opens it (SQLite gives
+    /// the `-wal` and `-shm` files the database file's mode); refuses a database
+    /// written by a newer tokenbroker without altering it; then opens it in WAL mode
+    /// with `synchronous=FULL` (a rotated refresh token is on disk before the new access
+    /// token is handed out), foreign keys on and a busy timeout, and applies the
+    /// migrations this build knows.
+    ///
+    /// The lock is held until ``close()`` or until the store is deinitialized.
+    ///
+    /// - Parameter path: The database file, e.g. `~/.local/state/tokenbroker/broker.sqlite3`, expanded.
+    /// - Returns: The open store.
+    /// - Throws: ``StorageError`` with code ``StorageError/Code/alreadyServing`` when another
+    ///   store serves this database, ``StorageError/Code/newerSchema`` when a newer
+    ///   tokenbroker wrote it, ``StorageError/Code/fileSystem`` or
+    ///   ``StorageError/Code/notADatabase`` when the files are unusable.
+    public static func open(path: String) throws(StorageError) -> BrokerStore {
+        try DatabaseFiles.createParentDirectories(of: path)
+        let lock = try ServerLock(databasePath: path)
+        var opened = false
+        defer { if !opened { lock.release() } }
+
+        if try DatabaseFiles.prepareDatabaseFile(at: path) {
+            try refuseNewerSchema(path: path)
+        }
+        let pool: DatabasePool
+        do {
+            pool = try DatabasePool(path: path, configuration: configuration)
+            // GRDB switches the writer to synchronous=NORMAL when it enables WAL,
+            // after `prepareDatabase` ran: set FULL again on the one writer connection.
+            try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
+            try BrokerSchema.migrator.migrate(pool)
+        } catch {
+            throw StorageError(error, while: "open the database \(path)")
+        }
+        opened = true
+        return BrokerStore(path: path, writer: pool, lock: lock)
+    }
+
+    /// Opens a fresh in-memory database with the same schema, for tests.
+    ///
+    /// It takes no lock and vanishes when the store is closed or deinitialized.
+    ///
+    /// - Returns: The open store.
+    /// - Throws: ``StorageError`` if SQLite cannot create it.
+    public static func inMemory() throws(StorageError) -> BrokerStore {
+        do {
+            let queue = try DatabaseQueue(configuration: configuration)
+            try BrokerSchema.migrator.migrate(queue)
+            return BrokerStore(path: nil, writer: queue, lock: nil)
+        } catch {
+            throw StorageError(error, while: "create an in-memory database")
+        }
+    }
+
+    /// Closes the database and releases the server lock, so another daemon may open it.
+    ///
+    /// Later operations throw ``StorageError/Code/closed``. Closing twice does nothing.
+    ///
+    /// - Throws: ``StorageError`` if SQLite fails to close the file cleanly; the lock is
+    ///   released all the same.
+    public func close() throws(StorageError) {
+        let previous = state.withLock { state in
+            defer { state = .closed }
+            return state
+        }
+        guard case .open(let writer, let lock) = previous else { return }
+        defer { lock?.release() }
+        do {
+            try writer.close()
+        } catch {
+            throw StorageError(error, while: "close the database")
+        }
+    }
+
+    deinit {
+        let previous = state.withLock { state in
+            defer { state = .closed }
+            return state
+        }
+        if case .open(let writer, let lock) = previous {
+            // Close before unlocking, so that a successor never shares the file with us.
+            try? writer.close()
+            lock?.release()
+        }
+    }
+
+    // MARK: Configuration
+
+    private static var configuration: Configuration {
+        var configuration = Configuration()
+        configuration.label = "tokenbroker"
+        configuration.foreignKeysEnabled = true
+        // Only this store writes (the server lock sees to it); waits come from our own
+        // readers and from a checkpoint, which are short.
+        configuration.busyMode = .timeout(5)
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        return configuration
+    }
+
+    /// Throws ``StorageError/Code/newerSchema`` if the database names a migration this
+    /// build does not know.
+    ///
+    /// Runs on its own short-lived connection that only reads, before the pool opens:
+    /// opening the pool would already write (it enables WAL mode and makes sure the WAL
+    /// file is not empty), and a newer database must not be altered at all.
+    private static func refuseNewerSchema(path: String) throws(StorageError) {
+        let applied: Set<String>
+        do {
+            var configuration = configuration
+            configuration.label = "tokenbroker.schema-check"
+            let queue = try DatabaseQueue(path: path, configuration: configuration)
+            applied = try queue.read { db in try BrokerSchema.migrator.appliedIdentifiers(db) }
+            try queue.close()
+        } catch {
+            throw StorageError(error, while: "read the schema version of \(path)")
+        }
+        let unknown = applied.subtracting(BrokerSchema.knownMigrations)
+        if !unknown.isEmpty {
+            throw .newerSchema(path: path, unknownMigrations: unknown.sorted())
+        }
+    }
+
+    // MARK: Database access
+
+    private func currentWriter() throws(StorageError) -> any DatabaseWriter {
+        let writer: (any DatabaseWriter)? = state.withLock { state in
+            if case .open(let writer, _) = state { return writer }
+            return nil
+        }
+        guard let writer else { throw .closedStore }
+        return writer
+    }
+
+    /// Runs `body` on a snapshot of the committed state.
+    ///
+    /// - Parameters:
+    ///   - action: The operation in words, for error messages; never a secret.
+    ///   - body: The reads.
+    func read<T: Sendable>(
+        _ action: @autoclosure () -> String,
+        _ body: @escaping @Sendable (BrokerTransaction) throws -> T
+    ) async throws(StorageError) -> T {
+        let writer = try currentWriter()
+        do {
+            return try await writer.read { db in try body(BrokerTransaction(db: db)) }
+        } catch {
+            throw StorageError(error, while: action())
+        }
+    }
+
+    /// Runs `body` in one `IMMEDIATE` transaction: it commits if `body` returns, and
+    /// rolls back if it throws.
+    ///
+    /// `IMMEDIATE` takes the write lock before the first read, so what `body` reads
+    /// cannot change before it writes (the compare-and-swap rotation relies on it).
+    ///
+    /// - Parameters:
+    ///   - action: The operation in words, for error messages; never a secret.
+    ///   - body: The reads and writes.
+    func write<T: Sendable>(
+        _ action: @autoclosure () -> String,
+        _ body: @escaping @Sendable (BrokerTransaction) throws -> T
+    ) async throws(StorageError) -> T {
+        let writer = try currentWriter()
+        do {
+            return try await writer.writeWithoutTransaction { db in
+                var result: T?
+                try db.inTransaction(.immediate) {
+                    result = try body(BrokerTransaction(db: db))
+                    return .commit
+                }
+                return result!
+            }
+        } catch {
+            throw StorageError(error, while: action())
+        }
+    }
+
+    /// Runs `body` on the writer connection, outside any transaction (for pragmas).
+    func withWriterConnection<T: Sendable>(
+        _ action: @autoclosure () -> String,
+        _ body: @escaping @Sendable (BrokerTransaction) throws -> T
+    ) async throws(StorageError) -> T {
+        let writer = try currentWriter()
+        do {
+            return try await writer.writeWithoutTransaction { db in try body(BrokerTransaction(db: db)) }
+        } catch {
+            throw StorageError(error, while: action())
+        }
+    }
+}

@@ -1,0 +1,192 @@
+import Foundation
+internal import GRDB
+package import TokenBrokerCore
+
+/// The store's operations on one open connection, inside one database access.
+///
+/// ``BrokerStore`` wraps each public operation in its own transaction; the package's
+/// tests and the crash-test helper use ``BrokerStore/withImmediateTransaction(_:)`` to
+/// run several of them in one transaction. All SQL passes values as arguments, so
+/// no value, secret or not, ever becomes part of an SQL string or an error message.
+package struct BrokerTransaction {
+    let db: Database
+
+    // MARK: Authorization servers
+
+    func save(_ server: StoredAuthorizationServer) throws {
+        try AuthorizationServerRow(server).upsert(db)
+    }
+
+    func authorizationServer(issuer: String) throws -> StoredAuthorizationServer? {
+        try AuthorizationServerRow.fetchOne(db, key: issuer)?.record()
+    }
+
+    // MARK: Client registrations
+
+    func save(_ registration: StoredClientRegistration) throws {
+        try ClientRegistrationRow(registration).upsert(db)
+    }
+
+    func clientRegistration(issuer: String) throws -> StoredClientRegistration? {
+        try ClientRegistrationRow.fetchOne(db, key: issuer)?.record()
+    }
+
+    func deleteClientRegistration(issuer: String) throws -> Bool {
+        try ClientRegistrationRow.deleteOne(db, key: issuer)
+    }
+
+    // MARK: Resources
+
+    func save(_ resource: StoredResource) throws {
+        try ResourceRow(resource).upsert(db)
+    }
+
+    func resource(_ resource: ResourceURI) throws -> StoredResource? {
+        try ResourceRow.fetchOne(db, key: resource.string)?.record()
+    }
+
+    func allResources() throws -> [StoredResource] {
+        try ResourceRow.fetchAll(db, sql: "SELECT * FROM resources ORDER BY resource").map { try $0.record() }
+    }
+
+    /// Deletes the resource; the schema cascades to its grants and pending authorizations.
+    func deleteResource(_ resource: ResourceURI) throws -> Bool {
+        try ResourceRow.deleteOne(db, key: resource.string)
+    }
+
+    // MARK: Grants
+
+    func save(_ grant: Grant) throws {
+        try GrantRow(grant).upsert(db)
+    }
+
+    func grant(resource: ResourceURI, issuer: String) throws -> Grant? {
+        try GrantRow.fetchOne(db, key: ["resource": resource.string, "issuer": issuer])?.record()
+    }
+
+    func allGrants() throws -> [Grant] {
+        try GrantRow.fetchAll(db, sql: "SELECT * FROM grants ORDER BY resource, issuer").map { try $0.record() }
+    }
+
+    /// Writes `rotation` only if the stored refresh token is still `expectedRefreshToken`.
+    ///
+    /// One `UPDATE … WHERE refresh_token IS ?`: the comparison and the write cannot
+    /// be separated, and `IS` makes "no refresh token" a value that can be expected.
+    package func replaceTokens(
+        resource: ResourceURI,
+        issuer: String,
+        expectedRefreshToken: Secret?,
+        with rotation: TokenRotation
+    ) throws -> Bool {
+        try db.execute(
+            sql: """
+                UPDATE grants
+                SET access_token = ?, access_token_expires_at = ?, refresh_token = ?,
+                    granted_scopes = ?, updated_at = ?
+                WHERE resource = ? AND issuer = ? AND refresh_token IS ?
+                """,
+            arguments: [
+                rotation.accessToken.exposedValue,
+                rotation.accessTokenExpiresAt?.storedSeconds,
+                rotation.refreshToken?.exposedValue,
+                rotation.grantedScopes.spaceDelimited,
+                rotation.rotatedAt.storedSeconds,
+                resource.string,
+                issuer,
+                expectedRefreshToken?.exposedValue,
+            ])
+        return db.changesCount == 1
+    }
+
+    /// Clears the tokens of the grants of `resource` (every resource when `nil`),
+    /// keeping the rows and their scope history.
+    func deleteTokens(resource: ResourceURI?, at time: Date) throws -> Int {
+        let clear = """
+            UPDATE grants
+            SET access_token = NULL, access_token_expires_at = NULL, refresh_token = NULL, updated_at = ?
+            """
+        if let resource {
+            try db.execute(sql: clear + " WHERE resource = ?", arguments: [time.storedSeconds, resource.string])
+        } else {
+            try db.execute(sql: clear, arguments: [time.storedSeconds])
+        }
+        return db.changesCount
+    }
+
+    // MARK: Pending authorizations
+
+    func insert(_ pending: PendingAuthorization) throws {
+        try PendingAuthorizationRow(pending).insert(db)
+    }
+
+    func takePendingAuthorization(state: String) throws -> PendingAuthorization? {
+        guard let row = try PendingAuthorizationRow.fetchOne(db, key: state) else { return nil }
+        // Decode before deleting: an unreadable row throws and the transaction keeps it.
+        let pending = try row.record()
+        try PendingAuthorizationRow.deleteOne(db, key: state)
+        return pending
+    }
+
+    func pendingAuthorizations() throws -> [PendingAuthorization] {
+        try PendingAuthorizationRow.fetchAll(
+            db, sql: "SELECT * FROM pending_authorizations ORDER BY started_at, state"
+        ).map { try $0.record() }
+    }
+
+    func deletePendingAuthorizations(startedBefore time: Date) throws -> Int {
+        try db.execute(
+            sql: "DELETE FROM pending_authorizations WHERE started_at < ?", arguments: [time.storedSeconds])
+        return db.changesCount
+    }
+
+    // MARK: Audit log
+
+    package func appendAudit(_ entry: AuditEntry) throws -> Int64 {
+        var row = AuditRow(entry)
+        row.id = nil  // the database numbers entries; a caller's id is ignored
+        try row.insert(db)
+        return row.id!
+    }
+
+    func recentAuditEntries(limit: Int) throws -> [AuditEntry] {
+        try AuditRow.fetchAll(
+            db, sql: "SELECT * FROM audit_log ORDER BY id DESC LIMIT ?", arguments: [max(0, limit)]
+        ).map { try $0.record() }
+    }
+
+    func deleteAuditEntries(before time: Date) throws -> Int {
+        try db.execute(sql: "DELETE FROM audit_log WHERE at < ?", arguments: [time.storedSeconds])
+        return db.changesCount
+    }
+
+    // MARK: Inspection, for tests
+
+    /// The value of `PRAGMA <name>` on this connection, as text.
+    package func pragma(_ name: String) throws -> String? {
+        precondition(name.allSatisfy { $0.isLetter || $0 == "_" }, "not a pragma name")
+        guard let value = try DatabaseValue.fetchOne(db, sql: "PRAGMA \(name)") else { return nil }
+        switch value.storage {
+        case .null: return nil
+        case .int64(let number): return String(number)
+        case .double(let number): return String(number)
+        case .string(let text): return text
+        case .blob: return "<blob>"
+        }
+    }
+
+    /// Runs SQL the store would never run itself (tests forge a newer schema with it).
+    package func executeUnchecked(sql: String) throws {
+        try db.execute(sql: sql)
+    }
+
+    /// The schema as SQLite records it, one statement per line, in a stable order.
+    package func schemaDump() throws -> [String] {
+        try String.fetchAll(
+            db, sql: "SELECT type || ' ' || name || ': ' || ifnull(sql, '') FROM sqlite_master ORDER BY type, name")
+    }
+
+    /// The identifiers of the migrations applied to this database, known or not.
+    package func appliedMigrations() throws -> Set<String> {
+        try BrokerSchema.migrator.appliedIdentifiers(db)
+    }
+}

@@ -1,0 +1,57 @@
+import Foundation
+import Testing
+import TokenBrokerCore
+import TokenBrokerStorage
+
+@Suite("Schema migrations")
+struct MigrationTests {
+    @Test("a new database gets the initial migration", arguments: StoreKind.allCases)
+    func appliesInitialMigration(kind: StoreKind) async throws {
+        let applied = try await kind.withStore { store in try await store.appliedMigrations() }
+        #expect(applied == ["v1-initial"])
+    }
+
+    @Test("reopening a current database changes nothing in its schema")
+    func reopenIsIdempotent() async throws {
+        try await withTemporaryDirectory { directory in
+            let path = directory + "/broker.sqlite3"
+            let store = try BrokerStore.open(path: path)
+            let schema = try await store.schemaDump()
+            try store.close()
+
+            let reopened = try BrokerStore.open(path: path)
+            defer { try? reopened.close() }
+            #expect(try await reopened.schemaDump() == schema)
+            #expect(try await reopened.appliedMigrations() == ["v1-initial"])
+        }
+    }
+
+    @Test("a database migrated by a newer tokenbroker is refused and left byte-identical")
+    func refusesNewerSchemaWithoutTouchingIt() async throws {
+        try await withTemporaryDirectory { directory in
+            let path = directory + "/broker.sqlite3"
+            let store = try BrokerStore.open(path: path)
+            try await Fixture.seed(store)
+            try await store.saveGrant(Fixture.grant())
+            try await store.withImmediateTransaction { transaction in
+                try transaction.executeUnchecked(
+                    sql: "INSERT INTO grdb_migrations (identifier) VALUES ('v99-from-the-future')")
+            }
+            try store.close()
+            let before = try #require(FileManager.default.contents(atPath: path))
+
+            let error = #expect(throws: StorageError.self) { try BrokerStore.open(path: path) }
+            #expect(error?.code == .newerSchema)
+            #expect(error?.description.contains("v99-from-the-future") == true)
+            #expect(error?.description.contains(path) == true)
+
+            #expect(FileManager.default.contents(atPath: path) == before)
+            // No WAL content was left behind either, to be checkpointed into the file later.
+            let walSize = (try? FileManager.default.attributesOfItem(atPath: path + "-wal")[.size] as? Int) ?? 0
+            #expect(walSize == 0)
+            // The refusal released the lock: a second attempt gets the same answer.
+            let again = #expect(throws: StorageError.self) { try BrokerStore.open(path: path) }
+            #expect(again?.code == .newerSchema)
+        }
+    }
+}
