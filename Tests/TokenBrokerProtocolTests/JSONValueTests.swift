@@ -77,6 +77,13 @@ struct JSONValueTests {
         }
     }
 
+    @Test("truncated input says so", arguments: ["{", #"{"a""#, #"{"a":"#, #"{"a":1,"#, "[1,", #""abc"#, "tr", "-"])
+    func truncated(text: String) {
+        #expect(throws: JSONSyntaxError(byteOffset: text.utf8.count, problem: "unexpected end of input")) {
+            try JSONValue(parsing: bytes(text))
+        }
+    }
+
     @Test("a repeated member name keeps the last value")
     func duplicateMembers() throws {
         #expect(try json(#"{"a": 1, "a": 2}"#) == ["a": 2])

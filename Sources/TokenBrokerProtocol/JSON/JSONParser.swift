@@ -274,7 +274,9 @@ struct JSONParser {
         }
     }
 
+    /// An error at the current position; at the end of the input every problem is the
+    /// same one, and saying so is clearer than naming what was expected.
     private func failure(_ problem: String) -> JSONSyntaxError {
-        JSONSyntaxError(byteOffset: index, problem: problem)
+        JSONSyntaxError(byteOffset: index, problem: index < bytes.count ? problem : "unexpected end of input")
     }
 }
