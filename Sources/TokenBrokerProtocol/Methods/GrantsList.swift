@@ -1,0 +1,174 @@
+#if canImport(FoundationEssentials)
+public import FoundationEssentials
+#else
+public import Foundation
+#endif
+
+/// The result of `grants/list`: one entry per resource server the broker holds state for.
+public struct GrantsListResult: JSONValueConvertible, Hashable {
+    /// `grants`.
+    public var grants: [GrantSummary]
+
+    /// Creates a result.
+    ///
+    /// - Parameter grants: One entry per resource server.
+    public init(grants: [GrantSummary]) {
+        self.grants = grants
+    }
+
+    /// Reads the result.
+    ///
+    /// - Parameter jsonValue: The result object.
+    /// - Throws: ``WireFormatError`` naming the bad member, such as `grants[0].updatedAt`.
+    public init(jsonValue: JSONValue) throws(WireFormatError) {
+        self.init(grants: try JSONObjectReader(jsonValue).array(of: GrantSummary.self, "grants"))
+    }
+
+    /// `{"grants": [...]}`.
+    public var jsonValue: JSONValue {
+        ["grants": .array(grants.map(\.jsonValue))]
+    }
+}
+
+/// What the broker holds for one resource server, without any secret: it never carries
+/// a token, an authorization code, a PKCE verifier or a client secret.
+public struct GrantSummary: JSONValueConvertible, Hashable {
+    /// `resource`: the canonical resource URI.
+    public var resource: String
+    /// `issuer`: the authorization server's issuer identifier.
+    public var issuer: String
+    /// `clientId`: the client id the broker uses at that issuer; `nil` (`null`) before
+    /// a client is registered.
+    public var clientID: String?
+    /// `requestedScopes`: every scope asked for on behalf of local clients, accumulated.
+    public var requestedScopes: [String]
+    /// `grantedScopes`: the scopes of the current token.
+    public var grantedScopes: [String]
+    /// `hasAccessToken`: whether an access token is stored.
+    public var hasAccessToken: Bool
+    /// `accessTokenExpiresAt`: when it expires; `nil` (`null`) without a token or lifetime.
+    public var accessTokenExpiresAt: Date?
+    /// `hasRefreshToken`: whether a refresh token is stored.
+    public var hasRefreshToken: Bool
+    /// `updatedAt`: when this grant last changed.
+    public var updatedAt: Date
+    /// `pendingAuthorization`: the sign-in waiting for a person, if any.
+    public var pendingAuthorization: PendingAuthorization?
+
+    /// Creates a summary.
+    ///
+    /// - Parameters:
+    ///   - resource: The canonical resource URI.
+    ///   - issuer: The issuer identifier.
+    ///   - clientID: The client id at that issuer, if registered.
+    ///   - requestedScopes: Every scope requested, accumulated.
+    ///   - grantedScopes: The scopes of the current token.
+    ///   - hasAccessToken: Whether an access token is stored.
+    ///   - accessTokenExpiresAt: When it expires.
+    ///   - hasRefreshToken: Whether a refresh token is stored.
+    ///   - updatedAt: When the grant last changed.
+    ///   - pendingAuthorization: The sign-in waiting for a person, if any.
+    public init(
+        resource: String,
+        issuer: String,
+        clientID: String?,
+        requestedScopes: [String],
+        grantedScopes: [String],
+        hasAccessToken: Bool,
+        accessTokenExpiresAt: Date?,
+        hasRefreshToken: Bool,
+        updatedAt: Date,
+        pendingAuthorization: PendingAuthorization? = nil
+    ) {
+        self.resource = resource
+        self.issuer = issuer
+        self.clientID = clientID
+        self.requestedScopes = requestedScopes
+        self.grantedScopes = grantedScopes
+        self.hasAccessToken = hasAccessToken
+        self.accessTokenExpiresAt = accessTokenExpiresAt
+        self.hasRefreshToken = hasRefreshToken
+        self.updatedAt = updatedAt
+        self.pendingAuthorization = pendingAuthorization
+    }
+
+    /// Reads a summary.
+    ///
+    /// - Parameter jsonValue: The summary object.
+    /// - Throws: ``WireFormatError`` naming the bad member.
+    public init(jsonValue: JSONValue) throws(WireFormatError) {
+        let object = try JSONObjectReader(jsonValue)
+        self.init(
+            resource: try object.string("resource"),
+            issuer: try object.string("issuer"),
+            clientID: try object.optionalString("clientId"),
+            requestedScopes: try object.optionalStringArray("requestedScopes") ?? [],
+            grantedScopes: try object.optionalStringArray("grantedScopes") ?? [],
+            hasAccessToken: try object.bool("hasAccessToken"),
+            accessTokenExpiresAt: try object.optionalTimestamp("accessTokenExpiresAt"),
+            hasRefreshToken: try object.bool("hasRefreshToken"),
+            updatedAt: try object.timestamp("updatedAt"),
+            pendingAuthorization: try object.optionalDecode(PendingAuthorization.self, "pendingAuthorization")
+        )
+    }
+
+    /// The summary object; every member is present, `null` where there is no value.
+    public var jsonValue: JSONValue {
+        [
+            "resource": .string(resource),
+            "issuer": .string(issuer),
+            "clientId": clientID.map(JSONValue.string) ?? .null,
+            "requestedScopes": .array(requestedScopes.map(JSONValue.string)),
+            "grantedScopes": .array(grantedScopes.map(JSONValue.string)),
+            "hasAccessToken": .bool(hasAccessToken),
+            "accessTokenExpiresAt": accessTokenExpiresAt.map { .string(WireTimestamp.string(from: $0)) } ?? .null,
+            "hasRefreshToken": .bool(hasRefreshToken),
+            "updatedAt": .string(WireTimestamp.string(from: updatedAt)),
+            "pendingAuthorization": pendingAuthorization?.jsonValue ?? .null,
+        ]
+    }
+}
+
+/// A sign-in the daemon started and a person has not finished yet.
+public struct PendingAuthorization: JSONValueConvertible, Hashable {
+    /// `authorizationUrl`: where the person signs in.
+    public var authorizationURL: String
+    /// `scopes`: the scopes that sign-in asks for.
+    public var scopes: [String]
+    /// `startedAt`: when the daemon started it.
+    public var startedAt: Date
+
+    /// Creates a pending authorization.
+    ///
+    /// - Parameters:
+    ///   - authorizationURL: Where the person signs in.
+    ///   - scopes: The scopes it asks for.
+    ///   - startedAt: When it started.
+    public init(authorizationURL: String, scopes: [String], startedAt: Date) {
+        self.authorizationURL = authorizationURL
+        self.scopes = scopes
+        self.startedAt = startedAt
+    }
+
+    /// Reads a pending authorization.
+    ///
+    /// - Parameter jsonValue: The object.
+    /// - Throws: ``WireFormatError`` naming the bad member.
+    public init(jsonValue: JSONValue) throws(WireFormatError) {
+        let object = try JSONObjectReader(jsonValue)
+        self.init(
+            authorizationURL: try object.string("authorizationUrl"),
+            scopes: try object.optionalStringArray("scopes") ?? [],
+            startedAt: try object.timestamp("startedAt")
+        )
+    }
+
+    /// `{"authorizationUrl", "scopes", "startedAt"}`.
+    public var jsonValue: JSONValue {
+        [
+            "authorizationUrl": .string(authorizationURL),
+            "scopes": .array(scopes.map(JSONValue.string)),
+            "startedAt": .string(WireTimestamp.string(from: startedAt)),
+        ]
+    }
+}

@@ -1,0 +1,192 @@
+#if canImport(FoundationEssentials)
+public import FoundationEssentials
+#else
+public import Foundation
+#endif
+
+/// The params of `token/get`: which MCP server, which scopes, and what just happened.
+///
+/// After a 401 or 403 from the MCP server, pass its `WWW-Authenticate` value as
+/// ``challenge``, the status as ``status`` and the refused token as ``rejectedToken``, so
+/// the daemon can refresh or step up instead of handing out the same token again.
+public struct TokenGetParams: BrokerParams, Hashable, CustomStringConvertible {
+    /// The default of ``minValidSeconds``: 30.
+    public static let defaultMinValidSeconds = 30
+    /// The default of ``interactive``: `true`.
+    public static let defaultInteractive = true
+    /// The default of ``waitSeconds``: 300.
+    public static let defaultWaitSeconds = 300
+
+    /// `resource` (required): the URL of the MCP server the client talks to.
+    ///
+    /// Only its presence and type are checked here; the daemon canonicalizes it and
+    /// refuses (with `invalid_params`) a URL that is not absolute http(s), has a
+    /// fragment, or is plain http off loopback.
+    public var resource: String
+    /// `scopes`: the scopes this request needs; empty when absent.
+    public var scopes: [String]
+    /// `challenge`: the `WWW-Authenticate` value(s) of a 401/403 just received, several
+    /// header lines joined with `, `.
+    public var challenge: String?
+    /// `status`: the HTTP status that carried ``challenge`` (401 or 403).
+    public var status: Int?
+    /// `rejectedToken`: the access token the server just refused.
+    public var rejectedToken: AccessToken?
+    /// `minValidSeconds`: the token must stay valid at least this long; 0 or more.
+    public var minValidSeconds: Int
+    /// `interactive`: whether the daemon may start a browser sign-in and wait for it.
+    public var interactive: Bool
+    /// `waitSeconds`: how long to wait for a person to finish signing in; 0 or more.
+    public var waitSeconds: Int
+    /// `application`: a free-text hint naming the client, for status and audit.
+    public var application: String?
+
+    /// Creates params; the defaults are the contract's.
+    ///
+    /// - Parameters:
+    ///   - resource: The MCP server URL.
+    ///   - scopes: The scopes this request needs.
+    ///   - challenge: The `WWW-Authenticate` value(s) of a 401/403 just received.
+    ///   - status: The HTTP status that carried `challenge`.
+    ///   - rejectedToken: The access token the server just refused.
+    ///   - minValidSeconds: How long the token must stay valid.
+    ///   - interactive: Whether a browser sign-in may be started.
+    ///   - waitSeconds: How long to wait for a person.
+    ///   - application: A hint naming the client.
+    public init(
+        resource: String,
+        scopes: [String] = [],
+        challenge: String? = nil,
+        status: Int? = nil,
+        rejectedToken: AccessToken? = nil,
+        minValidSeconds: Int = TokenGetParams.defaultMinValidSeconds,
+        interactive: Bool = TokenGetParams.defaultInteractive,
+        waitSeconds: Int = TokenGetParams.defaultWaitSeconds,
+        application: String? = nil
+    ) {
+        self.resource = resource
+        self.scopes = scopes
+        self.challenge = challenge
+        self.status = status
+        self.rejectedToken = rejectedToken
+        self.minValidSeconds = minValidSeconds
+        self.interactive = interactive
+        self.waitSeconds = waitSeconds
+        self.application = application
+    }
+
+    /// Reads the params; absent or `null` members take their defaults.
+    ///
+    /// - Parameter jsonValue: The params object.
+    /// - Throws: ``WireFormatError`` naming a missing `resource`, a member of the wrong
+    ///   type, a negative `minValidSeconds`/`waitSeconds`, or a `status` outside 100–599.
+    public init(jsonValue: JSONValue) throws(WireFormatError) {
+        let object = try JSONObjectReader(jsonValue)
+        self.init(
+            resource: try object.string("resource"),
+            scopes: try object.optionalStringArray("scopes") ?? [],
+            challenge: try object.optionalString("challenge"),
+            status: try object.optionalInteger("status", in: 100...599),
+            rejectedToken: try object.optionalString("rejectedToken").map(AccessToken.init),
+            minValidSeconds: try object.optionalInteger("minValidSeconds", in: 0...Int.max)
+                ?? Self.defaultMinValidSeconds,
+            interactive: try object.optionalBool("interactive") ?? Self.defaultInteractive,
+            waitSeconds: try object.optionalInteger("waitSeconds", in: 0...Int.max) ?? Self.defaultWaitSeconds,
+            application: try object.optionalString("application")
+        )
+    }
+
+    /// The params object; optional members that are `nil` are left out, defaulted ones
+    /// are always written.
+    public var jsonValue: JSONValue {
+        var members: [String: JSONValue] = [
+            "resource": .string(resource),
+            "scopes": .array(scopes.map(JSONValue.string)),
+            "minValidSeconds": .integer(minValidSeconds),
+            "interactive": .bool(interactive),
+            "waitSeconds": .integer(waitSeconds),
+        ]
+        if let challenge { members["challenge"] = .string(challenge) }
+        if let status { members["status"] = .integer(status) }
+        if let rejectedToken { members["rejectedToken"] = .string(rejectedToken.exposedValue) }
+        if let application { members["application"] = .string(application) }
+        return .object(members)
+    }
+
+    /// The params as JSON with `rejectedToken` redacted.
+    public var description: String { jsonValue.description }
+}
+
+/// The result of `token/get`.
+public struct TokenGetResult: JSONValueConvertible, Hashable, CustomStringConvertible {
+    /// `accessToken`: the token to send as `Authorization: <tokenType> <token>`.
+    public var accessToken: AccessToken
+    /// `tokenType`: the token type, normally `Bearer`.
+    public var tokenType: String
+    /// `expiresAt`: when the token expires, in whole seconds; `nil` (`null`) when the
+    /// server gave no lifetime.
+    public var expiresAt: Date?
+    /// `scopes`: the scopes granted to this token as the broker knows them (the token
+    /// response's `scope` when present, else the scopes requested; RFC 6749 §5.1).
+    public var scopes: [String]
+    /// `resource`: the canonical resource URI, sent as the RFC 8707 `resource` parameter.
+    public var resource: String
+    /// `issuer`: the authorization server that issued the token.
+    public var issuer: String
+
+    /// Creates a result.
+    ///
+    /// - Parameters:
+    ///   - accessToken: The token.
+    ///   - tokenType: The token type, normally `Bearer`.
+    ///   - expiresAt: When the token expires, `nil` if unknown.
+    ///   - scopes: The scopes granted to the token.
+    ///   - resource: The canonical resource URI.
+    ///   - issuer: The issuer identifier of the authorization server.
+    public init(
+        accessToken: AccessToken,
+        tokenType: String = "Bearer",
+        expiresAt: Date?,
+        scopes: [String],
+        resource: String,
+        issuer: String
+    ) {
+        self.accessToken = accessToken
+        self.tokenType = tokenType
+        self.expiresAt = expiresAt
+        self.scopes = scopes
+        self.resource = resource
+        self.issuer = issuer
+    }
+
+    /// Reads the result.
+    ///
+    /// - Parameter jsonValue: The result object.
+    /// - Throws: ``WireFormatError`` naming a missing or ill-typed member.
+    public init(jsonValue: JSONValue) throws(WireFormatError) {
+        let object = try JSONObjectReader(jsonValue)
+        self.init(
+            accessToken: AccessToken(try object.string("accessToken")),
+            tokenType: try object.string("tokenType"),
+            expiresAt: try object.optionalTimestamp("expiresAt"),
+            scopes: try object.optionalStringArray("scopes") ?? [],
+            resource: try object.string("resource"),
+            issuer: try object.string("issuer")
+        )
+    }
+
+    /// The result object; `expiresAt` is always present, `null` when unknown.
+    public var jsonValue: JSONValue {
+        [
+            "accessToken": .string(accessToken.exposedValue),
+            "tokenType": .string(tokenType),
+            "expiresAt": expiresAt.map { .string(WireTimestamp.string(from: $0)) } ?? .null,
+            "scopes": .array(scopes.map(JSONValue.string)),
+            "resource": .string(resource),
+            "issuer": .string(issuer),
+        ]
+    }
+
+    /// The result as JSON with `accessToken` redacted.
+    public var description: String { jsonValue.description }
+}

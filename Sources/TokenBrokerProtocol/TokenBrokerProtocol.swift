@@ -1,1 +1,0 @@
-// The wire protocol of tokenbrokerd; see docs/protocol.md.

@@ -1,0 +1,124 @@
+/// Where the socket, the database and the config file live, resolved the same way by
+/// the daemon and the CLI.
+///
+/// Pure functions of a flag value, the environment, the uid and the home directory;
+/// nothing here touches the filesystem. First match wins; an empty value (flag or
+/// environment variable) counts as unset, and, per the XDG Base Directory
+/// specification, an `XDG_*` variable holding a relative path is ignored.
+public enum BrokerPaths {
+    /// The socket: `--socket`, `$TOKENBROKER_SOCKET`, `$XDG_RUNTIME_DIR/tokenbroker/socket`,
+    /// else `/tmp/tokenbroker-$UID/socket`.
+    ///
+    /// - Parameters:
+    ///   - flag: The `--socket` value, `nil` when not given.
+    ///   - environment: The process environment.
+    ///   - userID: The real uid, for the `/tmp` fallback.
+    /// - Returns: The path and where it came from.
+    public static func socket(flag: String?, environment: [String: String], userID: UInt32) -> ResolvedPath {
+        resolve(
+            flag: flag,
+            environment: environment,
+            overrideVariable: "TOKENBROKER_SOCKET",
+            baseVariable: "XDG_RUNTIME_DIR",
+            relativePath: "tokenbroker/socket",
+            fallback: "/tmp/tokenbroker-\(userID)/socket"
+        )
+    }
+
+    /// The database: `--database`, `$TOKENBROKER_DATABASE`,
+    /// `$XDG_STATE_HOME/tokenbroker/broker.sqlite3`, else
+    /// `~/.local/state/tokenbroker/broker.sqlite3`.
+    ///
+    /// - Parameters:
+    ///   - flag: The `--database` value, `nil` when not given.
+    ///   - environment: The process environment.
+    ///   - homeDirectory: The user's home directory, an absolute path.
+    /// - Returns: The path and where it came from.
+    public static func database(flag: String?, environment: [String: String], homeDirectory: String) -> ResolvedPath {
+        resolve(
+            flag: flag,
+            environment: environment,
+            overrideVariable: "TOKENBROKER_DATABASE",
+            baseVariable: "XDG_STATE_HOME",
+            relativePath: "tokenbroker/broker.sqlite3",
+            fallback: join(homeDirectory, ".local/state/tokenbroker/broker.sqlite3")
+        )
+    }
+
+    /// The optional config file: `--config`, `$TOKENBROKER_CONFIG`,
+    /// `$XDG_CONFIG_HOME/tokenbroker/config.toml`, else `~/.config/tokenbroker/config.toml`.
+    ///
+    /// - Parameters:
+    ///   - flag: The `--config` value, `nil` when not given.
+    ///   - environment: The process environment.
+    ///   - homeDirectory: The user's home directory, an absolute path.
+    /// - Returns: The path and where it came from.
+    public static func config(flag: String?, environment: [String: String], homeDirectory: String) -> ResolvedPath {
+        resolve(
+            flag: flag,
+            environment: environment,
+            overrideVariable: "TOKENBROKER_CONFIG",
+            baseVariable: "XDG_CONFIG_HOME",
+            relativePath: "tokenbroker/config.toml",
+            fallback: join(homeDirectory, ".config/tokenbroker/config.toml")
+        )
+    }
+
+    private static func resolve(
+        flag: String?,
+        environment: [String: String],
+        overrideVariable: String,
+        baseVariable: String,
+        relativePath: String,
+        fallback: String
+    ) -> ResolvedPath {
+        if let flag, !flag.isEmpty {
+            return ResolvedPath(path: flag, source: .flag)
+        }
+        if let value = environment[overrideVariable], !value.isEmpty {
+            return ResolvedPath(path: value, source: .environment(overrideVariable))
+        }
+        if let base = environment[baseVariable], base.hasPrefix("/") {
+            return ResolvedPath(path: join(base, relativePath), source: .environment(baseVariable))
+        }
+        return ResolvedPath(path: fallback, source: .fallback)
+    }
+
+    /// Joins without doubling a slash: `/run/user/1000/` + `tokenbroker/socket`.
+    private static func join(_ base: String, _ relativePath: String) -> String {
+        var base = Substring(base)
+        while base.count > 1, base.hasSuffix("/") { base.removeLast() }
+        return base == "/" ? "/" + relativePath : base + "/" + relativePath
+    }
+}
+
+/// A resolved path and the rule that produced it, so messages can say why a path was used.
+public struct ResolvedPath: Sendable, Hashable, CustomStringConvertible {
+    /// Which rule of the resolution order matched.
+    public enum Source: Sendable, Hashable {
+        /// The command-line flag.
+        case flag
+        /// An environment variable, named.
+        case environment(String)
+        /// The built-in default.
+        case fallback
+    }
+
+    /// The path.
+    public var path: String
+    /// Where it came from.
+    public var source: Source
+
+    /// Creates a resolved path.
+    ///
+    /// - Parameters:
+    ///   - path: The path.
+    ///   - source: Where it came from.
+    public init(path: String, source: Source) {
+        self.path = path
+        self.source = source
+    }
+
+    /// The path.
+    public var description: String { path }
+}
