@@ -533,7 +533,11 @@ async def serve(args: argparse.Namespace) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop, signal.Signals(sig).name)
     if not args.ignore_stdin:
-        watch_stdin(lambda: loop.call_soon_threadsafe(stop, "stdin closed"))
+        def stdin_closed() -> None:
+            with contextlib.suppress(RuntimeError):  # the loop may already be gone
+                loop.call_soon_threadsafe(stop, "stdin closed")
+
+        watch_stdin(stdin_closed)
 
     tasks = [asyncio.create_task(server.serve(sockets=[sock])) for server, (_, sock, _) in zip(servers, apps)]
     ready = asyncio.ensure_future(asyncio.gather(*(s.listening.wait() for s in servers)))

@@ -120,23 +120,26 @@ def show(method: str, url: str, reply: Reply) -> None:
 # --- OAuth client steps (what the broker does) --------------------------------------------------
 
 
-def register(as_meta: dict[str, Any], redirect_uri: str, scope: str) -> dict[str, Any]:
+def register(as_meta: dict[str, Any], redirect_uri: str, scope: str | None) -> dict[str, Any]:
+    """DCR as a public native client; `scope` None leaves the member out."""
     url = as_meta["registration_endpoint"]
-    reply = request("POST", url, json_body={
+    metadata = {
         "client_name": "tokenbroker smoke",
         "redirect_uris": [redirect_uri],
         "grant_types": ["authorization_code", "refresh_token"],
         "response_types": ["code"],
         "token_endpoint_auth_method": "none",
         "application_type": "native",
-        "scope": scope,
-    })
+    }
+    if scope is not None:
+        metadata["scope"] = scope
+    reply = request("POST", url, json_body=metadata)
     show("POST", url, reply)
     expect_eq(reply.status, 201, "registration status")
     client = reply.json()
     note(f"registered: {json.dumps(shown(client))}")
     expect("client_secret" not in client, "a public client gets no client_secret")
-    expect_eq(client.get("scope"), scope, "registered scope echoed")
+    expect_eq(client.get("scope"), scope or "files:read files:write", "registered scope (default: all AS scopes)")
     expect_eq(client.get("token_endpoint_auth_method"), "none", "auth method echoed")
     expect_eq(client.get("application_type"), "native", "application_type echoed")
     expect_eq(client.get("redirect_uris"), [redirect_uri], "redirect_uris echoed")
@@ -450,11 +453,21 @@ def walk(fixture: Fixture) -> None:
                                      "clientInfo": {"name": "tokenbroker-smoke", "version": "0"}})
     expect_eq(reply.status, 401, "unbound token at the RS")
 
-    step("17. Test control: /_test/stats and /_test/log")
+    step("17. The alternative that keeps one client: register with no scope -> AS default (all scopes)")
+    client3 = register(as_meta, redirect_uri, None)
+    tokens4 = sign_in(as_meta, client3["client_id"], redirect_uri, "files:read", rs_url)
+    session = McpSession(rs_url)
+    session.initialize(tokens4["access_token"])
+    expect_eq(session.call_tool(tokens4["access_token"], "write").status, 403, "write before step-up")
+    tokens5 = sign_in(as_meta, client3["client_id"], redirect_uri, "files:read files:write", rs_url)
+    expect_tool_text(session.call_tool(tokens5["access_token"], "write"), "write-ok")
+    note("step-up with the same client_id: no invalid_scope, and the MCP session survives")
+
+    step("18. Test control: /_test/stats and /_test/log")
     stats = request("GET", f"{as_url}/_test/stats").json()
     print(f"   stats: {json.dumps(stats)}")
-    expect_eq(stats, {"metadata": 1, "register": 2, "authorize": 4, "authorize_error": 1,
-                      "token_authorization_code": 5, "token_refresh_token": 3, "refresh_invalid_grant": 2,
+    expect_eq(stats, {"metadata": 1, "register": 3, "authorize": 6, "authorize_error": 1,
+                      "token_authorization_code": 7, "token_refresh_token": 3, "refresh_invalid_grant": 2,
                       "token_error": 4, "revoke": 2}, "stats")
     log_reply = request("GET", f"{as_url}/_test/log")
     entries = log_reply.json()
@@ -480,12 +493,12 @@ def main() -> int:
     fixture = Fixture(args.python)
     try:
         walk(fixture)
-        step("18. Close stdin -> the fixture exits 0; its stderr holds no secret")
+        step("19. Close stdin -> the fixture exits 0; its stderr holds no secret")
         expect_eq(fixture.stop("stdin"), 0, "exit status after stdin EOF")
         leaked = [s for s in SECRETS if s in fixture.stderr_text()]
         expect(not leaked, f"{len(leaked)} secret value(s) appear on the fixture's stderr")
 
-        step("19. --prm-scopes lists every scope in the PRM; SIGTERM -> exit 0")
+        step("20. --prm-scopes lists every scope in the PRM; SIGTERM -> exit 0")
         wide = Fixture(args.python, "--prm-scopes", "files:read files:write")
         try:
             prm = request("GET", wide.handshake["prm"]).json()
