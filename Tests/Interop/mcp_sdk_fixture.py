@@ -360,9 +360,9 @@ class RequestLogMiddleware:
     REGISTRATION_FIELDS = ("application_type", "token_endpoint_auth_method", "grant_types", "response_types",
                            "redirect_uris", "client_name")
 
-    def __init__(self, app: ASGIApp, log: RequestLog):
+    def __init__(self, app: ASGIApp, request_log: RequestLog):
         self.app = app
-        self.log = log
+        self.request_log = request_log
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"].startswith("/_test/"):
@@ -370,7 +370,7 @@ class RequestLogMiddleware:
             return
         body, receive = await read_body(receive)
         entry = self._describe(scope, body)
-        self.log.entries.append(entry)  # on arrival, so the log keeps request order
+        self.request_log.entries.append(entry)  # on arrival, so the log keeps request order
         response_body = bytearray()
 
         async def recording_send(message: Message) -> None:
@@ -452,7 +452,7 @@ def build_authorization_server(provider: InMemoryProvider, auth: AuthSettings, r
         Route("/_test/stats", get_stats, methods=["GET"]),
         Route("/_test/expire-access-tokens", expire_access_tokens, methods=["POST"]),
     ]
-    return Starlette(routes=routes, middleware=[Middleware(RequestLogMiddleware, log=request_log)])
+    return Starlette(routes=routes, middleware=[Middleware(RequestLogMiddleware, request_log=request_log)])
 
 
 # ---------------------------------------------------------------------------------------------
