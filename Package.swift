@@ -18,6 +18,12 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/LebJe/TOMLKit.git", from: "0.6.0"),
     ],
     targets: [
         // Pure OAuth and scope logic: no sockets, no HTTP, no SQLite, no files, no wall clock.
@@ -40,9 +46,35 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // prctl(2) is variadic and struct ucred needs _GNU_SOURCE: a few lines of C.
+        .target(name: "CTokenBrokerSystem"),
+        // The daemon as a library, so tests can run it in-process: sockets, HTTP, sign-in.
+        .target(
+            name: "TokenBrokerServer",
+            dependencies: [
+                "CTokenBrokerSystem",
+                "TokenBrokerCore",
+                "TokenBrokerProtocol",
+                "TokenBrokerStorage",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "TOMLKit", package: "TOMLKit"),
+            ],
+            swiftSettings: strictSettings
+        ),
         .executableTarget(
             name: "tokenbrokerd",
-            dependencies: ["TokenBrokerCore", "TokenBrokerProtocol", "TokenBrokerStorage"],
+            dependencies: [
+                "TokenBrokerServer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: strictSettings
         ),
         // Test helper, not a product: dies mid-transaction for TokenBrokerStorageTests' crash test.
@@ -59,6 +91,18 @@ let package = Package(
         .testTarget(
             name: "TokenBrokerProtocolTests",
             dependencies: ["TokenBrokerProtocol"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "TokenBrokerServerTests",
+            dependencies: [
+                "TokenBrokerServer",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strictSettings
         ),
         .testTarget(

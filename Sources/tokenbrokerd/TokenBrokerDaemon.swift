@@ -1,31 +1,93 @@
+import ArgumentParser
 import Foundation
+import Logging
+import ServiceLifecycle
+import TokenBrokerCore
 import TokenBrokerProtocol
-import TokenBrokerStorage
+import TokenBrokerServer
+import UnixSignals
 
-/// tokenbrokerd, foundation stage: resolves its paths as the contract says, opens (and
-/// locks) the database on its embedded defaults, and holds it until SIGTERM/SIGINT.
-/// The socket server arrives with the daemon issue.
+/// `tokenbrokerd`: reads flags and the config file, then runs the broker until SIGTERM.
 @main
-struct TokenBrokerDaemon {
-    static func main() {
+struct TokenBrokerDaemonCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tokenbrokerd",
+        abstract: "The per-user OAuth token broker for MCP clients.",
+        discussion: "Serves token requests on a Unix socket. Every flag can also be set in the config file.")
+
+    @Option(help: "The Unix socket to serve on.")
+    var socket: String?
+
+    @Option(help: "The SQLite database holding all OAuth state.")
+    var database: String?
+
+    @Option(help: "The TOML config file.")
+    var config: String?
+
+    @Option(help: ArgumentHelp(
+        "Program run, without a shell, with the sign-in URL as its last argument (words split on spaces).",
+        valueName: "command"))
+    var browserCommand: String?
+
+    @Flag(help: "Accept plain http:// for resource and authorization servers on loopback addresses (development, tests).")
+    var allowHTTPLoopback = false
+
+    @Option(help: "trace, debug, info, notice, warning, error or critical.")
+    var logLevel: String?
+
+    func run() async throws {
         let environment = ProcessInfo.processInfo.environment
         let home = environment["HOME"] ?? NSHomeDirectory()
-        let socket = BrokerPaths.socket(flag: nil, environment: environment, userID: getuid())
-        let database = BrokerPaths.database(flag: nil, environment: environment, homeDirectory: home)
+        let configPath = BrokerPaths.config(flag: config, environment: environment, homeDirectory: home)
+        let file: ConfigFile
         do {
-            let store = try BrokerStore.open(path: database.path)
-            FileHandle.standardError.write(Data("tokenbrokerd: database \(database.path) (socket will be \(socket.path)); waiting for SIGTERM\n".utf8))
-            var signals = sigset_t()
-            sigemptyset(&signals)
-            sigaddset(&signals, SIGTERM)
-            sigaddset(&signals, SIGINT)
-            sigprocmask(SIG_BLOCK, &signals, nil)
-            var received: Int32 = 0
-            sigwait(&signals, &received)
-            try store.close()
+            file = try ConfigFile.load(path: configPath.path, required: config != nil || environment["TOKENBROKER_CONFIG"] != nil)
         } catch {
-            FileHandle.standardError.write(Data("tokenbrokerd: \(error)\n".utf8))
-            exit(1)
+            throw ValidationError(error.description)
+        }
+
+        let levelName = logLevel ?? file.logLevel ?? "info"
+        guard let level = Logger.Level(rawValue: levelName) else {
+            throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
+        }
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "tokenbrokerd")
+
+        let socketPath = BrokerPaths.socket(flag: socket ?? file.socket.map(expandTilde(home)), environment: environment, userID: getuid())
+        let databasePath = BrokerPaths.database(flag: database ?? file.database.map(expandTilde(home)), environment: environment, homeDirectory: home)
+
+        let browser: BrowserLauncher
+        if let browserCommand {
+            browser = .command(browserCommand.split(separator: " ").map(String.init))
+        } else if let command = file.browserCommand {
+            browser = .command(command)
+        } else {
+            browser = .systemDefault(environment: environment)
+        }
+
+        let options = DaemonOptions(
+            socketPath: socketPath.path, databasePath: databasePath.path,
+            configuration: BrokerConfiguration(
+                transportPolicy: TransportPolicy(allowsHTTPLoopback: allowHTTPLoopback || file.allowHTTPLoopback == true),
+                preregisteredClients: file.clients, metadataDocumentClientID: file.metadataDocumentClientID,
+                browser: browser, preferredCallbackPort: file.callbackPort ?? 0),
+            environment: environment, version: TokenBrokerVersion.current)
+        let daemon = BrokerDaemon(options: options, logger: logger)
+        let group = ServiceGroup(configuration: .init(
+            services: [.init(service: daemon)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        do {
+            try await group.run()
+        } catch let error as BrokerDaemonError {
+            logger.critical("\(error.description)")
+            throw ExitCode.failure
         }
     }
+}
+
+private func expandTilde(_ home: String) -> (String) -> String {
+    { path in path.hasPrefix("~/") ? home + path.dropFirst() : path }
 }

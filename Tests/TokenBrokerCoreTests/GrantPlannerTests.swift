@@ -27,6 +27,7 @@ private struct World {
     mutating func ask(_ request: TokenRequest, grantScope: String? = nil, expiresIn: Int = 3600, refreshToken: Bool = true)
         -> GrantAction
     {
+        ledger.noteRequest(request)
         let action = GrantPlanner.plan(request, grant: grant, sources: sources, ledger: &ledger, now: now)
         issued += 1
         switch action {

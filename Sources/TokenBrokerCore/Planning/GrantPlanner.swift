@@ -35,11 +35,11 @@ public struct TokenRequest: Sendable, Equatable {
     }
 
     /// True when the client reports a 401/403 rather than asking up front.
-    var reportsChallenge: Bool { status != nil || challenge != nil }
+    public var reportsChallenge: Bool { status != nil || challenge != nil }
 
     /// A 403, or an `insufficient_scope` error whatever the status: the token is valid
     /// but lacks scopes.
-    var isStepUp: Bool { status == 403 || challenge?.isInsufficientScope == true }
+    public var isStepUp: Bool { status == 403 || challenge?.isInsufficientScope == true }
 }
 
 /// What discovery knows about scopes, for the fallbacks.
@@ -114,8 +114,10 @@ public struct StepUpLedger: Sendable, Equatable {
         self = StepUpLedger()
     }
 
-    mutating func noteRequest(reportsChallenge: Bool) {
-        if reportsChallenge {
+    /// Records that a client request arrived. Call once per client request, before
+    /// planning it (a request may be planned again after a flight it joined ends).
+    public mutating func noteRequest(_ request: TokenRequest) {
+        if request.reportsChallenge {
             challengeFreeStreak = 0
             return
         }
@@ -134,9 +136,10 @@ public struct StepUpLedger: Sendable, Equatable {
 public enum GrantPlanner {
     /// Plans one token request.
     ///
-    /// Call it once per decision that will be acted on: it counts the sign-ins and
-    /// refreshes it orders in `ledger`. Requests that join a sign-in or refresh already
-    /// in flight must not be planned again.
+    /// Every `.authorize` and rejection-driven `.refresh` it returns is counted in
+    /// `ledger`, so act on each decision; a request that joined a flight in progress
+    /// may be planned again once the flight ends. Call ``StepUpLedger/noteRequest(_:)``
+    /// once per client request first.
     ///
     /// - Parameters:
     ///   - request: what the client asks.
@@ -147,7 +150,6 @@ public enum GrantPlanner {
     public static func plan(
         _ request: TokenRequest, grant: Grant?, sources: ScopeSources, ledger: inout StepUpLedger, now: Date
     ) -> GrantAction {
-        ledger.noteRequest(reportsChallenge: request.reportsChallenge)
         let challenged = request.challenge?.scope ?? []
         let requested = grant?.requestedScopes ?? []
         let granted = grant?.grantedScopes ?? []

@@ -1,0 +1,34 @@
+public import TokenBrokerCore
+
+/// How the broker behaves; built from flags and the config file by the executable.
+public struct BrokerConfiguration: Sendable {
+    /// Which URLs may be contacted (`--allow-http-loopback`).
+    public var transportPolicy: TransportPolicy
+    /// Operator-configured clients, each bound to its issuer.
+    public var preregisteredClients: [PreregisteredClient]
+    /// The Client ID Metadata Document URL this installation hosts, if any.
+    public var metadataDocumentClientID: String?
+    /// How a sign-in URL reaches the person.
+    public var browser: BrowserLauncher
+    /// `client_name` for dynamic registration.
+    public var clientName: String
+    /// The loopback callback port to use when no registration pins one; 0 picks a free port.
+    public var preferredCallbackPort: Int
+    /// How long a started sign-in stays open for a person to finish, in seconds.
+    public var signInLifetime: Double
+
+    /// Creates a configuration.
+    public init(
+        transportPolicy: TransportPolicy = .strict, preregisteredClients: [PreregisteredClient] = [],
+        metadataDocumentClientID: String? = nil, browser: BrowserLauncher = .none, clientName: String = "tokenbroker",
+        preferredCallbackPort: Int = 0, signInLifetime: Double = 900
+    ) {
+        self.transportPolicy = transportPolicy
+        self.preregisteredClients = preregisteredClients
+        self.metadataDocumentClientID = metadataDocumentClientID
+        self.browser = browser
+        self.clientName = clientName
+        self.preferredCallbackPort = preferredCallbackPort
+        self.signInLifetime = signInLifetime
+    }
+}

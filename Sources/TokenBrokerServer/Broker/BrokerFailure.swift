@@ -1,0 +1,41 @@
+internal import TokenBrokerCore
+
+/// Why a request could not be answered, in the contract's vocabulary. The message is
+/// a sentence a person can act on and never carries a secret.
+struct BrokerFailure: Error, Sendable, CustomStringConvertible {
+    enum Reason: Sendable, Equatable {
+        case invalidParams
+        case authorizationRequired
+        case authorizationFailed
+        case discoveryFailed
+        case upstreamUnavailable
+        case scopeUnattainable
+        case internalError
+    }
+
+    var reason: Reason
+    var message: String
+    /// The sign-in URL, when one was prepared (`authorization_required`).
+    var authorizationURL: String?
+    /// The OAuth error code from the server, when there is one (`authorization_failed`).
+    var oauthError: String?
+
+    var description: String { message }
+
+    static func invalidParams(_ message: String) -> BrokerFailure { .init(reason: .invalidParams, message: message) }
+    static func discovery(_ message: String) -> BrokerFailure { .init(reason: .discoveryFailed, message: message) }
+    static func upstream(_ message: String) -> BrokerFailure { .init(reason: .upstreamUnavailable, message: message) }
+    static func internalError(_ message: String) -> BrokerFailure { .init(reason: .internalError, message: message) }
+
+    static func authorizationFailed(_ message: String, oauthError: String? = nil) -> BrokerFailure {
+        .init(reason: .authorizationFailed, message: message, oauthError: oauthError)
+    }
+
+    static func authorizationRequired(_ message: String, url: String?) -> BrokerFailure {
+        .init(reason: .authorizationRequired, message: message, authorizationURL: url)
+    }
+
+    static func scopeUnattainable(_ failure: GrantPlanFailure) -> BrokerFailure {
+        .init(reason: .scopeUnattainable, message: failure.description)
+    }
+}

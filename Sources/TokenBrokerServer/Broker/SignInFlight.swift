@@ -1,0 +1,59 @@
+internal import Foundation
+internal import Synchronization
+internal import TokenBrokerCore
+
+/// One browser sign-in in progress, shared by every request that needs it.
+final class SignInFlight: Sendable {
+    let resource: ResourceURI
+    let issuer: String
+    let issParameterSupported: Bool
+    let state: AuthorizationState
+    let pkce: PKCE
+    let redirectURI: String
+    let client: ClientCredentials
+    let tokenEndpoint: HTTPURL
+    let scopes: ScopeSet
+    let authorizationURL: String
+    let startedAt: Date
+    /// The callback's raw query, set by the loopback listener.
+    let callback = OneShot<String>()
+    /// How the sign-in ended; the callback page waits for it too.
+    let outcome = OneShot<Result<Grant, BrokerFailure>>()
+
+    init(
+        resource: ResourceURI, issuer: String, issParameterSupported: Bool, state: AuthorizationState, pkce: PKCE,
+        redirectURI: String, client: ClientCredentials, tokenEndpoint: HTTPURL, scopes: ScopeSet,
+        authorizationURL: String, startedAt: Date
+    ) {
+        self.resource = resource
+        self.issuer = issuer
+        self.issParameterSupported = issParameterSupported
+        self.state = state
+        self.pkce = pkce
+        self.redirectURI = redirectURI
+        self.client = client
+        self.tokenEndpoint = tokenEndpoint
+        self.scopes = scopes
+        self.authorizationURL = authorizationURL
+        self.startedAt = startedAt
+    }
+}
+
+/// The sign-ins waiting for their callback, by `state`.
+final class SignInRegistry: Sendable {
+    private let flights = Mutex<[String: SignInFlight]>([:])
+
+    func add(_ flight: SignInFlight) {
+        flights.withLock { $0[flight.state.value] = flight }
+    }
+
+    func remove(_ flight: SignInFlight) {
+        _ = flights.withLock { $0.removeValue(forKey: flight.state.value) }
+    }
+
+    func flight(state: String) -> SignInFlight? {
+        flights.withLock { $0[state] }
+    }
+
+    var all: [SignInFlight] { flights.withLock { Array($0.values) } }
+}

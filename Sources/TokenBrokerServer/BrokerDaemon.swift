@@ -1,0 +1,233 @@
+internal import AsyncHTTPClient
+internal import CTokenBrokerSystem
+public import Foundation
+public import Logging
+public import ServiceLifecycle
+internal import NIOCore
+internal import TokenBrokerCore
+internal import TokenBrokerProtocol
+internal import TokenBrokerStorage
+
+#if canImport(Glibc)
+internal import Glibc
+#endif
+
+/// Where the daemon lives and how it behaves.
+public struct DaemonOptions: Sendable {
+    /// The socket path to bind (ignored when systemd passes a socket).
+    public var socketPath: String
+    /// The SQLite database path.
+    public var databasePath: String
+    /// Broker behaviour.
+    public var configuration: BrokerConfiguration
+    /// The process environment (socket activation, `NOTIFY_SOCKET`).
+    public var environment: [String: String]
+    /// The daemon's version, for `broker/info`.
+    public var version: String
+
+    /// Creates options.
+    public init(
+        socketPath: String, databasePath: String, configuration: BrokerConfiguration, environment: [String: String],
+        version: String
+    ) {
+        self.socketPath = socketPath
+        self.databasePath = databasePath
+        self.configuration = configuration
+        self.environment = environment
+        self.version = version
+    }
+}
+
+/// Where a running daemon can be reached; reported once it serves.
+public struct DaemonEndpoints: Sendable {
+    /// The socket path (the adopted one's path is not known: then the configured path).
+    public var socketPath: String
+    /// The loopback callback port.
+    public var callbackPort: Int
+}
+
+/// tokenbrokerd as a service: socket, loopback callback, audit writer, database.
+///
+/// Run it in a `ServiceGroup` (SIGTERM → graceful shutdown: stop accepting, let
+/// in-flight requests answer, flush the audit log, close the database) or, in tests,
+/// as a task that is cancelled at the end.
+public final class BrokerDaemon: Service, Sendable {
+    let options: DaemonOptions
+    let logger: Logger
+    let now: @Sendable () -> Date
+    private let ready = OneShot<Result<DaemonEndpoints, BrokerDaemonError>>()
+
+    /// Creates a daemon; nothing happens until ``run()``.
+    public init(options: DaemonOptions, logger: Logger, now: @escaping @Sendable () -> Date = { Date() }) {
+        self.options = options
+        self.logger = logger
+        self.now = now
+    }
+
+    /// Waits until the daemon serves (or failed to start).
+    public func endpoints() async throws(BrokerDaemonError) -> DaemonEndpoints {
+        guard let result = await ready.value() else { throw BrokerDaemonError("cancelled while starting") }
+        return try result.get()
+    }
+
+    public func run() async throws {
+        do {
+            try await serve()
+        } catch let error as BrokerDaemonError {
+            ready.fulfill(.failure(error))
+            throw error
+        } catch {
+            let wrapped = BrokerDaemonError("\(error)")
+            ready.fulfill(.failure(wrapped))
+            throw wrapped
+        }
+    }
+
+    private func serve() async throws {
+        if tb_harden_process() != 0 {
+            logger.warning("could not disable core dumps and ptrace for the daemon")
+        }
+        let store: BrokerStore
+        do {
+            store = try BrokerStore.open(path: options.databasePath)
+        } catch {
+            throw BrokerDaemonError("\(error)")
+        }
+        let httpClient = OAuthHTTPClient.makeHTTPClient()
+        defer {
+            try? store.close()
+        }
+
+        let registry = SignInRegistry()
+        let preferredPort = await callbackPort(store: store)
+        let callback = try await CallbackServer.bind(preferredPort: preferredPort, registry: registry, logger: logger)
+
+        let http = OAuthHTTPClient(client: httpClient, policy: options.configuration.transportPolicy, logger: logger)
+        let services = BrokerServices(
+            store: store, http: http, discovery: Discovery(http: http, logger: logger), configuration: options.configuration,
+            registry: registry, callbackURI: { callback.redirectURI }, now: now, logger: logger)
+        let broker = TokenBroker(services: services)
+        let audit = AuditRecorder(store: store, now: now, logger: logger)
+        let info = BrokerInfo(
+            version: options.version, pid: Int(getpid()), socket: options.socketPath, database: options.databasePath,
+            startedAt: now())
+        let dispatcher = RequestDispatcher(broker: broker, info: info, audit: audit)
+
+        let socket: BrokerSocketServer
+        if let descriptor = BrokerSocketServer.inheritedDescriptor(environment: options.environment) {
+            socket = try await BrokerSocketServer.adopt(descriptor: descriptor, dispatcher: dispatcher, logger: logger)
+            logger.info("adopted the socket passed by systemd")
+        } else {
+            socket = try await BrokerSocketServer.bind(path: options.socketPath, dispatcher: dispatcher, logger: logger)
+        }
+
+        logger.info(
+            "tokenbrokerd serving",
+            metadata: ["socket": "\(options.socketPath)", "database": "\(options.databasePath)", "callback": "\(callback.redirectURI)"])
+        SystemdNotifier(environment: options.environment).notify("READY=1")
+        ready.fulfill(.success(DaemonEndpoints(socketPath: options.socketPath, callbackPort: callback.port)))
+
+        await withGracefulShutdownHandler {
+            await withDiscardingTaskGroup { group in
+                group.addTask { try? await socket.run() }
+                group.addTask { try? await callback.run() }
+                group.addTask { await audit.run() }
+                group.addTask {
+                    // Cancellation (tests) ends the daemon like a graceful shutdown.
+                    await waitForCancellation()
+                    await socket.close()
+                    await callback.close()
+                }
+                await socket.waitUntilClosed()
+                group.cancelAll()
+            }
+        } onGracefulShutdown: {
+            SystemdNotifier(environment: self.options.environment).notify("STOPPING=1")
+            Task {
+                await socket.close()
+                await callback.close()
+            }
+        }
+        await audit.flush()
+        try? await httpClient.shutdown()
+        logger.info("tokenbrokerd stopped")
+    }
+
+    /// The port clients were registered with, so their redirect URIs stay valid.
+    private func callbackPort(store: BrokerStore) async -> Int {
+        if options.configuration.preferredCallbackPort != 0 { return options.configuration.preferredCallbackPort }
+        guard let resources = try? await store.allResources() else { return 0 }
+        for issuer in Set(resources.compactMap(\.issuer)) {
+            if let registration = try? await store.clientRegistration(issuer: issuer),
+                let url = try? HTTPURL(parsing: registration.redirectURI), let port = url.port
+            {
+                return port
+            }
+        }
+        return 0
+    }
+}
+
+/// Why the daemon could not start or run; the message is meant for a person.
+public struct BrokerDaemonError: Error, Sendable, CustomStringConvertible {
+    /// What went wrong.
+    public var description: String
+
+    init(_ description: String) {
+        self.description = description
+    }
+}
+
+private func waitForCancellation() async {
+    let (stream, continuation) = AsyncStream.makeStream(of: Void.self)
+    await withTaskCancellationHandler {
+        for await _ in stream {}
+    } onCancel: {
+        continuation.finish()
+    }
+}
+
+extension BrokerSocketServer {
+    /// Returns when the listening channel has closed.
+    func waitUntilClosed() async {
+        try? await listener.channel.closeFuture.get()
+    }
+}
+
+/// sd_notify(3) without libsystemd: one datagram to `$NOTIFY_SOCKET`.
+struct SystemdNotifier {
+    let environment: [String: String]
+
+    func notify(_ message: String) {
+        guard var path = environment["NOTIFY_SOCKET"], !path.isEmpty else { return }
+        let descriptor = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard descriptor >= 0 else { return }
+        defer { close(descriptor) }
+        // A leading "@" names an abstract socket: the first path byte is then NUL.
+        let isAbstract = path.hasPrefix("@")
+        if isAbstract { path.removeFirst() }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let pathBytes = Array(path.utf8)
+        let capacity = MemoryLayout.size(ofValue: address.sun_path)
+        let offset = isAbstract ? 1 : 0
+        guard pathBytes.count + offset < capacity else { return }
+        withUnsafeMutableBytes(of: &address.sun_path) { buffer in
+            for (index, byte) in pathBytes.enumerated() { buffer[index + offset] = byte }
+        }
+        let length = socklen_t(MemoryLayout<sa_family_t>.size + offset + pathBytes.count + (isAbstract ? 0 : 1))
+        _ = message.withCString { text in
+            withUnsafePointer(to: &address) { pointer in
+                pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { socketAddress in
+                    sendto(descriptor, text, strlen(text), Int32(MSG_NOSIGNAL), socketAddress, length)
+                }
+            }
+        }
+    }
+}
+
+/// The version reported by `broker/info` and `--version`.
+public enum TokenBrokerVersion {
+    /// The current release.
+    public static let current = "0.1.0"
+}

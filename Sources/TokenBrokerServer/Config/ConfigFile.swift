@@ -1,0 +1,108 @@
+internal import Foundation
+public import TokenBrokerCore
+internal import TOMLKit
+
+/// The optional TOML config file (see the contract): every daemon flag, plus
+/// pre-registered clients and the Client ID Metadata Document URL.
+public struct ConfigFile: Sendable, Equatable {
+    public var socket: String?
+    public var database: String?
+    public var browserCommand: [String]?
+    public var allowHTTPLoopback: Bool?
+    public var logLevel: String?
+    public var callbackPort: Int?
+    public var clients: [PreregisteredClient] = []
+    public var metadataDocumentClientID: String?
+
+    /// An empty configuration (no file).
+    public init() {}
+
+    /// Reads `path`; a missing file is an empty configuration unless `required`.
+    public static func load(path: String, required: Bool) throws(ConfigFileError) -> ConfigFile {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            if required || FileManager.default.fileExists(atPath: path) {
+                throw ConfigFileError("cannot read the config file \(path)")
+            }
+            return ConfigFile()
+        }
+        return try parse(String(decoding: data, as: UTF8.self), origin: path)
+    }
+
+    /// Parses TOML text; `origin` names it in errors.
+    public static func parse(_ text: String, origin: String) throws(ConfigFileError) -> ConfigFile {
+        let table: TOMLTable
+        do {
+            table = try TOMLTable(string: text)
+        } catch {
+            throw ConfigFileError("\(origin) is not valid TOML: \(error)")
+        }
+        var config = ConfigFile()
+        for (key, value) in table {
+            switch key {
+            case "socket": config.socket = try string(value, key, origin)
+            case "database": config.database = try string(value, key, origin)
+            case "log_level": config.logLevel = try string(value, key, origin)
+            case "allow_http_loopback":
+                guard let flag = value.bool else { throw ConfigFileError("\(origin): allow_http_loopback must be true or false") }
+                config.allowHTTPLoopback = flag
+            case "callback_port":
+                guard let port = value.int, (0...65535).contains(port) else {
+                    throw ConfigFileError("\(origin): callback_port must be a port number")
+                }
+                config.callbackPort = port
+            case "browser_command":
+                guard let array = value.array, !array.isEmpty else {
+                    throw ConfigFileError("\(origin): browser_command must be a non-empty array of strings, e.g. [\"firefox\", \"--new-window\"]")
+                }
+                config.browserCommand = try array.map { (item) throws(ConfigFileError) in try string(item, key, origin) }
+            case "client":
+                guard let array = value.array else { throw ConfigFileError("\(origin): [[client]] must be an array of tables") }
+                for item in array {
+                    guard let client = item.table else { throw ConfigFileError("\(origin): each [[client]] must be a table") }
+                    config.clients.append(try preregisteredClient(client, origin))
+                }
+            case "client_metadata":
+                guard let metadata = value.table, let clientID = metadata["client_id"]?.string else {
+                    throw ConfigFileError("\(origin): [client_metadata] needs client_id")
+                }
+                guard ClientIdentityChoice.isValidMetadataDocumentClientID(clientID) else {
+                    throw ConfigFileError("\(origin): client_metadata.client_id must be an https URL with a path")
+                }
+                config.metadataDocumentClientID = clientID
+            default:
+                throw ConfigFileError("\(origin): unknown setting \"\(key)\"")
+            }
+        }
+        return config
+    }
+
+    private static func preregisteredClient(_ table: TOMLTable, _ origin: String) throws(ConfigFileError) -> PreregisteredClient {
+        guard let issuer = table["issuer"]?.string, let clientID = table["client_id"]?.string else {
+            throw ConfigFileError("\(origin): each [[client]] needs issuer and client_id")
+        }
+        let secret = table["client_secret"]?.string
+        var method: ClientAuthenticationMethod = secret == nil ? .none : .clientSecretBasic
+        if let text = table["token_endpoint_auth_method"]?.string {
+            guard let parsed = ClientAuthenticationMethod(rawValue: text) else {
+                throw ConfigFileError("\(origin): token_endpoint_auth_method must be none, client_secret_basic or client_secret_post")
+            }
+            method = parsed
+        }
+        return PreregisteredClient(
+            issuer: issuer, credentials: ClientCredentials(clientID: clientID, clientSecret: secret.map(Secret.init), authenticationMethod: method))
+    }
+
+    private static func string(_ value: any TOMLValueConvertible, _ key: String, _ origin: String) throws(ConfigFileError) -> String {
+        guard let text = value.string else { throw ConfigFileError("\(origin): \(key) must be a string") }
+        return text
+    }
+}
+
+/// A config file that cannot be used; the message names the file and the setting.
+public struct ConfigFileError: Error, Sendable, CustomStringConvertible {
+    public var description: String
+
+    init(_ description: String) {
+        self.description = description
+    }
+}

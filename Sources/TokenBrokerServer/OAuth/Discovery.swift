@@ -1,0 +1,102 @@
+internal import Foundation
+internal import Logging
+internal import TokenBrokerCore
+
+/// What discovery found for a resource: validated metadata plus the raw documents to store.
+struct DiscoveredResource: Sendable {
+    var protectedResource: ValidatedProtectedResource
+    var authorizationServer: ValidatedAuthorizationServer
+    var protectedResourceJSON: Data
+    var authorizationServerJSON: Data
+
+    var scopeSources: ScopeSources {
+        ScopeSources(
+            protectedResourceScopes: protectedResource.scopesSupported,
+            authorizationServerScopes: authorizationServer.scopesSupported)
+    }
+}
+
+/// RFC 9728 + RFC 8414/OIDC discovery in MCP's order, with every validation the spec
+/// requires before anything is sent to an authorization server.
+struct Discovery: Sendable {
+    let http: OAuthHTTPClient
+    let logger: Logger
+
+    /// Discovers the resource server at `resourceURL`.
+    ///
+    /// - Parameter challengeMetadataURL: `resource_metadata` from a challenge, tried first.
+    func discover(resourceURL: HTTPURL, challengeMetadataURL: String?) async throws(BrokerFailure) -> DiscoveredResource {
+        var challengeURL: HTTPURL?
+        if let challengeMetadataURL {
+            do {
+                let parsed = try HTTPURL(parsing: challengeMetadataURL)
+                try http.policy.check(parsed)
+                challengeURL = parsed
+            } catch {
+                // A bad header URL is skipped, not fatal: the well-known URLs may still work.
+                logger.info("ignoring unusable resource_metadata URL", metadata: ["error": "\(error)"])
+            }
+        }
+
+        var firstError: BrokerFailure?
+        var protectedResource: (ValidatedProtectedResource, Data)?
+        for candidate in DiscoveryURLs.protectedResourceMetadata(for: resourceURL, challengeURL: challengeURL) {
+            let answer = try await http.get(candidate.url)
+            guard answer.status == 200 else { continue }
+            do {
+                let metadata = try JSONDecoder().decode(ProtectedResourceMetadata.self, from: answer.body)
+                let validated = try MetadataValidation.validateProtectedResource(
+                    metadata, serverURL: resourceURL, policy: http.policy)
+                protectedResource = (validated, answer.body)
+                break
+            } catch let error as DiscoveryError {
+                firstError = firstError ?? .discovery("\(error)")
+            } catch {
+                firstError = firstError ?? .discovery("the protected resource metadata at \(candidate.url.origin + candidate.url.path) is not valid JSON metadata")
+            }
+        }
+        guard let (validatedResource, resourceJSON) = protectedResource else {
+            throw firstError ?? .discovery("no protected resource metadata found for \(resourceURL.origin + resourceURL.path) (tried the challenge's URL and the well-known locations)")
+        }
+
+        var serverError: BrokerFailure?
+        for issuer in validatedResource.authorizationServers {
+            do {
+                let (server, json) = try await discoverAuthorizationServer(issuer: issuer)
+                return DiscoveredResource(
+                    protectedResource: validatedResource, authorizationServer: server,
+                    protectedResourceJSON: resourceJSON, authorizationServerJSON: json)
+            } catch {
+                if error.reason == .upstreamUnavailable { throw error }
+                serverError = serverError ?? error
+            }
+        }
+        throw serverError ?? .discovery("no usable authorization server")
+    }
+
+    /// Fetches and validates the metadata of `issuer`, trying MCP's candidate URLs in order.
+    func discoverAuthorizationServer(issuer: String) async throws(BrokerFailure) -> (ValidatedAuthorizationServer, Data) {
+        let issuerURL: HTTPURL
+        do {
+            issuerURL = try HTTPURL(parsing: issuer)
+        } catch {
+            throw .discovery("the authorization server identifier \(issuer.prefix(200)) \(error)")
+        }
+        var firstError: BrokerFailure?
+        for url in DiscoveryURLs.authorizationServerMetadata(forIssuer: issuerURL) {
+            let answer = try await http.get(url)
+            guard answer.status == 200 else { continue }
+            do {
+                let metadata = try JSONDecoder().decode(AuthorizationServerMetadata.self, from: answer.body)
+                let validated = try MetadataValidation.validateAuthorizationServer(
+                    metadata, expectedIssuer: issuer, policy: http.policy)
+                return (validated, answer.body)
+            } catch let error as DiscoveryError {
+                firstError = firstError ?? .discovery("\(error)")
+            } catch {
+                firstError = firstError ?? .discovery("the authorization server metadata at \(url.origin + url.path) is not valid JSON metadata")
+            }
+        }
+        throw firstError ?? .discovery("no authorization server metadata found for \(issuer.prefix(200))")
+    }
+}

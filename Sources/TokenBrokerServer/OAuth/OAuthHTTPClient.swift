@@ -1,0 +1,106 @@
+internal import AsyncHTTPClient
+internal import Foundation
+internal import Logging
+internal import NIOCore
+internal import NIOHTTP1
+internal import TokenBrokerCore
+
+/// An HTTP answer, body bounded.
+struct HTTPAnswer: Sendable {
+    var status: Int
+    var body: Data
+    var contentType: String?
+}
+
+/// The broker's only way out to the network: OAuth metadata, registration, token and
+/// revocation requests. Every URL passes the transport policy first; redirects are not
+/// followed (a metadata or token endpoint that redirects is refused rather than
+/// trusted); bodies are capped.
+struct OAuthHTTPClient: Sendable {
+    let client: HTTPClient
+    let policy: TransportPolicy
+    let logger: Logger
+    var requestTimeout: TimeAmount = .seconds(30)
+
+    /// Larger than any metadata or token response; a hostile server cannot exhaust memory.
+    static let maximumBodySize = 1 << 20
+
+    /// Makes a client with the broker's settings: no redirects, bounded connect time.
+    static func makeHTTPClient() -> HTTPClient {
+        var configuration = HTTPClient.Configuration()
+        configuration.redirectConfiguration = .disallow
+        configuration.timeout = .init(connect: .seconds(10), read: .seconds(30))
+        configuration.decompression = .disabled
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }
+
+    func get(_ url: HTTPURL) async throws(BrokerFailure) -> HTTPAnswer {
+        var request = HTTPClientRequest(url: url.string)
+        request.method = .GET
+        request.headers.add(name: "Accept", value: "application/json")
+        return try await send(request, to: url)
+    }
+
+    func post(_ form: OAuthFormPost) async throws(BrokerFailure) -> HTTPAnswer {
+        var request = HTTPClientRequest(url: form.url.string)
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
+        request.headers.add(name: "Accept", value: "application/json")
+        if let authorization = form.authorization {
+            request.headers.add(name: "Authorization", value: authorization.exposedValue)
+        }
+        request.body = .bytes(ByteBuffer(string: form.body.exposedValue))
+        return try await send(request, to: form.url)
+    }
+
+    func postJSON(_ url: HTTPURL, body: Data) async throws(BrokerFailure) -> HTTPAnswer {
+        var request = HTTPClientRequest(url: url.string)
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.headers.add(name: "Accept", value: "application/json")
+        request.body = .bytes(ByteBuffer(bytes: body))
+        return try await send(request, to: url)
+    }
+
+    private func send(_ request: HTTPClientRequest, to url: HTTPURL) async throws(BrokerFailure) -> HTTPAnswer {
+        do {
+            try policy.check(url)
+        } catch {
+            throw .discovery("\(url.origin + url.path) \(error)")
+        }
+        let where_ = url.origin + url.path
+        do {
+            let response = try await client.execute(request, timeout: requestTimeout)
+            let buffer = try await response.body.collect(upTo: Self.maximumBodySize)
+            let answer = HTTPAnswer(
+                status: Int(response.status.code), body: Data(buffer.readableBytesView),
+                contentType: response.headers.first(name: "Content-Type"))
+            logger.debug(
+                "oauth http", metadata: ["url": "\(where_)", "method": "\(request.method.rawValue)", "status": "\(answer.status)"])
+            if answer.status >= 500 {
+                throw BrokerFailure.upstream("\(where_) answered HTTP \(answer.status); try again later")
+            }
+            return answer
+        } catch let failure as BrokerFailure {
+            throw failure
+        } catch is NIOTooManyBytesError {
+            throw .upstream("\(where_) sent more than \(Self.maximumBodySize) bytes; refusing the response")
+        } catch {
+            logger.info("oauth http failed", metadata: ["url": "\(where_)", "error": "\(type(of: error))"])
+            throw .upstream("could not reach \(url.origin): \(Self.describe(error))")
+        }
+    }
+
+    /// A short reason without URLs' queries or anything a server sent back.
+    private static func describe(_ error: any Error) -> String {
+        if let clientError = error as? HTTPClientError {
+            switch clientError {
+            case .connectTimeout: return "connection timed out"
+            case .readTimeout, .deadlineExceeded: return "no answer in time"
+            case .remoteConnectionClosed: return "the server closed the connection"
+            default: return "HTTP client error"
+            }
+        }
+        return "connection failed"
+    }
+}

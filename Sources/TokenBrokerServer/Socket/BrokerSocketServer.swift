@@ -1,0 +1,176 @@
+internal import CTokenBrokerSystem
+internal import Foundation
+internal import Logging
+internal import NIOCore
+internal import NIOPosix
+internal import TokenBrokerProtocol
+
+#if canImport(Glibc)
+internal import Glibc
+#endif
+
+/// The Unix-domain socket clients talk to: newline-delimited JSON-RPC, one task per
+/// request so a slow sign-in never blocks the next line, and only peers of our uid.
+struct BrokerSocketServer: Sendable {
+    typealias Connection = NIOAsyncChannel<ByteBuffer, ByteBuffer>
+
+    let listener: NIOAsyncChannel<Connection, Never>
+    let dispatcher: RequestDispatcher
+    let logger: Logger
+    /// The path we bound and must remove on exit; `nil` for an adopted (systemd) socket.
+    let ownedPath: String?
+
+    /// Binds `path` with a 0700 directory and a 0600 socket.
+    static func bind(path: String, dispatcher: RequestDispatcher, logger: Logger) async throws -> BrokerSocketServer {
+        try prepareDirectory(for: path)
+        // umask makes the socket 0600 from birth; no window where others could connect.
+        let previous = umask(0o177)
+        defer { umask(previous) }
+        let listener = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .childChannelOption(.allowRemoteHalfClosure, value: true)
+            .bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true) { channel in
+                channel.eventLoop.makeCompletedFuture { try Connection(wrappingChannelSynchronously: channel) }
+            }
+        chmod(path, 0o600)
+        return BrokerSocketServer(listener: listener, dispatcher: dispatcher, logger: logger, ownedPath: path)
+    }
+
+    /// Adopts a listening socket passed by systemd (`LISTEN_FDS`).
+    static func adopt(descriptor: Int32, dispatcher: RequestDispatcher, logger: Logger) async throws -> BrokerSocketServer {
+        let listener = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .childChannelOption(.allowRemoteHalfClosure, value: true)
+            .bind(descriptor) { channel in
+                channel.eventLoop.makeCompletedFuture { try Connection(wrappingChannelSynchronously: channel) }
+            }
+        return BrokerSocketServer(listener: listener, dispatcher: dispatcher, logger: logger, ownedPath: nil)
+    }
+
+    /// The first descriptor systemd passed to this process, if it did (sd_listen_fds(3)).
+    static func inheritedDescriptor(environment: [String: String]) -> Int32? {
+        guard let pid = environment["LISTEN_PID"].flatMap(Int32.init), pid == getpid(),
+            let count = environment["LISTEN_FDS"].flatMap(Int.init), count >= 1
+        else { return nil }
+        return 3
+    }
+
+    private static func prepareDirectory(for path: String) throws {
+        let directory = (path as NSString).deletingLastPathComponent
+        guard !directory.isEmpty else { return }
+        if mkdir(directory, 0o700) != 0, errno != EEXIST {
+            // A missing parent (say $XDG_RUNTIME_DIR/…): create the chain, then tighten the last one.
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        }
+        var info = stat()
+        guard stat(directory, &info) == 0 else {
+            throw BrokerFailure.internalError("cannot use the socket directory \(directory)")
+        }
+        guard info.st_uid == getuid() else {
+            throw BrokerFailure.internalError("the socket directory \(directory) belongs to another user; refusing to use it")
+        }
+        if info.st_mode & 0o777 != 0o700 { chmod(directory, 0o700) }
+    }
+
+    /// Accepts connections until the listener closes or the task is cancelled.
+    func run() async throws {
+        try await withThrowingDiscardingTaskGroup { group in
+            try await listener.executeThenClose { connections in
+                for try await connection in connections {
+                    group.addTask { await serve(connection) }
+                }
+            }
+        }
+    }
+
+    /// Stops accepting and removes the socket file we created.
+    func close() async {
+        try? await listener.channel.close()
+        if let ownedPath { unlink(ownedPath) }
+    }
+
+    /// One connection. Never throws: a broken client must not take the server down.
+    ///
+    /// Requests run concurrently and answer in any order through one writer. When the
+    /// client half-closes (`socat` does after sending), answers still go out; when it
+    /// goes away entirely, its requests are cancelled (a sign-in they joined goes on).
+    private func serve(_ connection: Connection) async {
+        guard let peer = await identify(connection) else {
+            try? await connection.channel.close()
+            return
+        }
+        do {
+            try await connection.executeThenClose { inbound, outbound in
+                let (lines, sink) = AsyncStream.makeStream(of: [UInt8].self)
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask {
+                        for await line in lines {
+                            try await outbound.write(ByteBuffer(bytes: line))
+                        }
+                    }
+                    group.addTask {
+                        await withDiscardingTaskGroup { requests in
+                            var framer = LineFramer()
+                            do {
+                                reading: for try await chunk in inbound {
+                                    for event in framer.append(chunk.readableBytesView) {
+                                        switch event {
+                                        case .line(let line):
+                                            handle(line: line, peer: peer, sink: sink, requests: &requests)
+                                        case .oversizedLine:
+                                            sink.yield(JSONRPCResponse(id: nil, error: .lineTooLong).encodedLine())
+                                            break reading
+                                        }
+                                    }
+                                }
+                            } catch {
+                                logger.debug("read failed", metadata: ["error": "\(type(of: error))"])
+                            }
+                        }
+                        sink.finish()
+                    }
+                    try await group.waitForAll()
+                }
+            }
+        } catch {
+            logger.debug("connection ended", metadata: ["error": "\(type(of: error))"])
+        }
+    }
+
+    private func handle(
+        line: [UInt8], peer: PeerIdentity, sink: AsyncStream<[UInt8]>.Continuation,
+        requests: inout DiscardingTaskGroup
+    ) {
+        switch ClientMessage(line: line) {
+        case .invalid(let response):
+            sink.yield(response.encodedLine())
+        case .notification:
+            return  // Clients have no notifications to send; ignore them as JSON-RPC says.
+        case .request(let request):
+            let dispatcher = dispatcher
+            requests.addTask {
+                let response = await dispatcher.respond(to: request, peer: peer) { notification in
+                    sink.yield(notification.encodedLine())
+                }
+                sink.yield(response.encodedLine())
+            }
+        }
+    }
+
+    /// SO_PEERCRED: only our own uid is served.
+    private func identify(_ connection: Connection) async -> PeerIdentity? {
+        guard let provider = connection.channel as? any SocketOptionProvider else { return nil }
+        do {
+            let credentials: tb_peer_credentials = try await provider.unsafeGetSocketOption(
+                level: SocketOptionLevel(SOL_SOCKET), name: SocketOptionName(SO_PEERCRED)
+            ).get()
+            guard credentials.uid == getuid() else {
+                logger.warning("refusing a peer with a foreign uid", metadata: ["uid": "\(credentials.uid)", "pid": "\(credentials.pid)"])
+                return nil
+            }
+            let executable = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(credentials.pid)/exe")
+            return PeerIdentity(uid: credentials.uid, pid: credentials.pid, executable: executable)
+        } catch {
+            logger.warning("could not read the peer's credentials; closing", metadata: ["error": "\(type(of: error))"])
+            return nil
+        }
+    }
+}

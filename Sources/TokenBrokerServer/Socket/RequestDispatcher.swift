@@ -1,0 +1,257 @@
+internal import Foundation
+internal import Logging
+internal import TokenBrokerCore
+internal import TokenBrokerProtocol
+internal import TokenBrokerStorage
+
+/// Who is on the other end of a connection (SO_PEERCRED), for the audit log.
+struct PeerIdentity: Sendable {
+    var uid: UInt32
+    var pid: Int32
+    var executable: String?
+}
+
+/// Turns JSON-RPC requests into broker calls and broker outcomes into responses.
+struct RequestDispatcher: Sendable {
+    let broker: TokenBroker
+    let info: BrokerInfo
+    let audit: AuditRecorder
+
+    var services: BrokerServices { broker.services }
+
+    /// Answers one request. Never throws: every failure becomes an error response.
+    func respond(
+        to request: JSONRPCRequest, peer: PeerIdentity, notify: @escaping @Sendable (JSONRPCNotification) async -> Void
+    ) async -> JSONRPCResponse {
+        do {
+            switch request.method {
+            case .tokenGet:
+                let params = try TokenGetParams(params: request.params)
+                return JSONRPCResponse(id: request.id, result: try await tokenGet(params, peer: peer, notify: notify))
+            case .grantsList:
+                return JSONRPCResponse(id: request.id, result: try await grantsList())
+            case .grantsRevoke:
+                let params = try GrantsRevokeParams(params: request.params)
+                return JSONRPCResponse(id: request.id, result: try await revoke(params, peer: peer))
+            case .brokerInfo:
+                return JSONRPCResponse(id: request.id, result: info)
+            default:
+                return JSONRPCResponse(id: request.id, error: .methodNotFound(request.method))
+            }
+        } catch let error as RPCError {
+            return JSONRPCResponse(id: request.id, error: error)
+        } catch let failure as BrokerFailure {
+            return JSONRPCResponse(id: request.id, error: failure.rpcError)
+        } catch {
+            services.logger.error("unexpected error", metadata: ["method": "\(request.method)", "error": "\(type(of: error))"])
+            return JSONRPCResponse(id: request.id, error: .internalError)
+        }
+    }
+
+    // MARK: token/get
+
+    private func tokenGet(
+        _ params: TokenGetParams, peer: PeerIdentity, notify: @escaping @Sendable (JSONRPCNotification) async -> Void
+    ) async throws -> TokenGetResult {
+        let url: ResourceURI
+        do {
+            url = try ResourceURI(params.resource, policy: services.http.policy)
+        } catch {
+            throw RPCError.invalidParams(message: "\(error)")
+        }
+        let needed: ScopeSet
+        do {
+            needed = try ScopeSet(validating: params.scopes)
+        } catch {
+            throw RPCError.invalidParams(message: "scopes: \(error)")
+        }
+        if let status = params.status, status != 401, status != 403 {
+            throw RPCError.invalidParams(message: "status must be 401 or 403, the statuses that carry a challenge")
+        }
+        let application = params.application.map { String($0.prefix(200)) }
+
+        // The hot path: no actor, no database, no network.
+        if params.challenge == nil, params.status == nil,
+            let hit = broker.cachedToken(for: url, needed: needed, minimumValidity: TimeInterval(params.minValidSeconds))
+        {
+            audit.record(peer: peer, application: application, method: .tokenGet, resource: url.string, scopes: hit.scopes, outcome: .served)
+            return result(hit)
+        }
+
+        var challenge: BearerChallenge?
+        if let value = params.challenge {
+            do {
+                challenge = try WWWAuthenticate.bearerChallenge(in: value) ?? BearerChallenge()
+            } catch {
+                throw RPCError.invalidParams(message: "challenge: \(error)")
+            }
+        }
+        let ask = TokenAsk(
+            planning: TokenRequest(
+                neededScopes: needed, challenge: challenge, status: params.status ?? (challenge == nil ? nil : 401),
+                rejectedToken: params.rejectedToken.map { Secret($0.exposedValue) },
+                minimumValidity: TimeInterval(params.minValidSeconds)),
+            challengeMetadataURL: challenge?.resourceMetadata,
+            interactive: params.interactive,
+            waitSeconds: Double(params.waitSeconds),
+            notifyPending: { notice in
+                await notify(.authorizationPending(AuthorizationPendingParams(
+                    resource: notice.resource.string, authorizationURL: notice.authorizationURL, scopes: notice.scopes.strings)))
+            })
+        do {
+            let token = try await broker.token(for: url, ask: ask)
+            audit.record(peer: peer, application: application, method: .tokenGet, resource: url.string, scopes: token.scopes, outcome: .served)
+            return result(token)
+        } catch {
+            audit.record(
+                peer: peer, application: application, method: .tokenGet, resource: url.string, scopes: needed,
+                outcome: .denied(error.rpcError.reason.rawValue))
+            throw error
+        }
+    }
+
+    private func result(_ token: IssuedToken) -> TokenGetResult {
+        TokenGetResult(
+            accessToken: AccessToken(token.accessToken.exposedValue), expiresAt: token.expiresAt,
+            scopes: token.scopes.strings, resource: token.resource.string, issuer: token.issuer)
+    }
+
+    // MARK: grants/list
+
+    private func grantsList() async throws -> GrantsListResult {
+        let grants = try await storage { try await services.store.allGrants() }
+        let flights = services.registry.all
+        var summaries: [GrantSummary] = []
+        for grant in grants.sorted(by: { $0.resource < $1.resource }) {
+            let registration = try await storage { try await services.store.clientRegistration(issuer: grant.issuer) }
+            let clientID = registration?.clientID ?? services.configuration.preregisteredClients.first {
+                MetadataValidation.issuersMatch(declared: $0.issuer, expected: grant.issuer)
+            }?.credentials.clientID
+            let flight = flights.first { $0.resource == grant.resource }
+            summaries.append(GrantSummary(
+                resource: grant.resource.string, issuer: grant.issuer, clientID: clientID,
+                requestedScopes: grant.requestedScopes.strings, grantedScopes: grant.grantedScopes.strings,
+                hasAccessToken: grant.accessToken != nil, accessTokenExpiresAt: grant.accessTokenExpiresAt,
+                hasRefreshToken: grant.refreshToken != nil, updatedAt: grant.updatedAt,
+                pendingAuthorization: flight.map {
+                    PendingAuthorization(authorizationURL: $0.authorizationURL, scopes: $0.scopes.strings, startedAt: $0.startedAt)
+                }))
+        }
+        // A first sign-in in progress has no grant row yet; show it all the same.
+        for flight in flights where !grants.contains(where: { $0.resource == flight.resource }) {
+            summaries.append(GrantSummary(
+                resource: flight.resource.string, issuer: flight.issuer, clientID: flight.client.clientID,
+                requestedScopes: [], grantedScopes: [], hasAccessToken: false, accessTokenExpiresAt: nil,
+                hasRefreshToken: false, updatedAt: flight.startedAt,
+                pendingAuthorization: PendingAuthorization(
+                    authorizationURL: flight.authorizationURL, scopes: flight.scopes.strings, startedAt: flight.startedAt)))
+        }
+        return GrantsListResult(grants: summaries)
+    }
+
+    // MARK: grants/revoke
+
+    private func revoke(_ params: GrantsRevokeParams, peer: PeerIdentity) async throws -> GrantsRevokeResult {
+        let all = try await storage { try await services.store.allGrants() }
+        let targets: [Grant]
+        switch params {
+        case .all:
+            targets = all
+        case .resource(let text):
+            let url: ResourceURI
+            do {
+                url = try ResourceURI(text, policy: services.http.policy)
+            } catch {
+                throw RPCError.invalidParams(message: "\(error)")
+            }
+            let declared = broker.existingSession(for: url)?.resource ?? url
+            targets = all.filter { $0.resource == declared || $0.resource == url }
+        }
+        var revoked: [RevokedGrant] = []
+        for grant in targets {
+            let remote = await revokeRemotely(grant)
+            try await storage {
+                _ = try await services.store.deleteTokens(resource: grant.resource, at: services.now())
+                // Revocation ends the grant: the next sign-in asks only for what is needed again.
+                if var cleared = try await services.store.grant(resource: grant.resource, issuer: grant.issuer) {
+                    cleared.requestedScopes = []
+                    cleared.grantedScopes = []
+                    try await services.store.saveGrant(cleared)
+                }
+            }
+            await broker.existingSession(for: grant.resource)?.dropTokens()
+            audit.record(peer: peer, application: nil, method: .grantsRevoke, resource: grant.resource.string, scopes: grant.grantedScopes, outcome: .revoked)
+            revoked.append(RevokedGrant(resource: grant.resource.string, remote: remote))
+        }
+        return GrantsRevokeResult(revoked: revoked)
+    }
+
+    /// RFC 7009 at the server's revocation endpoint: the refresh token (which ends the
+    /// grant at most servers), then the access token.
+    private func revokeRemotely(_ grant: Grant) async -> RemoteRevocation {
+        let tokens = [(grant.refreshToken, "refresh_token"), (grant.accessToken, "access_token")].compactMap { token, hint in
+            token.map { ($0, hint) }
+        }
+        guard !tokens.isEmpty else { return .revoked }
+        guard let stored = try? await services.store.authorizationServer(issuer: grant.issuer),
+            let metadata = try? JSONDecoder().decode(AuthorizationServerMetadata.self, from: Data(stored.metadataJSON.utf8)),
+            let endpointText = metadata.revocationEndpoint, let endpoint = try? HTTPURL(parsing: endpointText),
+            (try? services.http.policy.check(endpoint)) != nil
+        else { return .unsupported }
+        guard let client = await clientCredentials(issuer: grant.issuer) else { return .failed }
+        for (token, hint) in tokens {
+            let post = OAuthRequests.revocation(revocationEndpoint: endpoint, token: token, hint: hint, client: client)
+            guard let answer = try? await services.http.post(post), answer.status == 200 else { return .failed }
+        }
+        return .revoked
+    }
+
+    private func clientCredentials(issuer: String) async -> ClientCredentials? {
+        if let preregistered = services.configuration.preregisteredClients.first(where: {
+            MetadataValidation.issuersMatch(declared: $0.issuer, expected: issuer)
+        }) {
+            return preregistered.credentials
+        }
+        guard let stored = try? await services.store.clientRegistration(issuer: issuer) else {
+            return services.configuration.metadataDocumentClientID.map { ClientCredentials(clientID: $0) }
+        }
+        return ClientCredentials(
+            clientID: stored.clientID, clientSecret: stored.clientSecret,
+            authenticationMethod: ClientAuthenticationMethod(rawValue: stored.tokenEndpointAuthMethod) ?? .none)
+    }
+
+    private func storage<T>(_ work: () async throws -> T) async throws -> T {
+        do {
+            return try await work()
+        } catch {
+            services.logger.error("storage failed", metadata: ["error": "\(error)"])
+            throw BrokerFailure.internalError("the broker's database failed: \(error)")
+        }
+    }
+}
+
+extension BrokerFailure {
+    /// The wire form of this failure.
+    var rpcError: RPCError {
+        let reason: RPCErrorReason =
+            switch self.reason {
+            case .invalidParams: .invalidParams
+            case .authorizationRequired: .authorizationRequired
+            case .authorizationFailed: .authorizationFailed
+            case .discoveryFailed: .discoveryFailed
+            case .upstreamUnavailable: .upstreamUnavailable
+            case .scopeUnattainable: .scopeUnattainable
+            case .internalError: .internalError
+            }
+        return RPCError(reason: reason, message: message, authorizationURL: authorizationURL, oauthError: oauthError)
+    }
+}
+
+extension Error {
+    /// Any error as the wire error a client sees.
+    var rpcError: RPCError {
+        if let error = self as? RPCError { return error }
+        if let failure = self as? BrokerFailure { return failure.rpcError }
+        return .internalError
+    }
+}

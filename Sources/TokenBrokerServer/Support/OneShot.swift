@@ -1,0 +1,65 @@
+internal import Synchronization
+
+/// A value set once and awaited by any number of tasks. A waiter that is cancelled
+/// stops waiting (gets `nil`) without affecting the others.
+final class OneShot<Value: Sendable>: Sendable {
+    private struct State {
+        var value: Value?
+        var waiters: [Int: CheckedContinuation<Value?, Never>] = [:]
+        var nextWaiter = 0
+    }
+
+    private let state = Mutex(State())
+
+    init() {}
+
+    /// Sets the value and wakes every waiter; later calls are ignored.
+    func fulfill(_ value: Value) {
+        let waiters = state.withLock { state -> [CheckedContinuation<Value?, Never>] in
+            guard state.value == nil else { return [] }
+            state.value = value
+            defer { state.waiters = [:] }
+            return Array(state.waiters.values)
+        }
+        for waiter in waiters { waiter.resume(returning: value) }
+    }
+
+    /// The value once set, or `nil` if the waiting task is cancelled first.
+    func value() async -> Value? {
+        let id = state.withLock { state -> Int in
+            state.nextWaiter += 1
+            return state.nextWaiter
+        }
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                let immediate: Value?? = state.withLock { state in
+                    if let value = state.value { return .some(value) }
+                    if Task.isCancelled { return .some(nil) }
+                    state.waiters[id] = continuation
+                    return .none
+                }
+                if let immediate { continuation.resume(returning: immediate) }
+            }
+        } onCancel: {
+            let waiter = state.withLock { $0.waiters.removeValue(forKey: id) }
+            waiter?.resume(returning: nil)
+        }
+    }
+
+    /// The value if already set.
+    var current: Value? { state.withLock { $0.value } }
+}
+
+/// Waits for `oneShot` at most `seconds`; `nil` on timeout or cancellation.
+func wait<Value: Sendable>(for oneShot: OneShot<Value>, atMost seconds: Double) async -> Value? {
+    await withTaskGroup(of: Value?.self) { group in
+        group.addTask { await oneShot.value() }
+        group.addTask {
+            try? await Task.sleep(for: .seconds(seconds))
+            return nil
+        }
+        let first = await group.next() ?? nil
+        group.cancelAll()
+        return first
+    }
+}
