@@ -252,6 +252,19 @@ private func challenge403(scope: String?, rejecting token: Secret?, needed: Stri
         #expect(world.ask(TokenRequest(neededScopes: scopes("a"), minimumValidity: 41)) == .refresh)
     }
 
+    /// A client asking more validity than the server ever grants gets at most half the
+    /// lifetime; otherwise every request would refresh.
+    @Test func minimumValidityIsCappedAtHalfTheLifetime() {
+        var world = World()
+        world.ask(TokenRequest(neededScopes: scopes("a")), expiresIn: 3600)
+        #expect(world.ask(TokenRequest(neededScopes: scopes("a"), minimumValidity: 7200)) == .serve)
+        world.advance(1799)
+        #expect(world.ask(TokenRequest(neededScopes: scopes("a"), minimumValidity: 7200)) == .serve)
+        world.advance(2)
+        #expect(world.ask(TokenRequest(neededScopes: scopes("a"), minimumValidity: 7200)) == .refresh)
+        #expect(world.ask(TokenRequest(neededScopes: scopes("a"), minimumValidity: 7200)) == .serve)
+    }
+
     @Test func expiredTokenIsRefreshedWithoutASignIn() {
         var world = World()
         world.ask(TokenRequest(neededScopes: scopes("a")), expiresIn: 10)

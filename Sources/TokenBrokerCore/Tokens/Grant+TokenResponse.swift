@@ -47,10 +47,21 @@ extension Grant {
         return next
     }
 
-    /// True when the access token exists and stays valid for `minimumValidity` more seconds.
+    /// True when the access token exists and stays valid for `minimumValidity` more
+    /// seconds, or for half its lifetime when that is shorter.
+    ///
+    /// A client cannot get more validity than the server grants: without the cap, a
+    /// `minValidSeconds` above the token lifetime would refresh on every request.
     public func hasAccessToken(validFor minimumValidity: TimeInterval, at now: Date) -> Bool {
         guard accessToken != nil else { return false }
         guard let expiry = accessTokenExpiresAt else { return true }
-        return expiry.timeIntervalSince(now) >= minimumValidity
+        return Grant.stillValid(expiresAt: expiry, issuedAt: updatedAt, minimumValidity: minimumValidity, at: now)
+    }
+
+    /// The validity rule of ``hasAccessToken(validFor:at:)`` for a token issued at `issuedAt`.
+    public static func stillValid(expiresAt: Date, issuedAt: Date, minimumValidity: TimeInterval, at now: Date) -> Bool {
+        let lifetime = expiresAt.timeIntervalSince(issuedAt)
+        let required = lifetime > 0 ? min(minimumValidity, lifetime / 2) : minimumValidity
+        return expiresAt.timeIntervalSince(now) >= required
     }
 }

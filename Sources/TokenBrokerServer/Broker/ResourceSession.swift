@@ -72,9 +72,11 @@ actor ResourceSession {
             ledger.noteRequest(TokenRequest())
         }
         ledger.noteRequest(ask.planning)
-        // A challenge without a named token is about the token held when it arrived.
+        // A challenge without a named token is about the token held when it arrived;
+        // when none was held, about none of ours (an empty token matches no real one),
+        // so the token a sign-in now produces is not condemned by the same challenge.
         if ask.planning.reportsChallenge, ask.planning.rejectedToken == nil {
-            ask.planning.rejectedToken = grant?.accessToken
+            ask.planning.rejectedToken = grant?.accessToken ?? Secret("")
         }
         if ask.planning.status == 401, grant?.accessToken != nil,
             ask.planning.rejectedToken == grant?.accessToken
@@ -85,6 +87,9 @@ actor ResourceSession {
         for _ in 0..<8 {
             if let flight = refreshFlight {
                 _ = await flight.value
+                // The token is as fresh as the server makes it: a lifetime shorter than
+                // minValidSeconds must not make every waiter refresh again.
+                ask.planning.minimumValidity = 0
                 continue
             }
             if let flight = signIn {
@@ -93,11 +98,13 @@ actor ResourceSession {
             }
             let action = GrantPlanner.plan(
                 ask.planning, grant: grant, sources: discovered.scopeSources, ledger: &ledger, now: services.now())
+            services.logger.trace("planned", metadata: ["resource": "\(resource)", "action": "\(action)"])
             switch action {
             case .serve:
                 return grant!
             case .refresh:
                 try await refresh()
+                ask.planning.minimumValidity = 0
             case .authorize(let scopes):
                 let flight = try await startSignIn(scopes: scopes, interactive: ask.interactive)
                 try await join(flight, ask)
@@ -125,11 +132,14 @@ actor ResourceSession {
             _ = await flight.value
             return
         }
-        let flight = Task { await self.performRefresh() }
+        let flight = Task {
+            let result = await self.performRefresh()
+            // Cleared before any waiter resumes, so none of them sees a finished flight.
+            self.refreshFlight = nil
+            return result
+        }
         refreshFlight = flight
-        let result = await flight.value
-        refreshFlight = nil
-        try result.get()
+        try await flight.value.get()
     }
 
     private func performRefresh() async -> Result<Void, BrokerFailure> {

@@ -10,6 +10,7 @@ struct CachedToken: Sendable {
     var accessToken: Secret
     var expiresAt: Date?
     var grantedScopes: ScopeSet
+    var issuedAt: Date
     var issuer: String
     var resource: ResourceURI
 
@@ -17,6 +18,7 @@ struct CachedToken: Sendable {
         guard let grant, let token = grant.accessToken else { return nil }
         accessToken = token
         expiresAt = grant.accessTokenExpiresAt
+        issuedAt = grant.updatedAt
         grantedScopes = grant.grantedScopes
         issuer = grant.issuer
         resource = grant.resource
@@ -25,7 +27,7 @@ struct CachedToken: Sendable {
     func answers(_ needed: ScopeSet, minimumValidity: TimeInterval, at now: Date) -> Bool {
         guard grantedScopes.isSuperset(of: needed) else { return false }
         guard let expiresAt else { return true }
-        return expiresAt.timeIntervalSince(now) >= minimumValidity
+        return Grant.stillValid(expiresAt: expiresAt, issuedAt: issuedAt, minimumValidity: minimumValidity, at: now)
     }
 }
 

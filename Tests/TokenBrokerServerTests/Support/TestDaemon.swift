@@ -1,0 +1,116 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+import Synchronization
+import TokenBrokerCore
+import TokenBrokerProtocol
+@testable import TokenBrokerServer
+
+/// A temporary directory removed at the end of a test.
+final class TemporaryDirectory: Sendable {
+    let path: String
+
+    init() throws {
+        var template = Array((NSTemporaryDirectory() + "/tokenbroker-test-XXXXXX").utf8CString)
+        guard let pointer = mkdtemp(&template) else { throw POSIXError(.EIO) }
+        path = String(cString: pointer)
+    }
+
+    deinit {
+        try? FileManager.default.removeItem(atPath: path)
+    }
+}
+
+/// A browser stand-in: follows the authorization URL's redirect to the callback, as a
+/// person's browser would after an auto-approving server. Counts what it opened.
+final class TestBrowser: Sendable {
+    private let opened = Mutex<[String]>([])
+    private let client: HTTPClient
+
+    init() {
+        var configuration = HTTPClient.Configuration()
+        configuration.redirectConfiguration = .disallow
+        client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }
+
+    var openedURLs: [String] { opened.withLock { $0 } }
+
+    var launcher: BrowserLauncher {
+        .custom { [self] url in
+            opened.withLock { $0.append(url) }
+            Task { await self.follow(url) }
+            return true
+        }
+    }
+
+    /// GET the authorization URL, then GET wherever it redirects (the callback).
+    private func follow(_ url: String) async {
+        do {
+            let response = try await client.execute(HTTPClientRequest(url: url), timeout: .seconds(30))
+            guard let location = response.headers.first(name: "Location") else { return }
+            _ = try await response.body.collect(upTo: 1 << 20)
+            let callback = try await client.execute(HTTPClientRequest(url: location), timeout: .seconds(90))
+            _ = try await callback.body.collect(upTo: 1 << 20)
+        } catch {}
+    }
+
+    func shutdown() async {
+        try? await client.shutdown()
+    }
+}
+
+/// A wall clock a test moves by hand.
+final class ManualClock: Sendable {
+    private let current: Mutex<Date>
+
+    init(_ start: Date = Date()) {
+        current = Mutex(start)
+    }
+
+    var now: Date { current.withLock { $0 } }
+
+    func advance(_ seconds: TimeInterval) {
+        current.withLock { $0 = $0.addingTimeInterval(seconds) }
+    }
+}
+
+/// tokenbrokerd running in-process on a temporary socket and database.
+final class TestDaemon: Sendable {
+    let directory: TemporaryDirectory
+    let socketPath: String
+    let databasePath: String
+    let daemon: BrokerDaemon
+    private let task: Task<Void, any Error>
+
+    init(
+        directory: TemporaryDirectory? = nil, browser: BrowserLauncher, allowHTTPLoopback: Bool = true,
+        preregistered: [PreregisteredClient] = [], clock: ManualClock = ManualClock(), logLevel: Logger.Level = .critical
+    ) async throws {
+        let directory = try directory ?? TemporaryDirectory()
+        self.directory = directory
+        socketPath = directory.path + "/run/socket"
+        databasePath = directory.path + "/state/broker.sqlite3"
+        var logger = Logger(label: "tokenbrokerd-test")
+        logger.logLevel = logLevel
+        let options = DaemonOptions(
+            socketPath: socketPath, databasePath: databasePath,
+            configuration: BrokerConfiguration(
+                transportPolicy: TransportPolicy(allowsHTTPLoopback: allowHTTPLoopback),
+                preregisteredClients: preregistered, browser: browser),
+            environment: [:], version: "test")
+        let daemon = BrokerDaemon(options: options, logger: logger, now: { clock.now })
+        self.daemon = daemon
+        task = Task { try await daemon.run() }
+        _ = try await daemon.endpoints()
+    }
+
+    func client() -> BrokerTestClient { BrokerTestClient(socketPath: socketPath) }
+
+    /// Stops the daemon and waits until it released the database.
+    func stop() async {
+        task.cancel()
+        _ = try? await task.value
+    }
+}
