@@ -129,7 +129,6 @@ public final class BrokerDaemon: Service, Sendable {
 
         await withGracefulShutdownHandler {
             await withDiscardingTaskGroup { group in
-                group.addTask { try? await socket.run() }
                 group.addTask { try? await callback.run() }
                 group.addTask { await audit.run() }
                 group.addTask {
@@ -138,7 +137,9 @@ public final class BrokerDaemon: Service, Sendable {
                     await socket.close()
                     await callback.close()
                 }
-                await socket.waitUntilClosed()
+                // Returns once the listener is closed and every connection has answered
+                // its requests in flight (idle connections end on graceful shutdown).
+                try? await socket.run()
                 group.cancelAll()
             }
         } onGracefulShutdown: {
@@ -184,13 +185,6 @@ private func waitForCancellation() async {
         for await _ in stream {}
     } onCancel: {
         continuation.finish()
-    }
-}
-
-extension BrokerSocketServer {
-    /// Returns when the listening channel has closed.
-    func waitUntilClosed() async {
-        try? await listener.channel.closeFuture.get()
     }
 }
 

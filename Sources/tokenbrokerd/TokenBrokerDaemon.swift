@@ -77,8 +77,11 @@ struct TokenBrokerDaemonCommand: AsyncParsableCommand {
                 browser: browser, preferredCallbackPort: file.callbackPort ?? 0),
             environment: environment, version: TokenBrokerVersion.current)
         let daemon = BrokerDaemon(options: options, logger: logger)
-        let group = ServiceGroup(configuration: .init(
-            services: [.init(service: daemon)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        var groupConfiguration = ServiceGroupConfiguration(
+            services: [.init(service: daemon)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        // Requests in flight get this long to answer (a sign-in may be waiting); then they are cancelled.
+        groupConfiguration.maximumGracefulShutdownDuration = .seconds(10)
+        let group = ServiceGroup(configuration: groupConfiguration)
         do {
             try await group.run()
         } catch let error as BrokerDaemonError {

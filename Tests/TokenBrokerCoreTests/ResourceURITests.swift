@@ -54,6 +54,17 @@ import TokenBrokerCore
         }
     }
 
+    @Test func coveringIsByWholePathSegmentsOnTheSameOrigin() throws {
+        func uri(_ text: String) throws -> ResourceURI { try ResourceURI(text, policy: .strict) }
+        #expect(try uri("https://a.example/api").covers(uri("https://a.example/api/files/read")))
+        #expect(try uri("https://a.example").covers(uri("https://a.example/mcp")))
+        #expect(try uri("https://a.example/mcp").covers(uri("https://a.example/mcp/")))
+        #expect(try !uri("https://a.example/api").covers(uri("https://a.example/apiary")))
+        #expect(try !uri("https://a.example/api/files").covers(uri("https://a.example/api")))
+        #expect(try !uri("https://a.example/api").covers(uri("https://b.example/api")))
+        #expect(try !uri("https://a.example/api?x=1").covers(uri("https://a.example/api/files")))
+    }
+
     @Test func errorMessagesSaySomethingActionable() {
         let message = ResourceURIError.transport(.plainHTTPLoopbackNotAllowed(host: "127.0.0.1")).description
         #expect(message.contains("--allow-http-loopback"))

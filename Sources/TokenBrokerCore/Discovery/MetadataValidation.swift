@@ -89,14 +89,14 @@ public enum MetadataValidation {
         _ metadata: ProtectedResourceMetadata, serverURL: HTTPURL, policy: TransportPolicy
     ) throws(DiscoveryError) -> ValidatedProtectedResource {
         guard let declaredText = metadata.resource, !declaredText.isEmpty else { throw .resourceMissing }
-        let server = ResourceURI.canonicalize(serverURL)
+        let server = ResourceURI(canonical: serverURL)
         let declared: ResourceURI
         do {
             declared = try ResourceURI(declaredText, policy: policy)
         } catch {
             throw .resourceMismatch(expected: server.string, declared: declaredText)
         }
-        guard covers(declared.url, server) else {
+        guard declared.covers(server) else {
             throw .resourceMismatch(expected: server.string, declared: declared.string)
         }
 
@@ -206,13 +206,5 @@ public enum MetadataValidation {
             throw .insecureEndpoint(name, error)
         }
         return url
-    }
-
-    /// Whether the canonical `declared` resource may speak for the canonical `server`.
-    private static func covers(_ declared: HTTPURL, _ server: HTTPURL) -> Bool {
-        guard declared.origin == server.origin else { return false }
-        if declared.path == server.path { return declared.query == nil || declared.query == server.query }
-        guard declared.query == nil else { return false }
-        return declared.path.isEmpty || server.path.hasPrefix(declared.path + "/")
     }
 }

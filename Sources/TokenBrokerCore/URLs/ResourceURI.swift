@@ -69,6 +69,11 @@ public struct ResourceURI: Hashable, Sendable, Comparable, CustomStringConvertib
         url = ResourceURI.canonicalize(parsed)
     }
 
+    /// The canonical form of an already parsed URL, whatever its scheme policy.
+    init(canonical url: HTTPURL) {
+        self.url = ResourceURI.canonicalize(url)
+    }
+
     /// Re-reads a canonical string the broker stored itself; only the syntax is checked.
     public init(storedCanonical text: String) throws(ResourceURIError) {
         try self.init(text, policy: .loopbackHTTPAllowed)
@@ -79,6 +84,16 @@ public struct ResourceURI: Hashable, Sendable, Comparable, CustomStringConvertib
     public var description: String { url.string }
 
     public static func < (lhs: ResourceURI, rhs: ResourceURI) -> Bool { lhs.string < rhs.string }
+
+    /// Whether this resource may speak for `other`: the same resource, or the same
+    /// origin with a path that is a whole-segment prefix of `other`'s (so
+    /// `https://a/api` covers `https://a/api/files` but not `https://a/apiary`).
+    public func covers(_ other: ResourceURI) -> Bool {
+        guard url.origin == other.url.origin else { return false }
+        if url.path == other.url.path { return url.query == nil || url.query == other.url.query }
+        guard url.query == nil else { return false }
+        return url.path.isEmpty || other.url.path.hasPrefix(url.path + "/")
+    }
 
     static func canonicalize(_ url: HTTPURL) -> HTTPURL {
         var path = Substring(url.path)

@@ -7,13 +7,32 @@ internal import TokenBrokerStorage
 
 /// Collects audit entries in memory and writes them in batches, so that a cache hit
 /// costs an append to an array, not a database write.
+///
+/// Repeats are coalesced: within one flush interval, the same process getting the same
+/// outcome for the same resource is recorded once (with the first time), so a client
+/// that asks for its token before every call does not flood the log.
 final class AuditRecorder: Sendable {
-    private let pending = Mutex<[AuditEntry]>([])
+    private struct Key: Hashable {
+        var pid: Int32
+        var method: String
+        var resource: String?
+        var outcome: String
+    }
+
+    private struct Backlog {
+        var entries: [AuditEntry] = []
+        var keys: Set<Key> = []
+        var dropped = 0
+    }
+
+    private let backlog = Mutex(Backlog())
     private let store: BrokerStore
     private let now: @Sendable () -> Date
     private let logger: Logger
-    /// Beyond this many unwritten entries the oldest are dropped (and the loss logged).
+    /// Beyond this many distinct unwritten entries new ones are dropped (and counted).
     static let maximumBacklog = 10_000
+    /// How long audit lines are kept.
+    static let retention: TimeInterval = 90 * 24 * 3600
 
     init(store: BrokerStore, now: @escaping @Sendable () -> Date, logger: Logger) {
         self.store = store
@@ -25,37 +44,42 @@ final class AuditRecorder: Sendable {
         peer: PeerIdentity, application: String?, method: BrokerMethod, resource: String?, scopes: ScopeSet,
         outcome: AuditOutcome
     ) {
-        let entry = AuditEntry(
-            at: now(), peerUID: peer.uid, peerPID: peer.pid, executable: peer.executable, application: application,
-            method: method.rawValue, resource: resource, scopes: scopes, outcome: outcome)
-        let dropped = pending.withLock { entries -> Bool in
-            entries.append(entry)
-            guard entries.count > Self.maximumBacklog else { return false }
-            entries.removeFirst(entries.count - Self.maximumBacklog)
-            return true
-        }
-        if dropped { logger.warning("audit backlog full; dropping the oldest entries") }
-    }
-
-    /// Writes what has accumulated.
-    func flush() async {
-        let entries = pending.withLock { entries in
-            defer { entries = [] }
-            return entries
-        }
-        for entry in entries {
-            do {
-                _ = try await store.appendAudit(entry)
-            } catch {
-                logger.error("could not write the audit log", metadata: ["error": "\(error)"])
+        let key = Key(pid: peer.pid, method: method.rawValue, resource: resource, outcome: outcome.rawValue)
+        let at = now()
+        backlog.withLock { backlog in
+            guard backlog.keys.insert(key).inserted else { return }
+            guard backlog.entries.count < Self.maximumBacklog else {
+                backlog.dropped += 1
                 return
             }
+            backlog.entries.append(AuditEntry(
+                at: at, peerUID: peer.uid, peerPID: peer.pid, executable: peer.executable, application: application,
+                method: method.rawValue, resource: resource, scopes: scopes, outcome: outcome))
         }
     }
 
-    /// Flushes every `interval` until cancelled, then once more.
+    /// Writes what has accumulated, in one transaction.
+    func flush() async {
+        let (entries, dropped) = backlog.withLock { backlog in
+            defer { backlog = Backlog() }
+            return (backlog.entries, backlog.dropped)
+        }
+        if dropped > 0 { logger.warning("audit backlog full; entries dropped", metadata: ["dropped": "\(dropped)"]) }
+        do {
+            try await store.appendAudit(contentsOf: entries)
+        } catch {
+            logger.error("could not write the audit log", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Flushes every `interval` until cancelled, then once more; prunes old lines daily.
     func run(interval: Duration = .seconds(2)) async {
+        var lastPrune: Date?
         while !Task.isCancelled {
+            if lastPrune.map({ now().timeIntervalSince($0) > 24 * 3600 }) ?? true {
+                lastPrune = now()
+                _ = try? await store.deleteAuditEntries(before: now().addingTimeInterval(-Self.retention))
+            }
             try? await Task.sleep(for: interval)
             await flush()
         }

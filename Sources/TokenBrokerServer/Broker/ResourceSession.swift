@@ -84,6 +84,7 @@ actor ResourceSession {
             try await followAuthorizationServerMigration(ask)
         }
 
+        var retriedRegistration = false
         for _ in 0..<8 {
             if let flight = refreshFlight {
                 _ = await flight.value
@@ -107,7 +108,13 @@ actor ResourceSession {
                 ask.planning.minimumValidity = 0
             case .authorize(let scopes):
                 let flight = try await startSignIn(scopes: scopes, interactive: ask.interactive)
-                try await join(flight, ask)
+                do {
+                    try await join(flight, ask)
+                } catch where !retriedRegistration && ["invalid_scope", "invalid_client"].contains(error.oauthError) {
+                    // The registration was too narrow or is gone (it was deleted when the
+                    // server said so): register again and sign in once more.
+                    retriedRegistration = true
+                }
             case .fail(let failure):
                 throw .scopeUnattainable(failure)
             }
@@ -264,6 +271,9 @@ actor ResourceSession {
             let answer = try await services.http.post(post)
             guard answer.status == 200 else {
                 let error = OAuthErrorResponse.decode(answer.body)
+                if error?.error == "invalid_client" {
+                    _ = try? await services.store.deleteClientRegistration(issuer: flight.issuer)
+                }
                 throw BrokerFailure.authorizationFailed(
                     "the authorization server refused the code exchange (\(error?.error.prefix(64) ?? "HTTP \(answer.status)"))",
                     oauthError: error?.error)

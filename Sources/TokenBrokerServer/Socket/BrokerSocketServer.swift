@@ -3,6 +3,7 @@ internal import Foundation
 internal import Logging
 internal import NIOCore
 internal import NIOPosix
+internal import ServiceLifecycle
 internal import TokenBrokerProtocol
 
 #if canImport(Glibc)
@@ -110,7 +111,8 @@ struct BrokerSocketServer: Sendable {
                         await withDiscardingTaskGroup { requests in
                             var framer = LineFramer()
                             do {
-                                reading: for try await chunk in inbound {
+                                // Graceful shutdown stops reading; requests in flight still answer.
+                                reading: for try await chunk in inbound.cancelOnGracefulShutdown() {
                                     for event in framer.append(chunk.readableBytesView) {
                                         switch event {
                                         case .line(let line):

@@ -164,8 +164,8 @@ struct RequestDispatcher: Sendable {
             } catch {
                 throw RPCError.invalidParams(message: "\(error)")
             }
-            let declared = broker.existingSession(for: url)?.resource ?? url
-            targets = all.filter { $0.resource == declared || $0.resource == url }
+            // The grant may be keyed by a resource that covers this URL (`/api` for `/api/files`).
+            targets = all.filter { $0.resource.covers(url) }
         }
         var revoked: [RevokedGrant] = []
         for grant in targets {

@@ -12,6 +12,17 @@ extension BrokerStore {
         try await write("append to the audit log") { try $0.appendAudit(entry) }
     }
 
+    /// Appends several lines in one transaction (one sync to disk, not one per line).
+    ///
+    /// - Parameter entries: The lines, in order; their `id`s are ignored.
+    /// - Throws: ``StorageError``.
+    public func appendAudit(contentsOf entries: [AuditEntry]) async throws(StorageError) {
+        guard !entries.isEmpty else { return }
+        try await write("append to the audit log") { transaction in
+            for entry in entries { _ = try transaction.appendAudit(entry) }
+        }
+    }
+
     /// The most recent lines of the audit log, newest first.
     ///
     /// - Parameter limit: At most this many lines.
