@@ -86,7 +86,8 @@ final class TestDaemon: Sendable {
 
     init(
         directory: TemporaryDirectory? = nil, browser: BrowserLauncher, allowHTTPLoopback: Bool = true,
-        preregistered: [PreregisteredClient] = [], clock: ManualClock = ManualClock(), logLevel: Logger.Level = .critical
+        preregistered: [PreregisteredClient] = [], clock: ManualClock = ManualClock(), environment: [String: String] = [:],
+        logLevel: Logger.Level = .critical
     ) async throws {
         let directory = try directory ?? TemporaryDirectory()
         self.directory = directory
@@ -99,7 +100,7 @@ final class TestDaemon: Sendable {
             configuration: BrokerConfiguration(
                 transportPolicy: TransportPolicy(allowsHTTPLoopback: allowHTTPLoopback),
                 preregisteredClients: preregistered, browser: browser),
-            environment: [:], version: "test")
+            environment: environment, version: "test")
         let daemon = BrokerDaemon(options: options, logger: logger, now: { clock.now })
         self.daemon = daemon
         task = Task { try await daemon.run() }

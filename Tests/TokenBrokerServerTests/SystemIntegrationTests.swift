@@ -1,0 +1,108 @@
+import Foundation
+import Testing
+import TokenBrokerProtocol
+@testable import TokenBrokerServer
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The daemon's contract with the operating system: systemd readiness, file modes,
+/// and who may talk to it.
+@Suite struct SystemIntegrationTests {
+    /// A datagram socket standing in for systemd's `NOTIFY_SOCKET`.
+    private final class NotifySocket {
+        let path: String
+        let descriptor: Int32
+
+        init(directory: TemporaryDirectory) throws {
+            path = directory.path + "/notify"
+            descriptor = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
+            var address = sockaddr_un()
+            address.sun_family = sa_family_t(AF_UNIX)
+            withUnsafeMutableBytes(of: &address.sun_path) { buffer in
+                for (index, byte) in path.utf8.enumerated() { buffer[index] = byte }
+            }
+            let result = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            }
+            guard result == 0 else { throw POSIXError(.EADDRINUSE) }
+        }
+
+        /// The next datagram (blocks until one arrives; the daemon sends before it reports ready).
+        func receive() -> String {
+            var buffer = [UInt8](repeating: 0, count: 256)
+            let count = recv(descriptor, &buffer, buffer.count, 0)
+            return String(decoding: buffer.prefix(max(count, 0)), as: UTF8.self)
+        }
+
+        deinit { close(descriptor) }
+    }
+
+    @Test func readinessIsSentToSystemd() async throws {
+        let directory = try TemporaryDirectory()
+        let notify = try NotifySocket(directory: directory)
+        let daemon = try await TestDaemon(browser: .none, environment: ["NOTIFY_SOCKET": notify.path])
+        #expect(notify.receive() == "READY=1")
+        await daemon.stop()
+    }
+
+    @Test func socketAndDatabaseFilesAreOwnerOnly() async throws {
+        let daemon = try await TestDaemon(browser: .none)
+        func mode(_ path: String) -> mode_t {
+            var info = stat()
+            stat(path, &info)
+            return info.st_mode & 0o777
+        }
+        #expect(mode((daemon.socketPath as NSString).deletingLastPathComponent) == 0o700)
+        #expect(mode(daemon.socketPath) == 0o600)
+        #expect(mode(daemon.databasePath) == 0o600)
+        let info = try await daemon.client().call(.brokerInfo)
+        let result = try BrokerInfo(jsonValue: try #require(info.response.result))
+        #expect(result.socket == daemon.socketPath)
+        #expect(result.pid == Int(getpid()))
+        await daemon.stop()
+        #expect(!FileManager.default.fileExists(atPath: daemon.socketPath))
+    }
+
+    @Test func aSecondDaemonOnTheSameDatabaseIsRefused() async throws {
+        let directory = try TemporaryDirectory()
+        let first = try await TestDaemon(directory: directory, browser: .none)
+        await #expect(throws: (any Error).self) {
+            _ = try await TestDaemon(directory: directory, browser: .none)
+        }
+        // The first one still serves.
+        #expect(try await first.client().call(.brokerInfo).response.result != nil)
+        await first.stop()
+    }
+
+    /// SO_PEERCRED: even when file modes would let another user connect, the daemon
+    /// closes the connection without a word. Needs root to become `nobody`.
+    @Test(.enabled(if: getuid() == 0 && FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv")))
+    func peersOfAnotherUserAreRefused() async throws {
+        let daemon = try await TestDaemon(browser: .none)
+        // Loosen the modes on purpose, so only the credential check stands in the way.
+        chmod(daemon.directory.path, 0o711)
+        chmod((daemon.socketPath as NSString).deletingLastPathComponent, 0o711)
+        chmod(daemon.socketPath, 0o666)
+        let script = """
+            import socket, sys
+            s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])
+            s.sendall(b'{"jsonrpc":"2.0","id":1,"method":"broker/info"}\\n')
+            data = s.recv(65536)
+            print("answered" if data else "closed")
+            """
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
+        process.arguments = ["--reuid=65534", "--regid=65534", "--clear-groups", "/usr/bin/python3", "-c", script, daemon.socketPath]
+        let output = Pipe()
+        process.standardOutput = output
+        try process.run()
+        process.waitUntilExit()
+        let printed = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(printed.trimmingCharacters(in: .whitespacesAndNewlines) == "closed")
+        // Our own uid is still served.
+        #expect(try await daemon.client().call(.brokerInfo).response.result != nil)
+        await daemon.stop()
+    }
+}
