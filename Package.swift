@@ -13,6 +13,8 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "tokenbrokerd", targets: ["tokenbrokerd"]),
+        .executable(name: "tokenbroker", targets: ["tokenbroker"]),
+        .library(name: "TokenBrokerClient", targets: ["TokenBrokerClient"]),
         .library(name: "TokenBrokerProtocol", targets: ["TokenBrokerProtocol"]),
     ],
     dependencies: [
@@ -35,6 +37,22 @@ let package = Package(
         // The wire vocabulary shared by the daemon, the client library and the CLI.
         .target(
             name: "TokenBrokerProtocol",
+            swiftSettings: strictSettings
+        ),
+        // What MCP clients link to talk to the daemon: the protocol plus a plain socket.
+        .target(
+            name: "TokenBrokerClient",
+            dependencies: ["TokenBrokerProtocol"],
+            swiftSettings: strictSettings
+        ),
+        // The companion CLI; kept to the client library so `tokenbroker token` starts fast.
+        .executableTarget(
+            name: "tokenbroker",
+            dependencies: [
+                "TokenBrokerClient",
+                "TokenBrokerProtocol",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
             swiftSettings: strictSettings
         ),
         // Durable state on SQLite; the only target that touches the database file.

@@ -232,3 +232,11 @@ public struct JSONSyntaxError: Error, Sendable, Hashable, CustomStringConvertibl
     /// "problem at byte N".
     public var description: String { "\(problem) at byte \(byteOffset)" }
 }
+
+extension JSONValue: JSONValueConvertible {
+    /// A JSON value is its own wire form (for callers that want the raw result).
+    public init(jsonValue: JSONValue) throws(WireFormatError) { self = jsonValue }
+
+    /// Itself.
+    public var jsonValue: JSONValue { self }
+}

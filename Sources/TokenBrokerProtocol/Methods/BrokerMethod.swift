@@ -39,7 +39,9 @@ public struct BrokerMethod: RawRepresentable, Sendable, Hashable, Codable, Custo
     /// `authorization/pending`: a notification from the daemon while a `token/get` waits
     /// for a person. Params ``AuthorizationPendingParams``.
     public static let authorizationPending: BrokerMethod = "authorization/pending"
+    /// `audit/list`: the most recent audit lines (an addition to the contract, for `tokenbroker audit`).
+    public static let auditList: BrokerMethod = "audit/list"
 
     /// The methods a client can call, in the order the documentation lists them.
-    public static let allRequestMethods: [BrokerMethod] = [.tokenGet, .grantsList, .grantsRevoke, .brokerInfo]
+    public static let allRequestMethods: [BrokerMethod] = [.tokenGet, .grantsList, .grantsRevoke, .brokerInfo, .auditList]
 }

@@ -35,6 +35,9 @@ struct RequestDispatcher: Sendable {
                 return JSONRPCResponse(id: request.id, result: try await revoke(params, peer: peer))
             case .brokerInfo:
                 return JSONRPCResponse(id: request.id, result: info)
+            case .auditList:
+                let params = request.params == nil ? AuditListParams() : try AuditListParams(params: request.params)
+                return JSONRPCResponse(id: request.id, result: try await auditList(params))
             default:
                 return JSONRPCResponse(id: request.id, error: .methodNotFound(request.method))
             }
@@ -147,6 +150,18 @@ struct RequestDispatcher: Sendable {
                     authorizationURL: flight.authorizationURL, scopes: flight.scopes.strings, startedAt: flight.startedAt)))
         }
         return GrantsListResult(grants: summaries)
+    }
+
+    // MARK: audit/list
+
+    private func auditList(_ params: AuditListParams) async throws -> AuditListResult {
+        await audit.flush()
+        let entries = try await storage { try await services.store.recentAuditEntries(limit: params.limit) }
+        return AuditListResult(entries: entries.map {
+            AuditRecord(
+                at: $0.at, uid: Int($0.peerUID), pid: Int($0.peerPID), executable: $0.executable, application: $0.application,
+                method: $0.method, resource: $0.resource, scopes: $0.scopes.strings, outcome: $0.outcome.rawValue)
+        })
     }
 
     // MARK: grants/revoke

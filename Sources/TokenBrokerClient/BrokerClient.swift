@@ -1,0 +1,185 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+internal import Dispatch
+public import TokenBrokerProtocol
+
+/// A client of `tokenbrokerd`: asks it for access tokens for MCP servers, reports
+/// challenges, lists and revokes grants.
+///
+/// Each call uses its own connection, so a client may make calls from many tasks at
+/// once; a call waiting for a person to sign in does not hold up the others.
+///
+/// ```swift
+/// try await withBrokerClient { broker in
+///     let token = try await broker.token(for: "https://mcp.example.com/mcp", scopes: ["files:read"])
+///     request.setValue("Bearer \(token.accessToken.exposedValue)", forHTTPHeaderField: "Authorization")
+/// }
+/// ```
+public struct BrokerClient: Sendable {
+    /// The daemon's socket.
+    public let socketPath: String
+    /// Sent as `application` with token requests, for `tokenbroker status` and the audit log.
+    public var application: String?
+
+    /// A client of the daemon at `socketPath`.
+    public init(socketPath: String, application: String? = nil) {
+        self.socketPath = socketPath
+        self.application = application
+    }
+
+    /// A client of the daemon at the socket the daemon itself would use: `$TOKENBROKER_SOCKET`,
+    /// `$XDG_RUNTIME_DIR/tokenbroker/socket`, or `/tmp/tokenbroker-$UID/socket`.
+    public init(environment: [String: String], application: String? = nil) {
+        self.init(
+            socketPath: BrokerPaths.socket(flag: nil, environment: environment, userID: getuid()).path,
+            application: application)
+    }
+
+    /// A token for `resource` covering `scopes`.
+    ///
+    /// - Parameters:
+    ///   - resource: The MCP server URL.
+    ///   - scopes: What this request needs; the daemon never asks for less than clients have needed.
+    ///   - minValidSeconds: How long the token must stay valid (daemon default 30).
+    ///   - interactive: Whether the daemon may start a browser sign-in and wait for it.
+    ///   - waitSeconds: How long to wait for a person to sign in (daemon default 300).
+    ///   - onAuthorizationPending: Called when a person must sign in, with the URL.
+    public func token(
+        for resource: String, scopes: [String] = [], minValidSeconds: Int? = nil, interactive: Bool = true,
+        waitSeconds: Int? = nil, onAuthorizationPending: (@Sendable (AuthorizationPendingParams) -> Void)? = nil
+    ) async throws(BrokerClientError) -> TokenGetResult {
+        try await token(
+            TokenGetParams(
+                resource: resource, scopes: scopes, minValidSeconds: minValidSeconds ?? TokenGetParams.defaultMinValidSeconds,
+                interactive: interactive, waitSeconds: waitSeconds ?? TokenGetParams.defaultWaitSeconds,
+                application: application),
+            onAuthorizationPending: onAuthorizationPending)
+    }
+
+    /// A new token after the MCP server refused one with 401 or 403.
+    ///
+    /// - Parameters:
+    ///   - challenge: The `WWW-Authenticate` value(s) of the response, several lines joined with `", "`.
+    ///   - status: 401 or 403.
+    ///   - rejectedToken: The access token the server refused.
+    public func token(
+        for resource: String, afterChallenge challenge: String, status: Int, rejectedToken: String?,
+        scopes: [String] = [], interactive: Bool = true, waitSeconds: Int? = nil,
+        onAuthorizationPending: (@Sendable (AuthorizationPendingParams) -> Void)? = nil
+    ) async throws(BrokerClientError) -> TokenGetResult {
+        try await token(
+            TokenGetParams(
+                resource: resource, scopes: scopes, challenge: challenge, status: status,
+                rejectedToken: rejectedToken.map(AccessToken.init), interactive: interactive,
+                waitSeconds: waitSeconds ?? TokenGetParams.defaultWaitSeconds, application: application),
+            onAuthorizationPending: onAuthorizationPending)
+    }
+
+    /// `token/get` with every parameter.
+    public func token(
+        _ params: TokenGetParams, onAuthorizationPending: (@Sendable (AuthorizationPendingParams) -> Void)? = nil
+    ) async throws(BrokerClientError) -> TokenGetResult {
+        try await call(JSONRPCRequest(id: 1, method: .tokenGet, params: params), onAuthorizationPending)
+    }
+
+    /// Every grant the daemon holds (no secrets).
+    public func grants() async throws(BrokerClientError) -> [GrantSummary] {
+        let result: GrantsListResult = try await call(JSONRPCRequest(id: 1, method: .grantsList), nil)
+        return result.grants
+    }
+
+    /// Revokes the grant of `resource` at its authorization server and locally.
+    public func revoke(resource: String) async throws(BrokerClientError) -> [RevokedGrant] {
+        let result: GrantsRevokeResult = try await call(
+            JSONRPCRequest(id: 1, method: .grantsRevoke, params: GrantsRevokeParams.resource(resource)), nil)
+        return result.revoked
+    }
+
+    /// Revokes every grant.
+    public func revokeAll() async throws(BrokerClientError) -> [RevokedGrant] {
+        let result: GrantsRevokeResult = try await call(
+            JSONRPCRequest(id: 1, method: .grantsRevoke, params: GrantsRevokeParams.all), nil)
+        return result.revoked
+    }
+
+    /// The daemon's version, pid and paths.
+    public func info() async throws(BrokerClientError) -> BrokerInfo {
+        try await call(JSONRPCRequest(id: 1, method: .brokerInfo), nil)
+    }
+
+    /// The same call, blocking the calling thread: for command-line tools that make one
+    /// call and exit, where starting the concurrency runtime would cost more than the call.
+    public func callBlocking<Result: JSONValueConvertible>(
+        _ request: JSONRPCRequest, onAuthorizationPending: ((AuthorizationPendingParams) -> Void)? = nil
+    ) throws(BrokerClientError) -> Result {
+        let connection = try SocketConnection(path: socketPath)
+        let response = try connection.call(request) { notification in
+            if notification.method == .authorizationPending,
+                let params = try? AuthorizationPendingParams(params: notification.params)
+            {
+                onAuthorizationPending?(params)
+            }
+        }
+        return try Self.decode(response)
+    }
+
+    private func call<Result: JSONValueConvertible>(
+        _ request: JSONRPCRequest, _ onAuthorizationPending: (@Sendable (AuthorizationPendingParams) -> Void)?
+    ) async throws(BrokerClientError) -> Result {
+        let connection = try SocketConnection(path: socketPath)
+        let outcome: Swift.Result<Result, BrokerClientError> = await withTaskCancellationHandler {
+            // Blocking reads run off the cooperative pool: a sign-in may take minutes.
+            await withCheckedContinuation { continuation in
+                DispatchQueue.global().async {
+                    do throws(BrokerClientError) {
+                        let response = try connection.call(request) { notification in
+                            if notification.method == .authorizationPending,
+                                let params = try? AuthorizationPendingParams(params: notification.params)
+                            {
+                                onAuthorizationPending?(params)
+                            }
+                        }
+                        continuation.resume(returning: .success(try Self.decode(response)))
+                    } catch {
+                        continuation.resume(returning: .failure(error))
+                    }
+                }
+            }
+        } onCancel: {
+            connection.interrupt()
+        }
+        return try outcome.get()
+    }
+
+    private static func decode<Result: JSONValueConvertible>(_ response: JSONRPCResponse) throws(BrokerClientError) -> Result {
+        switch response.outcome {
+        case .failure(let error):
+            throw .rpc(error)
+        case .success(let value):
+            do {
+                return try Result(jsonValue: value)
+            } catch {
+                throw .protocolViolation("\(error)")
+            }
+        }
+    }
+}
+
+/// Runs `body` with a client of the daemon, as AsyncHTTPClient's `withHTTPClient` does.
+///
+/// - Parameters:
+///   - socketPath: The socket; by default the one the daemon resolves from the environment.
+///   - environment: Where `TOKENBROKER_SOCKET` and `XDG_RUNTIME_DIR` are read.
+///   - application: A name for this client, shown in status and the audit log.
+public func withBrokerClient<Result>(
+    socketPath: String? = nil, environment: [String: String], application: String? = nil,
+    _ body: (BrokerClient) async throws -> Result
+) async rethrows -> Result {
+    let client =
+        socketPath.map { BrokerClient(socketPath: $0, application: application) }
+        ?? BrokerClient(environment: environment, application: application)
+    return try await body(client)
+}
