@@ -73,6 +73,24 @@ struct FaultInjectionTests {
         }
     }
 
+    @Test func narrowedScopeIsFinalWithoutANewSignIn() async throws {
+        try await Scenario.run({ $0.scopeMode = .narrow(removing: [Self.write]) }) { s in
+            let token = try await s.client.token(s.fake.resource, scopes: [Self.read, Self.write]).tokenResult()
+            #expect(s.fake.requests(to: "/authorize").only?[field: "scope"] == "\(Self.read) \(Self.write)")
+            #expect(token.scopes == [Self.read])
+
+            let refused = try await s.client.token(s.fake.resource, scopes: [Self.write])
+            #expect(refused.reason == "scope_unattainable")
+            #expect(refused.response.error?.code == .scopeUnattainable)
+            #expect(s.fake.requests(to: "/authorize").count == 1)
+            #expect(s.browser.openedURLs.count == 1)
+
+            // What was granted is still served.
+            let reader = try await s.client.token(s.fake.resource, scopes: [Self.read]).tokenResult()
+            #expect(reader.accessToken == token.accessToken)
+        }
+    }
+
     // MARK: - 2. Rotation
 
     @Test func rotatedRefreshTokenIsUsedNextAndSurvivesARestart() async throws {

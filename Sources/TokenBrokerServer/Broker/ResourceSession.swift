@@ -93,7 +93,7 @@ actor ResourceSession {
                 continue
             }
             if let flight = signIn {
-                try await join(flight, ask)
+                if let answer = try await answer(from: flight, ask) { return answer }
                 continue
             }
             let action = GrantPlanner.plan(
@@ -107,7 +107,7 @@ actor ResourceSession {
                 ask.planning.minimumValidity = 0
             case .authorize(let scopes):
                 let flight = try await startSignIn(scopes: scopes, interactive: ask.interactive)
-                try await join(flight, ask)
+                if let answer = try await answer(from: flight, ask) { return answer }
             case .fail(let failure):
                 throw .scopeUnattainable(failure)
             }
@@ -284,8 +284,19 @@ actor ResourceSession {
         }
     }
 
+    /// Joins `flight` and returns its grant when the sign-in asked for everything this
+    /// request needs: the server's answer is then final, even when it granted fewer
+    /// scopes (RFC 6749 §5.1). Planning again would refuse the narrowed grant as
+    /// `scope_unattainable`, although a person just signed in for this very request.
+    private func answer(from flight: SignInFlight, _ ask: TokenAsk) async throws(BrokerFailure) -> Grant? {
+        let signedIn = try await join(flight, ask)
+        var needed = ask.planning.neededScopes
+        if ask.planning.reportsChallenge { needed.formUnion(ask.planning.challenge?.scope ?? []) }
+        return flight.scopes.isSuperset(of: needed) ? signedIn : nil
+    }
+
     /// Tells the asker about the sign-in and waits for it, up to the asker's patience.
-    private func join(_ flight: SignInFlight, _ ask: TokenAsk) async throws(BrokerFailure) {
+    private func join(_ flight: SignInFlight, _ ask: TokenAsk) async throws(BrokerFailure) -> Grant {
         guard ask.interactive else {
             throw .authorizationRequired(
                 "signing in to \(resource) needs a person: open the sign-in URL, or ask again with interactive true",
@@ -295,7 +306,7 @@ actor ResourceSession {
         guard let result = await wait(for: flight.outcome, atMost: ask.waitSeconds) else {
             throw .authorizationFailed("nobody finished signing in to \(resource) within \(Int(ask.waitSeconds)) seconds")
         }
-        _ = try result.get()
+        return try result.get()
     }
 
     // MARK: - Client identity
