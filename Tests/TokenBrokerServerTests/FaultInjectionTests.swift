@@ -693,6 +693,29 @@ struct FaultInjectionTests {
             #expect(nonInteractive.reason == "authorization_required")
         }
     }
+
+    /// After a revoke, the next sign-in asks only for what is needed again, whether or
+    /// not the daemon restarted in between.
+    @Test(arguments: [false, true])
+    func revocationStartsTheScopeHistoryOver(restart: Bool) async throws {
+        try await Scenario.run { s in
+            _ = try await s.client.token(s.fake.resource, scopes: [Self.read]).tokenResult()
+            _ = try await s.client.token(s.fake.resource, scopes: [Self.write]).tokenResult()
+            #expect(s.fake.requests(to: "/authorize").map { $0[field: "scope"] } == [Self.read, "\(Self.read) \(Self.write)"])
+
+            let revoke = try await s.client.call(.grantsRevoke, ["resource": .string(s.fake.resource)])
+            #expect(revoke.response.error == nil)
+            if restart { try await s.restart() }
+            let after = try #require(try await s.grants().grants.only)
+            #expect(!after.hasAccessToken && !after.hasRefreshToken)
+            #expect(after.requestedScopes.isEmpty)
+
+            let token = try await s.client.token(s.fake.resource, scopes: [Self.read]).tokenResult()
+            #expect(s.fake.requests(to: "/authorize").last?[field: "scope"] == Self.read)
+            #expect(token.scopes == [Self.read])
+            #expect(try await s.grants().grants.only?.requestedScopes == [Self.read])
+        }
+    }
 }
 
 extension Collection {

@@ -115,11 +115,14 @@ actor ResourceSession {
         throw .internalError("the broker could not settle on a token for \(resource); this is a bug")
     }
 
-    /// Forgets the tokens (revocation); requested scopes stay as history.
+    /// Forgets the tokens and the scope history (revocation), as `grants/revoke` does in
+    /// the database: the next sign-in asks only for what is needed again.
     func dropTokens() {
         grant?.accessToken = nil
         grant?.accessTokenExpiresAt = nil
         grant?.refreshToken = nil
+        grant?.requestedScopes = []
+        grant?.grantedScopes = []
         ledger.reset()
         publish(grant)
     }
