@@ -94,7 +94,7 @@ actor ResourceSession {
                 continue
             }
             if let flight = signIn {
-                try await join(flight, ask)
+                if let answer = try await answer(from: flight, ask) { return answer }
                 continue
             }
             let action = GrantPlanner.plan(
@@ -109,7 +109,7 @@ actor ResourceSession {
             case .authorize(let scopes):
                 let flight = try await startSignIn(scopes: scopes, interactive: ask.interactive)
                 do {
-                    try await join(flight, ask)
+                    if let answer = try await answer(from: flight, ask) { return answer }
                 } catch where !retriedRegistration && ["invalid_scope", "invalid_client"].contains(error.oauthError) {
                     // The registration was too narrow or is gone (it was deleted when the
                     // server said so): register again and sign in once more.
@@ -122,11 +122,14 @@ actor ResourceSession {
         throw .internalError("the broker could not settle on a token for \(resource); this is a bug")
     }
 
-    /// Forgets the tokens (revocation); requested scopes stay as history.
+    /// Forgets the tokens and the scope history (revocation), as `grants/revoke` does in
+    /// the database: the next sign-in asks only for what is needed again.
     func dropTokens() {
         grant?.accessToken = nil
         grant?.accessTokenExpiresAt = nil
         grant?.refreshToken = nil
+        grant?.requestedScopes = []
+        grant?.grantedScopes = []
         ledger.reset()
         publish(grant)
     }
@@ -294,8 +297,19 @@ actor ResourceSession {
         }
     }
 
+    /// Joins `flight` and returns its grant when the sign-in asked for everything this
+    /// request needs: the server's answer is then final, even when it granted fewer
+    /// scopes (RFC 6749 §5.1). Planning again would refuse the narrowed grant as
+    /// `scope_unattainable`, although a person just signed in for this very request.
+    private func answer(from flight: SignInFlight, _ ask: TokenAsk) async throws(BrokerFailure) -> Grant? {
+        let signedIn = try await join(flight, ask)
+        var needed = ask.planning.neededScopes
+        if ask.planning.reportsChallenge { needed.formUnion(ask.planning.challenge?.scope ?? []) }
+        return flight.scopes.isSuperset(of: needed) ? signedIn : nil
+    }
+
     /// Tells the asker about the sign-in and waits for it, up to the asker's patience.
-    private func join(_ flight: SignInFlight, _ ask: TokenAsk) async throws(BrokerFailure) {
+    private func join(_ flight: SignInFlight, _ ask: TokenAsk) async throws(BrokerFailure) -> Grant {
         guard ask.interactive else {
             throw .authorizationRequired(
                 "signing in to \(resource) needs a person: open the sign-in URL, or ask again with interactive true",
@@ -305,7 +319,7 @@ actor ResourceSession {
         guard let result = await wait(for: flight.outcome, atMost: ask.waitSeconds) else {
             throw .authorizationFailed("nobody finished signing in to \(resource) within \(Int(ask.waitSeconds)) seconds")
         }
-        _ = try result.get()
+        return try result.get()
     }
 
     // MARK: - Client identity

@@ -26,8 +26,12 @@ struct BrokerTestClient: Sendable {
             }
     }
 
-    /// Sends one request and waits for its response, collecting notifications on the way.
-    func call(_ method: BrokerMethod, _ params: JSONValue? = nil) async throws -> Reply {
+    /// Sends one request and waits for its response, collecting notifications on the way
+    /// (and handing each to `onNotification` the moment it arrives).
+    func call(
+        _ method: BrokerMethod, _ params: JSONValue? = nil,
+        onNotification: (@Sendable (JSONRPCNotification) async -> Void)? = nil
+    ) async throws -> Reply {
         let request = JSONRPCRequest(id: 1, method: method, params: params)
         let connection = try await connect()
         return try await connection.executeThenClose { inbound, outbound in
@@ -38,7 +42,9 @@ struct BrokerTestClient: Sendable {
                 for case .line(let line) in framer.append(chunk.readableBytesView) {
                     switch try BrokerMessage(line: line) {
                     case .response(let response): return Reply(response: response, notifications: notifications)
-                    case .notification(let notification): notifications.append(notification)
+                    case .notification(let notification):
+                        notifications.append(notification)
+                        await onNotification?(notification)
                     }
                 }
             }
@@ -66,7 +72,8 @@ struct BrokerTestClient: Sendable {
     /// `token/get`, returning the reply (result or error).
     func token(
         _ resource: String, scopes: [String] = [], challenge: String? = nil, status: Int? = nil,
-        rejectedToken: String? = nil, minValidSeconds: Int? = nil, interactive: Bool? = nil, waitSeconds: Int? = nil
+        rejectedToken: String? = nil, minValidSeconds: Int? = nil, interactive: Bool? = nil, waitSeconds: Int? = nil,
+        onNotification: (@Sendable (JSONRPCNotification) async -> Void)? = nil
     ) async throws -> Reply {
         var params: [String: JSONValue] = ["resource": .string(resource), "application": "tokenbroker-tests"]
         if !scopes.isEmpty { params["scopes"] = .array(scopes.map(JSONValue.string)) }
@@ -76,7 +83,7 @@ struct BrokerTestClient: Sendable {
         if let minValidSeconds { params["minValidSeconds"] = .integer(minValidSeconds) }
         if let interactive { params["interactive"] = .bool(interactive) }
         if let waitSeconds { params["waitSeconds"] = .integer(waitSeconds) }
-        return try await call(.tokenGet, .object(params))
+        return try await call(.tokenGet, .object(params), onNotification: onNotification)
     }
 }
 

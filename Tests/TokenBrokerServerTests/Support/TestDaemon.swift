@@ -87,13 +87,14 @@ final class TestDaemon: Sendable {
     init(
         directory: TemporaryDirectory? = nil, browser: BrowserLauncher, allowHTTPLoopback: Bool = true,
         preregistered: [PreregisteredClient] = [], clock: ManualClock = ManualClock(), environment: [String: String] = [:],
-        logLevel: Logger.Level = .critical
+        logLevel: Logger.Level = .critical, logHandler: (any LogHandler)? = nil
     ) async throws {
         let directory = try directory ?? TemporaryDirectory()
         self.directory = directory
         socketPath = directory.path + "/run/socket"
         databasePath = directory.path + "/state/broker.sqlite3"
-        var logger = Logger(label: "tokenbrokerd-test")
+        var logger = logHandler.map { handler in Logger(label: "tokenbrokerd-test") { _ in handler } }
+            ?? Logger(label: "tokenbrokerd-test")
         logger.logLevel = logLevel
         let options = DaemonOptions(
             socketPath: socketPath, databasePath: databasePath,

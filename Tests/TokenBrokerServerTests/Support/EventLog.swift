@@ -1,0 +1,91 @@
+import Synchronization
+
+/// An append-only, thread-safe list that tests can wait on: "until the third /token
+/// request", "until the browser was asked to open a URL". No sleeping, no polling.
+final class EventLog<Element: Sendable>: Sendable {
+    private struct Waiter {
+        var predicate: @Sendable ([Element]) -> Bool
+        var continuation: CheckedContinuation<[Element], Never>
+    }
+
+    private struct State {
+        var items: [Element] = []
+        var waiters: [Waiter] = []
+    }
+
+    private let state = Mutex(State())
+
+    init() {}
+
+    /// Everything appended so far, in order.
+    var items: [Element] { state.withLock { $0.items } }
+
+    func append(_ item: Element) {
+        let ready: [(CheckedContinuation<[Element], Never>, [Element])] = state.withLock { state in
+            state.items.append(item)
+            let items = state.items
+            var ready: [(CheckedContinuation<[Element], Never>, [Element])] = []
+            state.waiters.removeAll { waiter in
+                guard waiter.predicate(items) else { return false }
+                ready.append((waiter.continuation, items))
+                return true
+            }
+            return ready
+        }
+        for (continuation, items) in ready { continuation.resume(returning: items) }
+    }
+
+    /// Returns once `predicate` holds for the items (at once if it already does).
+    @discardableResult
+    func wait(until predicate: @escaping @Sendable ([Element]) -> Bool) async -> [Element] {
+        await withCheckedContinuation { continuation in
+            let immediate: [Element]? = state.withLock { state in
+                if predicate(state.items) { return state.items }
+                state.waiters.append(Waiter(predicate: predicate, continuation: continuation))
+                return nil
+            }
+            if let immediate { continuation.resume(returning: immediate) }
+        }
+    }
+
+    /// Returns once at least `count` items were appended.
+    @discardableResult
+    func wait(forCount count: Int) async -> [Element] {
+        await wait { $0.count >= count }
+    }
+}
+
+/// A latch a test opens by hand: whoever waits before it opens is held until then.
+/// Used to make a server "slow" without a clock.
+final class Gate: Sendable {
+    private struct State {
+        var isOpen = false
+        var waiters: [CheckedContinuation<Void, Never>] = []
+    }
+
+    private let state = Mutex(State())
+
+    init(open: Bool = false) {
+        state.withLock { $0.isOpen = open }
+    }
+
+    func wait() async {
+        await withCheckedContinuation { continuation in
+            let proceed: Bool = state.withLock { state in
+                if state.isOpen { return true }
+                state.waiters.append(continuation)
+                return false
+            }
+            if proceed { continuation.resume() }
+        }
+    }
+
+    func open() {
+        let waiters: [CheckedContinuation<Void, Never>] = state.withLock { state in
+            state.isOpen = true
+            defer { state.waiters = [] }
+            return state.waiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+}
