@@ -2,8 +2,8 @@
 
 A re-creation, in the Python standard library, of the official MCP conformance suite's
 `createAuthServer` / `createServer` / `MockTokenVerifier` helpers
-(modelcontextprotocol/conformance, src/scenarios/client/auth/helpers), with the knobs of
-docs in Tests/Conformance/README.md. Standard library only (http.server + threads): the
+(modelcontextprotocol/conformance, src/scenarios/client/auth/helpers), with the knobs its
+scenarios use and a few it lacks (see README.md beside this file). Standard library only (http.server + threads): the
 suite's own npm dependencies cannot be installed here, and a fixture that needs no
 packages runs wherever python3 does, so `swift test` never skips it.
 
