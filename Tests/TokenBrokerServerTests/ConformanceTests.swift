@@ -58,6 +58,18 @@ struct ConformanceTests {
         #expect(verdict.checks.contains { $0.status == "SUCCESS" })
     }
 
+    /// Every run at once against one daemon, as the official runner's `--suite` runs its
+    /// scenarios in parallel against one installation: sessions for different servers
+    /// must not disturb each other (one callback listener, one database, one registry).
+    @Test func everyScenarioTogetherAgainstOneDaemon() async throws {
+        let verdicts = try await ConformanceHarness.runTogether(Self.runs, concurrency: 16)
+        #expect(verdicts.count == Self.runs.count)
+        for run in Self.runs {
+            let verdict = try #require(verdicts[run])
+            #expect(verdict.passed, "\(run) failed next to the others\n\(verdict.explanation)")
+        }
+    }
+
     /// The list above and the fixture's own list must not drift apart.
     @Test func everyFixtureScenarioRuns() async throws {
         let process = Process()

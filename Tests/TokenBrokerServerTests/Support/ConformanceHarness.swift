@@ -159,8 +159,10 @@ final class ConformanceFixture: Sendable {
     }
 
     /// Runs the driver against `socketPath` and returns the fixture's verdict.
-    func runDriver(socketPath: String) async throws -> ConformanceVerdict {
-        let order = try JSONSerialization.data(withJSONObject: ["run": ["socket": socketPath]])
+    ///
+    /// - Parameter timeout: the driver's time limit in seconds (the suite's is 30).
+    func runDriver(socketPath: String, timeout: Int = 30) async throws -> ConformanceVerdict {
+        let order = try JSONSerialization.data(withJSONObject: ["run": ["socket": socketPath, "timeout": timeout]])
         try stdin.fileHandleForWriting.write(contentsOf: order + Data("\n".utf8))
         guard let line = await lines.next() else {
             throw FixtureFailed(description: "the conformance fixture exited without a verdict")
@@ -233,10 +235,10 @@ enum ConformanceHarness {
         ProcessInfo.processInfo.environment["TOKENBROKER_CONFORMANCE_RESULTS"].flatMap { $0.isEmpty ? nil : $0 }
         ?? repositoryRoot + "/.build/conformance-results"
 
-    /// The daemon configuration a scenario asks for: loopback HTTP allowed, the scenario's
+    /// The daemon configuration scenarios ask for: loopback HTTP allowed, their
     /// pre-registered clients and metadata document URL.
-    static func configuration(for handshake: ConformanceHandshake, browser: BrowserLauncher) -> BrokerConfiguration {
-        let clients = (handshake.daemon.preregistered ?? []).map { client in
+    static func configuration(for handshakes: [ConformanceHandshake], browser: BrowserLauncher) -> BrokerConfiguration {
+        let clients = handshakes.flatMap { $0.daemon.preregistered ?? [] }.map { client in
             PreregisteredClient(
                 issuer: client.issuer,
                 credentials: ClientCredentials(
@@ -245,7 +247,7 @@ enum ConformanceHarness {
         }
         return BrokerConfiguration(
             transportPolicy: .loopbackHTTPAllowed, preregisteredClients: clients,
-            metadataDocumentClientID: handshake.daemon.metadataDocumentClientID, browser: browser)
+            metadataDocumentClientID: handshakes.lazy.compactMap(\.daemon.metadataDocumentClientID).first, browser: browser)
     }
 
     /// Runs one scenario: fixture, a fresh daemon, the driver; returns the verdict.
@@ -258,7 +260,7 @@ enum ConformanceHarness {
     ) async throws -> ConformanceVerdict {
         let fixture = try await ConformanceFixture(run, results: record ? resultsDirectory : nil)
         let browser = TestBrowser()
-        var configuration = configuration(for: fixture.handshake, browser: browser.launcher)
+        var configuration = configuration(for: [fixture.handshake], browser: browser.launcher)
         adjust(&configuration)
         let daemon: ConformanceDaemon
         do {
@@ -278,5 +280,58 @@ enum ConformanceHarness {
         await browser.shutdown()
         await fixture.stop()
         return try verdict.get()
+    }
+
+    /// Runs every scenario against one daemon, as the official runner's `--suite` runs
+    /// its scenarios in parallel against one client installation: all fixtures first (so
+    /// the one configuration holds every scenario's pre-registered client and the metadata
+    /// document URL), then the drivers, `concurrency` at a time.
+    static func runTogether(_ runs: [ConformanceRun], concurrency: Int) async throws -> [ConformanceRun: ConformanceVerdict] {
+        var fixtures: [ConformanceRun: ConformanceFixture] = [:]
+        let browser = TestBrowser()
+        do {
+            for run in runs {
+                fixtures[run] = try await ConformanceFixture(run, results: nil)
+            }
+        } catch {
+            for fixture in fixtures.values { await fixture.stop() }
+            await browser.shutdown()
+            throw error
+        }
+        let configuration = configuration(for: runs.compactMap { fixtures[$0]?.handshake }, browser: browser.launcher)
+        let verdicts: Result<[ConformanceRun: ConformanceVerdict], any Error>
+        do {
+            let daemon = try await ConformanceDaemon(configuration: configuration)
+            do {
+                verdicts = .success(try await drive(runs, fixtures: fixtures, socketPath: daemon.socketPath, concurrency: concurrency))
+            } catch {
+                verdicts = .failure(error)
+            }
+            await daemon.stop()
+        } catch {
+            verdicts = .failure(error)
+        }
+        for fixture in fixtures.values { await fixture.stop() }
+        await browser.shutdown()
+        return try verdicts.get()
+    }
+
+    private static func drive(
+        _ runs: [ConformanceRun], fixtures: [ConformanceRun: ConformanceFixture], socketPath: String, concurrency: Int
+    ) async throws -> [ConformanceRun: ConformanceVerdict] {
+        try await withThrowingTaskGroup(of: (ConformanceRun, ConformanceVerdict).self) { group in
+            var pending = runs[...]
+            var collected: [ConformanceRun: ConformanceVerdict] = [:]
+            func startNext() {
+                guard let run = pending.popFirst(), let fixture = fixtures[run] else { return }
+                group.addTask { (run, try await fixture.runDriver(socketPath: socketPath, timeout: 90)) }
+            }
+            for _ in 0..<concurrency { startNext() }
+            while let (run, verdict) = try await group.next() {
+                collected[run] = verdict
+                startNext()
+            }
+            return collected
+        }
     }
 }
