@@ -122,6 +122,44 @@ struct DjangoOAuthToolkitInteropTests {
         #expect(refreshes.allSatisfy { $0["resource"]?.string == fixture.resource })
     }
 
+    /// A client that keeps its token until the server refuses it, and reports each 401
+    /// with the refused token: every expiry is one refresh, never a sign-in. (Each hour
+    /// passes on the broker's clock and, through /_test/expire, at DOT.)
+    @Test func aClientReportingEachExpiryIsRefreshedEveryTime() async throws {
+        let fixture = try await DOTFixture()
+        let browser = TestBrowser()
+        let clock = ManualClock()
+        let daemon = try await TestDaemon(browser: browser.launcher, clock: clock)
+        defer {
+            Task {
+                await daemon.stop()
+                await browser.shutdown()
+                await fixture.stop()
+            }
+        }
+        let unauthorized = try await fixture.get(fixture.read, token: nil)
+        var token = try await daemon.client().token(
+            fixture.read, scopes: ["files:read"], challenge: unauthorized.challenge, status: 401
+        ).tokenResult().accessToken.exposedValue
+        #expect(try await fixture.get(fixture.read, token: token).status == 200)
+
+        for hour in 1...3 {
+            clock.advance(3600 + 60)
+            try await fixture.expireAccessTokens()
+            let expired = try await fixture.get(fixture.read, token: token)
+            #expect(expired.status == 401, "hour \(hour)")
+            token = try await daemon.client().token(
+                fixture.read, scopes: ["files:read"], challenge: expired.challenge, status: 401, rejectedToken: token
+            ).tokenResult().accessToken.exposedValue
+            #expect(try await fixture.get(fixture.read, token: token).status == 200, "hour \(hour)")
+        }
+        #expect(browser.openedURLs.count == 1)
+        let stats = try await fixture.stats()
+        #expect(stats["authorize"] == 1)
+        #expect(stats["token_refresh_token"] == 3)
+        #expect(stats["refresh_invalid_grant"] == 0)
+    }
+
     /// `grants/revoke` revokes at DOT (RFC 7009, public client) and forgets locally.
     @Test func revokeEndsTheGrantAtTheServer() async throws {
         let fixture = try await DOTFixture()
@@ -218,6 +256,15 @@ final class DOTFixture: Sendable {
         let response = try await http.execute(request, timeout: .seconds(30))
         _ = try await response.body.collect(upTo: 1 << 20)
         return Answer(status: Int(response.status.code), wwwAuthenticate: response.headers["WWW-Authenticate"])
+    }
+
+    /// Ends every access token's life at DOT now.
+    func expireAccessTokens() async throws {
+        var request = HTTPClientRequest(url: base + "/_test/expire")
+        request.method = .POST
+        let response = try await http.execute(request, timeout: .seconds(10))
+        _ = try await response.body.collect(upTo: 1 << 20)
+        guard response.status == .ok else { throw UnexpectedError(description: "/_test/expire answered \(response.status)") }
     }
 
     /// Request counts and token table counts (no secrets).

@@ -23,7 +23,7 @@ What is DOT's and what is ours (dotbed/):
   * Ours: /api/files/read (needs files:read) and /api/files/write (needs files:write);
     a middleware that signs the test user in on /o/authorize/; a signal that marks every
     application skip_authorization (auto-approval); /_test/log and /_test/stats (no
-    secrets).
+    secrets); POST /_test/expire ends every access token's life now.
 """
 
 from __future__ import annotations

@@ -14,4 +14,5 @@ urlpatterns = [
     path("api/files/write", views.WriteView.as_view()),
     path("_test/log", views.TestLogView.as_view()),
     path("_test/stats", views.TestStatsView.as_view()),
+    path("_test/expire", views.TestExpireView.as_view()),
 ]

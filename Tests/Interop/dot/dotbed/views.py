@@ -31,6 +31,19 @@ class TestLogView(View):
         return JsonResponse(request_log(), safe=False)
 
 
+class TestExpireView(View):
+    """POST: every access token expires now, as if its hour had passed (the broker's
+    ManualClock moves by hand; DOT's clock is the real one)."""
+
+    def post(self, request):
+        from datetime import timedelta
+
+        from django.utils import timezone
+
+        count = get_access_token_model().objects.update(expires=timezone.now() - timedelta(seconds=1))
+        return JsonResponse({"expired": count})
+
+
 class TestStatsView(View):
     """Counts only; nothing secret."""
 
