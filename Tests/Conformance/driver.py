@@ -18,7 +18,8 @@ tools/call test-tool), except that tokens come from the broker:
     joined with ", ", status, rejectedToken) and the request retried with the answer;
   * once it holds a token it asks `token/get` again before every request, as the
     reference client asks its OAuth provider for tokens before every request (the broker
-    answers from its cache, refreshes, or hands out what another client obtained).
+    answers from its cache, refreshes, or hands out what another client obtained);
+    with --challenge-only it keeps the token until a server refuses it instead.
 
 stdout carries one JSON object per line describing what happened ({"event": ...});
 tokens, codes and secrets are never written. Exit status 0 when every MCP call
@@ -96,8 +97,9 @@ class NoRedirect(urllib.request.HTTPRedirectHandler):
 
 
 class MCPClient:
-    def __init__(self, url: str, version: str, broker: Broker) -> None:
+    def __init__(self, url: str, version: str, broker: Broker, ask_before_each_request: bool = True) -> None:
         self.url = url
+        self.ask_before_each_request = ask_before_each_request
         self.version = version
         self.stateful = version in STATEFUL_VERSIONS
         self.broker = broker
@@ -147,7 +149,7 @@ class MCPClient:
         answered_by_challenge = False
         while True:
             # Like the reference client asking its provider for tokens before each request.
-            if self.token is not None and not answered_by_challenge:
+            if self.token is not None and not answered_by_challenge and self.ask_before_each_request:
                 self.token = self.broker.token(self.url)["accessToken"]
             answered_by_challenge = False
             status, headers, www_authenticate, body = self._post(message)
@@ -209,6 +211,11 @@ class MCPClient:
 def main() -> int:
     parser = argparse.ArgumentParser(description="MCP conformance client backed by tokenbrokerd")
     parser.add_argument("--socket", default=os.environ.get("TOKENBROKER_SOCKET"))
+    parser.add_argument(
+        "--challenge-only",
+        action="store_true",
+        help="keep the token until the server refuses it (ask the broker only on 401/403)",
+    )
     parser.add_argument("server_url")
     args = parser.parse_args()
     version = os.environ.get("MCP_CONFORMANCE_PROTOCOL_VERSION") or "2025-11-25"
@@ -217,7 +224,7 @@ def main() -> int:
         print("driver: set TOKENBROKER_SOCKET (or --socket) to tokenbrokerd's socket", file=sys.stderr)
         return 2
     try:
-        client = MCPClient(args.server_url, version, Broker(args.socket))
+        client = MCPClient(args.server_url, version, Broker(args.socket), ask_before_each_request=not args.challenge_only)
         client.run()
     except (DriverError, OSError, ValueError) as error:
         print(f"driver: {error}", file=sys.stderr)

@@ -160,9 +160,15 @@ final class ConformanceFixture: Sendable {
 
     /// Runs the driver against `socketPath` and returns the fixture's verdict.
     ///
-    /// - Parameter timeout: the driver's time limit in seconds (the suite's is 30).
-    func runDriver(socketPath: String, timeout: Int = 30) async throws -> ConformanceVerdict {
-        let order = try JSONSerialization.data(withJSONObject: ["run": ["socket": socketPath, "timeout": timeout]])
+    /// - Parameters:
+    ///   - timeout: the driver's time limit in seconds (the suite's is 30).
+    ///   - driverArguments: extra arguments for `driver.py` (`--challenge-only`).
+    func runDriver(socketPath: String, timeout: Int = 30, driverArguments: [String] = []) async throws -> ConformanceVerdict {
+        var spec: [String: Any] = ["socket": socketPath, "timeout": timeout]
+        if !driverArguments.isEmpty {
+            spec["command"] = ["/usr/bin/env", "python3", repositoryRoot + "/Tests/Conformance/driver.py"] + driverArguments
+        }
+        let order = try JSONSerialization.data(withJSONObject: ["run": spec])
         try stdin.fileHandleForWriting.write(contentsOf: order + Data("\n".utf8))
         guard let line = await lines.next() else {
             throw FixtureFailed(description: "the conformance fixture exited without a verdict")
@@ -286,7 +292,9 @@ enum ConformanceHarness {
     /// its scenarios in parallel against one client installation: all fixtures first (so
     /// the one configuration holds every scenario's pre-registered client and the metadata
     /// document URL), then the drivers, `concurrency` at a time.
-    static func runTogether(_ runs: [ConformanceRun], concurrency: Int) async throws -> [ConformanceRun: ConformanceVerdict] {
+    static func runTogether(
+        _ runs: [ConformanceRun], concurrency: Int, driverArguments: [String] = []
+    ) async throws -> [ConformanceRun: ConformanceVerdict] {
         var fixtures: [ConformanceRun: ConformanceFixture] = [:]
         let browser = TestBrowser()
         do {
@@ -303,7 +311,9 @@ enum ConformanceHarness {
         do {
             let daemon = try await ConformanceDaemon(configuration: configuration)
             do {
-                verdicts = .success(try await drive(runs, fixtures: fixtures, socketPath: daemon.socketPath, concurrency: concurrency))
+                verdicts = .success(try await drive(
+                    runs, fixtures: fixtures, socketPath: daemon.socketPath, concurrency: concurrency,
+                    driverArguments: driverArguments))
             } catch {
                 verdicts = .failure(error)
             }
@@ -317,14 +327,17 @@ enum ConformanceHarness {
     }
 
     private static func drive(
-        _ runs: [ConformanceRun], fixtures: [ConformanceRun: ConformanceFixture], socketPath: String, concurrency: Int
+        _ runs: [ConformanceRun], fixtures: [ConformanceRun: ConformanceFixture], socketPath: String, concurrency: Int,
+        driverArguments: [String]
     ) async throws -> [ConformanceRun: ConformanceVerdict] {
         try await withThrowingTaskGroup(of: (ConformanceRun, ConformanceVerdict).self) { group in
             var pending = runs[...]
             var collected: [ConformanceRun: ConformanceVerdict] = [:]
             func startNext() {
                 guard let run = pending.popFirst(), let fixture = fixtures[run] else { return }
-                group.addTask { (run, try await fixture.runDriver(socketPath: socketPath, timeout: 90)) }
+                group.addTask {
+                    (run, try await fixture.runDriver(socketPath: socketPath, timeout: 90, driverArguments: driverArguments))
+                }
             }
             for _ in 0..<concurrency { startNext() }
             while let (run, verdict) = try await group.next() {
