@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """The conformance report: one row per scenario run, with its checks and its result.
 
-    report.py [--results DIR] [--verbose]
+    report.py [--results DIR] [--verbose | --by-scenario]
         prints the verdicts the last `swift test` wrote (ConformanceTests writes one
-        file per scenario run to DIR, default .build/conformance-results).
+        file per scenario run to DIR, default .build/conformance-results): scenario,
+        spec version, scored checks passed, result, and the scenario's own check ids
+        (beyond those every authorization flow produces).
 
     report.py --daemon PATH/TO/tokenbrokerd [--scenario NAME]... [--results DIR]
         runs the scenarios itself against the real executable: for each run a fresh
@@ -106,32 +108,84 @@ def load(results: Path) -> list[dict[str, Any]]:
     return verdicts
 
 
-def table(verdicts: list[dict[str, Any]], order: list[tuple[str, str]], verbose: bool) -> str:
-    position = {run: index for index, run in enumerate(order)}
-    verdicts = sorted(verdicts, key=lambda v: position.get((v["scenario"], v["specVersion"]), len(position)))
-    rows = [("scenario", "spec", "checks", "result")]
+# Checks every authorization flow produces; the table names the others.
+COMMON_CHECKS = {
+    "prm-pathbased-requested",
+    "authorization-server-metadata",
+    "client-registration",
+    "sep-837-application-type-present",
+    "authorization-request",
+    "pkce-code-challenge-sent",
+    "pkce-s256-method-used",
+    "token-request",
+    "pkce-code-verifier-sent",
+    "pkce-verifier-matches-challenge",
+    "valid-bearer-token",
+    "wire-schema-valid",
+}
+
+
+def summary(verdict: dict[str, Any]) -> tuple[str, str]:
+    """("13/13", "PASS") or ("12/13", "FAIL (ids)"): scored checks passed, and the result."""
+    scored = [c for c in verdict["checks"] if c["status"] != "INFO"]
+    passed = sum(1 for c in scored if c["status"] == "SUCCESS")
+    result = verdict["result"] + (" (" + ", ".join(verdict["failures"]) + ")" if verdict["failures"] else "")
+    return f"{passed}/{len(scored)}", result
+
+
+def key_checks(verdicts: list[dict[str, Any]]) -> str:
+    ids: list[str] = []
     for verdict in verdicts:
-        checks = verdict["checks"]
-        scored = [c for c in checks if c["status"] != "INFO"]
-        passed = sum(1 for c in scored if c["status"] == "SUCCESS")
-        distinct = []
-        for check in checks:
-            if check["id"] not in distinct and check["id"] not in ("valid-bearer-token",):
-                distinct.append(check["id"])
-        summary = f"{passed}/{len(scored)} ok: " + ", ".join(distinct)
-        result = verdict["result"]
-        if verdict["failures"]:
-            result += " (" + ", ".join(verdict["failures"]) + ")"
-        rows.append((verdict["scenario"], verdict["specVersion"], summary, result))
-    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+        for check in verdict["checks"]:
+            if check["id"] not in COMMON_CHECKS and check["id"] not in ids:
+                ids.append(check["id"])
+    return ", ".join(ids) or "discovery, registration, PKCE and token checks"
+
+
+def render(rows: list[tuple[str, ...]]) -> list[str]:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
     lines = []
     for index, row in enumerate(rows):
-        lines.append(" | ".join(cell.ljust(widths[i]) if i < 3 else cell for i, cell in enumerate(row)))
+        lines.append(" | ".join([cell.ljust(widths[i]) for i, cell in enumerate(row[:-1])] + [row[-1]]))
         if index == 0:
-            lines.append("-|-".join("-" * w for w in widths) + "-|-------")
-        if verbose and index > 0:
-            for check in verdicts[index - 1]["checks"]:
-                lines.append(f"      {check['status']:<8} {check['id']}: {check['description']}")
+            lines.append("-|-".join("-" * w for w in widths) + "-|-" + "-" * len(row[-1]))
+    return lines
+
+
+def table(verdicts: list[dict[str, Any]], order: list[tuple[str, str]], verbose: bool, by_scenario: bool) -> str:
+    position = {run: index for index, run in enumerate(order)}
+    verdicts = sorted(verdicts, key=lambda v: position.get((v["scenario"], v["specVersion"]), len(position)))
+    if by_scenario:
+        versions = sorted({v["specVersion"] for v in verdicts})
+        names: list[str] = []
+        for verdict in verdicts:
+            if verdict["scenario"] not in names:
+                names.append(verdict["scenario"])
+        rows: list[tuple[str, ...]] = [("scenario", *versions, "scenario checks")]
+        for name in names:
+            mine = [v for v in verdicts if v["scenario"] == name]
+            cells = []
+            for version in versions:
+                found = [v for v in mine if v["specVersion"] == version]
+                if found:
+                    count, result = summary(found[0])
+                    cells.append(f"{result} {count}")
+                else:
+                    cells.append("-")
+            rows.append((name, *cells, key_checks(mine)))
+        lines = render(rows)
+    else:
+        rows = [("scenario", "spec", "checks", "result", "scenario checks")]
+        for verdict in verdicts:
+            count, result = summary(verdict)
+            rows.append((verdict["scenario"], verdict["specVersion"], count, result, key_checks([verdict])))
+        lines = render(rows)
+        if verbose:
+            lines = lines[:2]
+            for verdict, row in zip(verdicts, render(rows)[2:]):
+                lines.append(row)
+                for check in verdict["checks"]:
+                    lines.append(f"      {check['status']:<8} {check['id']}: {check['description']}")
     passed = sum(1 for v in verdicts if v["result"] == "PASS")
     lines.append(f"\n{passed}/{len(verdicts)} scenario runs passed")
     return "\n".join(lines)
@@ -143,6 +197,7 @@ def main() -> int:
     parser.add_argument("--daemon", help="run the scenarios against this tokenbrokerd executable")
     parser.add_argument("--scenario", action="append", default=[], help="only this scenario (repeatable)")
     parser.add_argument("--verbose", action="store_true", help="list every check")
+    parser.add_argument("--by-scenario", action="store_true", help="one row per scenario, one column per spec version")
     args = parser.parse_args()
 
     sys.path.insert(0, str(HERE))
@@ -165,7 +220,7 @@ def main() -> int:
         if not verdicts:
             print(f"no results in {args.results}; run `swift test --filter Conformance` or pass --daemon", file=sys.stderr)
             return 1
-    print(table(verdicts, order, args.verbose))
+    print(table(verdicts, order, args.verbose, args.by_scenario))
     return 0 if all(v["result"] == "PASS" for v in verdicts) else 1
 
 
