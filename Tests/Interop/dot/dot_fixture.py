@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import sys
 import tempfile
@@ -139,6 +140,10 @@ def main() -> int:
     )
     stop.wait()
     server.shutdown()
+    from django.db import connections
+
+    connections.close_all()
+    shutil.rmtree(state, ignore_errors=True)
     return 0
 
 
