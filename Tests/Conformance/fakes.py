@@ -186,6 +186,8 @@ class LoopbackApp:
         self.routes: dict[tuple[str, str], Callable[[Request], Response]] = {}
         self._servers: list[_Server] = []
         self.port = 0
+        # Exceptions in the fixture's own handlers: reported as a FAILURE, never hidden.
+        self.errors: list[str] = []
 
     @property
     def base(self) -> str:
@@ -228,6 +230,7 @@ class LoopbackApp:
                 try:
                     response = handler(request) if handler else Response.json(404, {"error": "not_found"})
                 except Exception as error:  # a fixture bug must not hang the client
+                    app.errors.append(f"{self.command} {split.path}: {type(error).__name__}: {error}"[:300])
                     response = Response.json(500, {"error": "fixture_error", "error_description": type(error).__name__})
                 self.send_response(response.status)
                 for name, value in response.headers:

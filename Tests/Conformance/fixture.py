@@ -41,7 +41,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from fakes import FAILURE, WARNING  # noqa: E402
-from scenarios import BY_NAME, Run, dumps, runs, wire_check  # noqa: E402
+from scenarios import BY_NAME, Run, dumps, fixture_errors, runs, wire_check  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 
@@ -80,6 +80,7 @@ def judge(run: Run, scenario: Any, outcome: dict[str, Any]) -> dict[str, Any]:
     run.timed_out = bool(outcome.get("timedOut"))
     scenario.finish(run)
     wire_check(run)
+    fixture_errors(run)
     checks = run.checks.items()
     failures = sorted({c["id"] for c in checks if c["status"] in (FAILURE, WARNING)})
     problems = []

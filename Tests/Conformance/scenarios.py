@@ -1003,6 +1003,13 @@ def runs() -> list[tuple[str, str]]:
     return [(scenario.name, version) for scenario in SCENARIOS for version in scenario.versions]
 
 
+def fixture_errors(run: Run) -> None:
+    """A fixture that failed is not a client that passed."""
+    for app in run.apps:
+        for error in app.errors:
+            run.checks.add("fixture-error", FAILURE, f"the fixture itself failed ({app.name}): {error}")
+
+
 def wire_check(run: Run) -> None:
     """A structural stand-in for the suite's JSON-schema check of every client message."""
     if run.rs is None or not run.rs.messages:
