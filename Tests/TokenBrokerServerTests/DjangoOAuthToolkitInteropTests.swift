@@ -68,6 +68,36 @@ struct DjangoOAuthToolkitInteropTests {
         #expect(stats["token_refresh_token"] == 0)
     }
 
+    /// A client that does not know which scope the write endpoint needs: DOT's 403 names
+    /// none, so the broker falls back to the resource's scopes_supported for the union.
+    @Test func stepUpWhenNobodyNamesTheScope() async throws {
+        let fixture = try await DOTFixture()
+        let browser = TestBrowser()
+        let daemon = try await TestDaemon(browser: browser.launcher)
+        defer {
+            Task {
+                await daemon.stop()
+                await browser.shutdown()
+                await fixture.stop()
+            }
+        }
+        let first = try await daemon.client().token(fixture.read, scopes: ["files:read"]).tokenResult()
+        let forbidden = try await fixture.get(fixture.write, token: first.accessToken.exposedValue)
+        #expect(forbidden.status == 403)
+        let steppedUp = try await daemon.client().token(
+            fixture.write, challenge: forbidden.challenge, status: 403, rejectedToken: first.accessToken.exposedValue
+        ).tokenResult()
+        #expect(steppedUp.scopes == ["files:read", "files:write"])
+        #expect(try await fixture.get(fixture.write, token: steppedUp.accessToken.exposedValue).status == 200)
+        #expect(browser.openedURLs.count == 2)
+
+        // The same 403 reported again with the now-current token: nothing new to ask for.
+        let again = try await daemon.client().token(
+            fixture.write, challenge: forbidden.challenge, status: 403, rejectedToken: steppedUp.accessToken.exposedValue)
+        #expect(again.reason == "scope_unattainable")
+        #expect(browser.openedURLs.count == 2)
+    }
+
     /// 20 clients ask at once for an expired token: one refresh, so DOT's reuse
     /// protection never sees a rotated-out refresh token, and the family lives on.
     @Test func concurrentClientsOnAnExpiredTokenShareOneRefresh() async throws {
