@@ -299,6 +299,20 @@ private func challenge403(scope: String?, rejecting token: Secret?, needed: Stri
         #expect(world.ask(rejected) == .authorize(scopes: scopes("a")))
     }
 
+    /// A client that reports each expiry with a 401 (and never asks in between) gets a
+    /// refresh every time, not a sign-in every other hour.
+    @Test func unauthorizedForAnExpiredTokenAlwaysRefreshes() {
+        var world = World()
+        world.ask(challenge401(scope: "a"))
+        for _ in 0..<3 {
+            world.advance(3660)
+            var expired = challenge401()
+            expired.rejectedToken = world.currentToken
+            #expect(world.ask(expired) == .refresh)
+        }
+        #expect(world.signIns.count == 1)
+    }
+
     /// 401 about an older token: the current one is still good.
     @Test func unauthorizedWithAnOlderTokenIsServedTheCurrentOne() {
         var world = World()

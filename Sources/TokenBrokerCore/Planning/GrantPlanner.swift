@@ -181,11 +181,17 @@ public enum GrantPlanner {
             return planStepUp(request, requested: requested, granted: granted, sources: sources, ledger: &ledger)
         }
 
-        if condemnsCurrentToken, grant?.refreshToken != nil, ledger.refreshesAfterRejection == 0,
+        if condemnsCurrentToken, let grant, grant.refreshToken != nil,
             granted.isSuperset(of: request.neededScopes.union(challenged))
         {
-            ledger.noteRejectionRefresh()
-            return .refresh
+            // A token past its lifetime was refused because it expired: that is no sign
+            // of a server refusing every token, so it is refreshed however often it
+            // happens (a client that keeps its token until a 401 reports every expiry).
+            if !grant.hasAccessToken(validFor: 0, at: now) { return .refresh }
+            if ledger.refreshesAfterRejection == 0 {
+                ledger.noteRejectionRefresh()
+                return .refresh
+            }
         }
 
         // No usable token: sign in for everything asked so far plus this request.

@@ -1,0 +1,1 @@
+"""dotbed: a Django project around django-oauth-toolkit for tokenbroker's interop tests."""

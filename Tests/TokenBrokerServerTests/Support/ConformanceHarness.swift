@@ -1,0 +1,350 @@
+import Foundation
+import Logging
+import Synchronization
+import TokenBrokerCore
+import TokenBrokerServer
+
+/// One scenario of `Tests/Conformance` at one spec version (wire).
+struct ConformanceRun: Sendable, Hashable, Codable, CustomStringConvertible {
+    var scenario: String
+    var specVersion: String
+
+    var description: String { "\(scenario) @ \(specVersion)" }
+}
+
+/// What the fixture prints once its servers listen.
+struct ConformanceHandshake: Decodable, Sendable {
+    struct Client: Decodable, Sendable {
+        var issuer: String
+        var clientId: String
+        var clientSecret: String?
+        var method: String?
+    }
+
+    struct Daemon: Decodable, Sendable {
+        var preregistered: [Client]?
+        var metadataDocumentClientID: String?
+    }
+
+    var scenario: String
+    var specVersion: String
+    var serverUrl: String
+    var allowClientError: Bool
+    var daemon: Daemon
+}
+
+/// The fixture's judgement of one run.
+struct ConformanceVerdict: Decodable, Sendable {
+    struct Check: Decodable, Sendable {
+        var id: String
+        var status: String
+        var description: String
+    }
+
+    struct Driver: Decodable, Sendable {
+        var exitCode: Int?
+        var timedOut: Bool
+        var stderr: String
+    }
+
+    var result: String
+    var failures: [String]
+    var checks: [Check]
+    var driver: Driver
+
+    var passed: Bool { result == "PASS" }
+
+    /// For a failure message: the failing checks with their descriptions, and why the
+    /// driver stopped. Neither contains a secret (the fixture and driver never print one).
+    var explanation: String {
+        let failing = checks.filter { $0.status == "FAILURE" || $0.status == "WARNING" }
+            .map { "\($0.status) \($0.id): \($0.description)" }
+        let stderr = driver.stderr.trimmingCharacters(in: .whitespacesAndNewlines)
+        return (["failing: " + failures.joined(separator: ", ")] + failing + (stderr.isEmpty ? [] : ["driver: " + stderr]))
+            .joined(separator: "\n")
+    }
+}
+
+/// Lines from a pipe, read on a thread of their own: the in-process daemon needs the
+/// cooperative pool while the fixture waits for the driver, so no task may block on a read.
+final class PipeLines: Sendable {
+    private struct State {
+        var buffer = Data()
+        var lines: [Data] = []
+        var waiters: [CheckedContinuation<Data?, Never>] = []
+        var closed = false
+    }
+
+    private let state = Mutex(State())
+
+    init(_ handle: FileHandle) {
+        let thread = Thread { [self] in
+            while true {
+                let chunk = handle.availableData
+                let resumed: [(CheckedContinuation<Data?, Never>, Data?)] = self.state.withLock { state in
+                    if chunk.isEmpty {
+                        state.closed = true
+                    } else {
+                        state.buffer.append(chunk)
+                        while let newline = state.buffer.firstIndex(of: UInt8(ascii: "\n")) {
+                            state.lines.append(Data(state.buffer[state.buffer.startIndex..<newline]))
+                            state.buffer = Data(state.buffer[state.buffer.index(after: newline)...])
+                        }
+                    }
+                    var resumed: [(CheckedContinuation<Data?, Never>, Data?)] = []
+                    while !state.waiters.isEmpty, !state.lines.isEmpty {
+                        resumed.append((state.waiters.removeFirst(), state.lines.removeFirst()))
+                    }
+                    if state.closed {
+                        resumed += state.waiters.map { ($0, nil) }
+                        state.waiters = []
+                    }
+                    return resumed
+                }
+                for (waiter, line) in resumed { waiter.resume(returning: line) }
+                if chunk.isEmpty { return }
+            }
+        }
+        thread.start()
+    }
+
+    /// The next line, or `nil` once the pipe closed.
+    func next() async -> Data? {
+        await withCheckedContinuation { continuation in
+            let ready: Data?? = state.withLock { state in
+                if !state.lines.isEmpty { return .some(state.lines.removeFirst()) }
+                if state.closed { return .some(nil) }
+                state.waiters.append(continuation)
+                return nil
+            }
+            if let ready { continuation.resume(returning: ready) }
+        }
+    }
+}
+
+/// `Tests/Conformance/fixture.py` for one run: the fake servers and, on request, the driver.
+final class ConformanceFixture: Sendable {
+    let process: Process
+    let stdin: Pipe
+    let lines: PipeLines
+    let handshake: ConformanceHandshake
+    private let exited: OneShotSignal
+
+    struct FixtureFailed: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    /// Starts the fixture; `results` is where it files the verdict for `report.py`.
+    init(_ run: ConformanceRun, results: String?) async throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", repositoryRoot + "/Tests/Conformance/fixture.py", run.scenario, "--spec-version", run.specVersion]
+            + (results.map { ["--results", $0] } ?? [])
+        let stdin = Pipe()
+        let stdout = Pipe()
+        process.standardInput = stdin
+        process.standardOutput = stdout
+        process.standardError = FileHandle.nullDevice
+        let exited = OneShotSignal()
+        process.terminationHandler = { _ in exited.fire() }
+        try process.run()
+        self.process = process
+        self.stdin = stdin
+        self.exited = exited
+        lines = PipeLines(stdout.fileHandleForReading)
+        guard let line = await lines.next() else {
+            throw FixtureFailed(description: "the conformance fixture exited before its handshake (run it by hand: python3 Tests/Conformance/fixture.py \(run.scenario))")
+        }
+        handshake = try JSONDecoder().decode(ConformanceHandshake.self, from: line)
+    }
+
+    /// Runs the driver against `socketPath` and returns the fixture's verdict.
+    ///
+    /// - Parameters:
+    ///   - timeout: the driver's time limit in seconds (the suite's is 30).
+    ///   - driverArguments: extra arguments for `driver.py` (`--challenge-only`).
+    func runDriver(socketPath: String, timeout: Int = 30, driverArguments: [String] = []) async throws -> ConformanceVerdict {
+        var spec: [String: Any] = ["socket": socketPath, "timeout": timeout]
+        if !driverArguments.isEmpty {
+            spec["command"] = ["/usr/bin/env", "python3", repositoryRoot + "/Tests/Conformance/driver.py"] + driverArguments
+        }
+        let order = try JSONSerialization.data(withJSONObject: ["run": spec])
+        try stdin.fileHandleForWriting.write(contentsOf: order + Data("\n".utf8))
+        guard let line = await lines.next() else {
+            throw FixtureFailed(description: "the conformance fixture exited without a verdict")
+        }
+        return try JSONDecoder().decode(ConformanceVerdict.self, from: line)
+    }
+
+    func stop() async {
+        try? stdin.fileHandleForWriting.close()
+        if process.isRunning { process.terminate() }
+        await exited.wait()
+    }
+}
+
+/// A signal fired once, awaited by anyone.
+final class OneShotSignal: Sendable {
+    private let state = Mutex<(fired: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
+
+    func fire() {
+        let waiters = state.withLock { state in
+            state.fired = true
+            defer { state.waiters = [] }
+            return state.waiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    func wait() async {
+        await withCheckedContinuation { continuation in
+            let fired = state.withLock { state in
+                if !state.fired { state.waiters.append(continuation) }
+                return state.fired
+            }
+            if fired { continuation.resume() }
+        }
+    }
+}
+
+/// tokenbrokerd in-process, configured per scenario (pre-registered clients, a Client
+/// ID Metadata Document URL), on a temporary socket and database.
+final class ConformanceDaemon: Sendable {
+    let directory: TemporaryDirectory
+    let socketPath: String
+    private let task: Task<Void, any Error>
+
+    init(configuration: BrokerConfiguration) async throws {
+        let directory = try TemporaryDirectory()
+        self.directory = directory
+        socketPath = directory.path + "/run/socket"
+        var logger = Logger(label: "tokenbrokerd-conformance")
+        logger.logLevel = .critical
+        let daemon = BrokerDaemon(
+            options: DaemonOptions(
+                socketPath: socketPath, databasePath: directory.path + "/state/broker.sqlite3", configuration: configuration,
+                environment: [:], version: "test"),
+            logger: logger)
+        task = Task { try await daemon.run() }
+        _ = try await daemon.endpoints()
+    }
+
+    func stop() async {
+        task.cancel()
+        _ = try? await task.value
+    }
+}
+
+enum ConformanceHarness {
+    /// Where verdicts go for `python3 Tests/Conformance/report.py`.
+    static let resultsDirectory: String =
+        ProcessInfo.processInfo.environment["TOKENBROKER_CONFORMANCE_RESULTS"].flatMap { $0.isEmpty ? nil : $0 }
+        ?? repositoryRoot + "/.build/conformance-results"
+
+    /// The daemon configuration scenarios ask for: loopback HTTP allowed, their
+    /// pre-registered clients and metadata document URL.
+    static func configuration(for handshakes: [ConformanceHandshake], browser: BrowserLauncher) -> BrokerConfiguration {
+        let clients = handshakes.flatMap { $0.daemon.preregistered ?? [] }.map { client in
+            PreregisteredClient(
+                issuer: client.issuer,
+                credentials: ClientCredentials(
+                    clientID: client.clientId, clientSecret: client.clientSecret.map(Secret.init),
+                    authenticationMethod: client.method.flatMap(ClientAuthenticationMethod.init(rawValue:)) ?? .clientSecretBasic))
+        }
+        return BrokerConfiguration(
+            transportPolicy: .loopbackHTTPAllowed, preregisteredClients: clients,
+            metadataDocumentClientID: handshakes.lazy.compactMap(\.daemon.metadataDocumentClientID).first, browser: browser)
+    }
+
+    /// Runs one scenario: fixture, a fresh daemon, the driver; returns the verdict.
+    ///
+    /// - Parameters:
+    ///   - record: file the verdict for the report (off for deliberately broken setups).
+    ///   - adjust: changes to the scenario's daemon configuration (negative controls).
+    static func run(
+        _ run: ConformanceRun, record: Bool = true, adjust: (inout BrokerConfiguration) -> Void = { _ in }
+    ) async throws -> ConformanceVerdict {
+        let fixture = try await ConformanceFixture(run, results: record ? resultsDirectory : nil)
+        let browser = TestBrowser()
+        var configuration = configuration(for: [fixture.handshake], browser: browser.launcher)
+        adjust(&configuration)
+        let daemon: ConformanceDaemon
+        do {
+            daemon = try await ConformanceDaemon(configuration: configuration)
+        } catch {
+            await fixture.stop()
+            await browser.shutdown()
+            throw error
+        }
+        let verdict: Result<ConformanceVerdict, any Error>
+        do {
+            verdict = .success(try await fixture.runDriver(socketPath: daemon.socketPath))
+        } catch {
+            verdict = .failure(error)
+        }
+        await daemon.stop()
+        await browser.shutdown()
+        await fixture.stop()
+        return try verdict.get()
+    }
+
+    /// Runs every scenario against one daemon, as the official runner's `--suite` runs
+    /// its scenarios in parallel against one client installation: all fixtures first (so
+    /// the one configuration holds every scenario's pre-registered client and the metadata
+    /// document URL), then the drivers, `concurrency` at a time.
+    static func runTogether(
+        _ runs: [ConformanceRun], concurrency: Int, driverArguments: [String] = []
+    ) async throws -> [ConformanceRun: ConformanceVerdict] {
+        var fixtures: [ConformanceRun: ConformanceFixture] = [:]
+        let browser = TestBrowser()
+        do {
+            for run in runs {
+                fixtures[run] = try await ConformanceFixture(run, results: nil)
+            }
+        } catch {
+            for fixture in fixtures.values { await fixture.stop() }
+            await browser.shutdown()
+            throw error
+        }
+        let configuration = configuration(for: runs.compactMap { fixtures[$0]?.handshake }, browser: browser.launcher)
+        let verdicts: Result<[ConformanceRun: ConformanceVerdict], any Error>
+        do {
+            let daemon = try await ConformanceDaemon(configuration: configuration)
+            do {
+                verdicts = .success(try await drive(
+                    runs, fixtures: fixtures, socketPath: daemon.socketPath, concurrency: concurrency,
+                    driverArguments: driverArguments))
+            } catch {
+                verdicts = .failure(error)
+            }
+            await daemon.stop()
+        } catch {
+            verdicts = .failure(error)
+        }
+        for fixture in fixtures.values { await fixture.stop() }
+        await browser.shutdown()
+        return try verdicts.get()
+    }
+
+    private static func drive(
+        _ runs: [ConformanceRun], fixtures: [ConformanceRun: ConformanceFixture], socketPath: String, concurrency: Int,
+        driverArguments: [String]
+    ) async throws -> [ConformanceRun: ConformanceVerdict] {
+        try await withThrowingTaskGroup(of: (ConformanceRun, ConformanceVerdict).self) { group in
+            var pending = runs[...]
+            var collected: [ConformanceRun: ConformanceVerdict] = [:]
+            func startNext() {
+                guard let run = pending.popFirst(), let fixture = fixtures[run] else { return }
+                group.addTask {
+                    (run, try await fixture.runDriver(socketPath: socketPath, timeout: 90, driverArguments: driverArguments))
+                }
+            }
+            for _ in 0..<concurrency { startNext() }
+            while let (run, verdict) = try await group.next() {
+                collected[run] = verdict
+                startNext()
+            }
+            return collected
+        }
+    }
+}
