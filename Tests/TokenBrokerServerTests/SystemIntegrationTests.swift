@@ -96,11 +96,17 @@ import Glibc
         process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
         process.arguments = ["--reuid=65534", "--regid=65534", "--clear-groups", "/usr/bin/python3", "-c", script, daemon.socketPath]
         let output = Pipe()
+        let errors = Pipe()
         process.standardOutput = output
+        process.standardError = errors
         try process.run()
-        process.waitUntilExit()
-        let printed = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        #expect(printed.trimmingCharacters(in: .whitespacesAndNewlines) == "closed")
+        let (printed, complaint) = try await offThePool {
+            let printed = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            let complaint = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            return (printed, complaint)
+        }
+        #expect(printed.trimmingCharacters(in: .whitespacesAndNewlines) == "closed", "\(complaint)")
         // Our own uid is still served.
         #expect(try await daemon.client().call(.brokerInfo).response.result != nil)
         await daemon.stop()

@@ -107,7 +107,7 @@ actor ResourceSession {
                 try await refresh()
                 ask.planning.minimumValidity = 0
             case .authorize(let scopes):
-                let flight = try await startSignIn(scopes: scopes, interactive: ask.interactive)
+                let flight = try await startSignIn(scopes: scopes)
                 do {
                     if let answer = try await answer(from: flight, ask) { return answer }
                 } catch where !retriedRegistration && ["invalid_scope", "invalid_client"].contains(error.oauthError) {
@@ -211,7 +211,7 @@ actor ResourceSession {
 
     // MARK: - Sign-in
 
-    private func startSignIn(scopes: ScopeSet, interactive: Bool) async throws(BrokerFailure) -> SignInFlight {
+    private func startSignIn(scopes: ScopeSet) async throws(BrokerFailure) -> SignInFlight {
         if let flight = signIn { return flight }
         let server = discovered.authorizationServer
         let client = try await clientCredentials(for: scopes)
@@ -230,10 +230,6 @@ actor ResourceSession {
         services.registry.add(flight)
         services.logger.info("sign-in started", metadata: ["resource": "\(resource)", "scopes": "\(scopes.spaceDelimited)"])
         Task { await self.complete(flight) }
-        if interactive {
-            let opened = await services.configuration.browser.open(flight.authorizationURL)
-            services.logger.debug("browser", metadata: ["opened": "\(opened)"])
-        }
         return flight
     }
 
@@ -314,6 +310,12 @@ actor ResourceSession {
             throw .authorizationRequired(
                 "signing in to \(resource) needs a person: open the sign-in URL, or ask again with interactive true",
                 url: flight.authorizationURL)
+        }
+        // The first interactive request opens the browser, also for a sign-in that a
+        // non-interactive request prepared earlier.
+        if flight.claimBrowser() {
+            let opened = await services.configuration.browser.open(flight.authorizationURL)
+            services.logger.debug("browser", metadata: ["opened": "\(opened)"])
         }
         await ask.notifyPending(SignInNotice(resource: resource, authorizationURL: flight.authorizationURL, scopes: flight.scopes))
         guard let result = await wait(for: flight.outcome, atMost: ask.waitSeconds) else {

@@ -19,6 +19,15 @@ final class SignInFlight: Sendable {
     let callback = OneShot<String>()
     /// How the sign-in ended; the callback page waits for it too.
     let outcome = OneShot<Result<Grant, BrokerFailure>>()
+    private let browserClaimed = Mutex(false)
+
+    /// True exactly once: for the request that gets to open the browser.
+    func claimBrowser() -> Bool {
+        browserClaimed.withLock { claimed in
+            defer { claimed = true }
+            return !claimed
+        }
+    }
 
     init(
         resource: ResourceURI, issuer: String, issParameterSupported: Bool, state: AuthorizationState, pkce: PKCE,

@@ -47,15 +47,16 @@ final class MCPSDKFixture: Sendable {
         self.process = process
         self.stdin = stdin
         // The fixture prints one JSON line once both servers listen: read it, no sleeping.
-        let line = try await Task.detached { () throws -> Data in
+        let handle = stdout.fileHandleForReading
+        let line = try await offThePool { () throws -> Data in
             var data = Data()
             while !data.contains(UInt8(ascii: "\n")) {
-                let chunk = stdout.fileHandleForReading.availableData
+                let chunk = handle.availableData
                 guard !chunk.isEmpty else { throw UnexpectedError(description: "the MCP SDK fixture exited before it was ready") }
                 data.append(chunk)
             }
             return data
-        }.value
+        }
         let handshake = try JSONDecoder().decode(Handshake.self, from: line.prefix { $0 != UInt8(ascii: "\n") })
         authorizationServer = handshake.as
         resource = handshake.rs
@@ -81,7 +82,8 @@ final class MCPSDKFixture: Sendable {
     func stop() async {
         try? stdin.fileHandleForWriting.close()
         process.terminate()
-        process.waitUntilExit()
+        let process = process
+        _ = try? await offThePool { process.waitUntilExit() }
         try? await http.shutdown()
     }
 }

@@ -1,0 +1,207 @@
+import Foundation
+import Testing
+import TokenBrokerProtocol
+import TokenBrokerServer
+
+/// The built executables next to this test binary.
+private func executable(_ name: String) -> String {
+    let testBinary = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+    return (testBinary as NSString).deletingLastPathComponent + "/" + name
+}
+
+private struct Run: Sendable {
+    var status: Int32
+    var stdout: String
+    var stderr: String
+}
+
+/// Runs a program to completion, off the cooperative pool (its output is small: pipes cannot fill).
+private func run(_ program: String, _ arguments: [String], environment: [String: String] = [:]) async throws -> Run {
+    try await offThePool { try runBlocking(program, arguments, environment: environment) }
+}
+
+private func runBlocking(_ program: String, _ arguments: [String], environment: [String: String]) throws -> Run {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: program)
+    process.arguments = arguments
+    process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+    let out = Pipe()
+    let err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    process.standardInput = FileHandle.nullDevice
+    try process.run()
+    let stdout = out.fileHandleForReading.readDataToEndOfFile()
+    let stderr = err.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return Run(
+        status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+        stderr: String(decoding: stderr, as: UTF8.self))
+}
+
+/// `tokenbroker`, the real binary against a real daemon on a temporary socket.
+@Suite struct CLITests {
+    let cli = executable("tokenbroker")
+
+    @Test func statusOnAnEmptyBroker() async throws {
+        let daemon = try await TestDaemon(browser: .none)
+        let text = try await run(cli, ["status", "--socket", daemon.socketPath])
+        #expect(text.status == 0)
+        #expect(text.stdout.hasPrefix("No grants yet."))
+        let json = try await run(cli, ["status", "--json", "--socket", daemon.socketPath])
+        #expect(json.status == 0)
+        let parsed = try GrantsListResult(jsonValue: JSONValue(parsing: Array(json.stdout.utf8.dropLast())))
+        #expect(parsed.grants.isEmpty)
+        await daemon.stop()
+    }
+
+    @Test func errorsAreOneLineWithDistinctExitStatuses() async throws {
+        let daemon = try await TestDaemon(browser: .none, allowHTTPLoopback: false)
+        let badURL = try await run(cli, ["token", "http://example.com/mcp", "--socket", daemon.socketPath])
+        #expect(badURL.status == 4)
+        #expect(badURL.stdout.isEmpty)
+        #expect(badURL.stderr.hasPrefix("tokenbroker: the resource URL uses plain http"))
+        #expect(badURL.stderr.split(separator: "\n").count == 1)
+
+        let missing = try await run(cli, ["status", "--socket", daemon.directory.path + "/nothing-here"])
+        #expect(missing.status == 2)
+        #expect(missing.stderr.contains("tokenbrokerd is not running"))
+        #expect(missing.stderr.contains("systemctl --user start tokenbroker.socket"))
+
+        let usage = try await run(cli, ["revoke", "--socket", daemon.socketPath])
+        #expect(usage.status == 64)
+        #expect(usage.stderr.contains("give either a resource URL or --all"))
+        await daemon.stop()
+    }
+
+    @Test func auditListsRequestsWithoutTokens() async throws {
+        let daemon = try await TestDaemon(browser: .none, allowHTTPLoopback: false)
+        _ = try await run(cli, ["token", "http://example.com/mcp", "--socket", daemon.socketPath])
+        let audit = try await run(cli, ["audit", "--json", "--socket", daemon.socketPath])
+        #expect(audit.status == 0)
+        let entries = try AuditListResult(jsonValue: JSONValue(parsing: Array(audit.stdout.utf8.dropLast()))).entries
+        // Refused before any resource was touched: no audit line for a malformed request.
+        #expect(entries.isEmpty)
+        await daemon.stop()
+    }
+
+    /// Golden help text, as swift-argument-parser's own tests do.
+    @Test func helpText() async throws {
+        let help = try await run(cli, ["token", "--help"])
+        #expect(help.status == 0)
+        #expect(help.stdout == """
+            OVERVIEW: Print an access token for an MCP server, and nothing else.
+
+            For scripts: curl -H "Authorization: Bearer $(tokenbroker token
+            https://mcp.example.com/mcp)" …
+            Never opens a browser; when a sign-in is needed it fails (exit 3) and says how
+            to sign in.
+
+            USAGE: tokenbroker token [--socket <socket>] <resource> [--scope <scope> ...] [--min-valid-seconds <min-valid-seconds>]
+
+            ARGUMENTS:
+              <resource>              The MCP server URL.
+
+            OPTIONS:
+              --socket <socket>       The daemon's socket (default: as tokenbrokerd
+                                      resolves it).
+              --scope <scope>         A scope the token must have (repeatable).
+              --min-valid-seconds <min-valid-seconds>
+                                      The token must stay valid this many seconds.
+              -h, --help              Show help information.
+
+
+            """)
+    }
+
+    /// The whole path a script takes: sign in once with `login`, then `token` prints the token.
+    @Test(.enabled(if: interopPython != nil, "needs TOKENBROKER_INTEROP_PYTHON"))
+    func loginThenTokenAgainstTheMCPPythonSDK() async throws {
+        let fixture = try await MCPSDKFixture()
+        let browser = TestBrowser()
+        let daemon = try await TestDaemon(browser: browser.launcher)
+        let needsLogin = try await run(cli, ["token", fixture.resource, "--socket", daemon.socketPath])
+        #expect(needsLogin.status == 3)
+        #expect(needsLogin.stderr.contains("tokenbroker login \(fixture.resource)"))
+
+        let login = try await run(cli, ["login", fixture.resource, "--scope", "files:read", "--socket", daemon.socketPath])
+        #expect(login.status == 0)
+        #expect(login.stdout.hasPrefix("Signed in to \(fixture.resource)"))
+        #expect(login.stderr.contains("Sign in to \(fixture.resource) in your browser:"))
+
+        let token = try await run(cli, ["token", fixture.resource, "--scope", "files:read", "--socket", daemon.socketPath])
+        #expect(token.status == 0)
+        let printed = token.stdout.trimmingCharacters(in: .newlines)
+        let mcp = MCPTestClient(endpoint: fixture.resource)
+        #expect(try await mcp.initialize(token: printed).status == 200)
+
+        let status = try await run(cli, ["status", "--socket", daemon.socketPath])
+        #expect(status.stdout.contains(fixture.resource))
+        #expect(status.stdout.contains("files:read"))
+        #expect(!status.stdout.contains(printed))
+
+        let revoke = try await run(cli, ["revoke", fixture.resource, "--socket", daemon.socketPath])
+        #expect(revoke.stdout == "Revoked \(fixture.resource).\n")
+        await mcp.shutdown()
+        await daemon.stop()
+        await browser.shutdown()
+        await fixture.stop()
+    }
+}
+
+/// The systemd user units, checked by systemd itself, and socket activation for real.
+@Suite struct SystemdTests {
+    let daemonBinary = executable("tokenbrokerd")
+
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/systemd-analyze")))
+    func unitsVerify() async throws {
+        let directory = try TemporaryDirectory()
+        let home = directory.path + "/home"
+        try FileManager.default.createDirectory(atPath: home + "/.local/bin", withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: directory.path + "/run", withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(atPath: home + "/.local/bin/tokenbrokerd", withDestinationPath: daemonBinary)
+        let verify = try await run(
+            "/usr/bin/systemd-analyze",
+            ["verify", "--user", repositoryRoot + "/systemd/tokenbroker.socket", repositoryRoot + "/systemd/tokenbroker.service"],
+            environment: ["HOME": home, "XDG_RUNTIME_DIR": directory.path + "/run"])
+        #expect(verify.status == 0, "\(verify.stderr)")
+        #expect(verify.stderr.isEmpty)
+    }
+
+    /// `systemd-socket-activate` holds the socket; the first connection starts the
+    /// daemon, which adopts the socket and answers.
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/systemd-socket-activate")))
+    func firstConnectionActivatesTheDaemon() async throws {
+        let directory = try TemporaryDirectory()
+        let socket = directory.path + "/socket"
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/systemd-socket-activate")
+        process.arguments = [
+            "--listen=\(socket)", daemonBinary, "--database", directory.path + "/broker.sqlite3", "--socket", socket,
+        ]
+        let err = Pipe()
+        process.standardError = err
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        defer {
+            process.terminate()
+            process.waitUntilExit()
+        }
+        // systemd-socket-activate says when it listens; no daemon runs yet.
+        let handle = err.fileHandleForReading
+        let said = try await offThePool {
+            var said = ""
+            while !said.contains("Listening on") {
+                let chunk = handle.availableData
+                guard !chunk.isEmpty else { break }
+                said += String(decoding: chunk, as: UTF8.self)
+            }
+            return said
+        }
+        #expect(said.contains("Listening on"))
+        let reply = try await BrokerTestClient(socketPath: socket).call(.brokerInfo)
+        let info = try BrokerInfo(jsonValue: try #require(reply.response.result))
+        #expect(info.pid != Int(getpid()))
+        #expect(info.database == directory.path + "/broker.sqlite3")
+    }
+}
