@@ -33,7 +33,10 @@ struct ServerLock: Sendable {
 
     /// Releases the lock. Call once.
     func release() {
-        // Closing the only descriptor of this open file description drops the flock.
+        // Unlock explicitly: a child process spawned at this moment may briefly share
+        // the open file description (until its exec closes the O_CLOEXEC descriptor),
+        // and then closing ours alone would not drop the lock.
+        flock(descriptor, LOCK_UN)
         close(descriptor)
     }
 }
