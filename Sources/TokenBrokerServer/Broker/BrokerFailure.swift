@@ -22,7 +22,6 @@ struct BrokerFailure: Error, Sendable, CustomStringConvertible {
 
     var description: String { message }
 
-    static func invalidParams(_ message: String) -> BrokerFailure { .init(reason: .invalidParams, message: message) }
     static func discovery(_ message: String) -> BrokerFailure { .init(reason: .discoveryFailed, message: message) }
     static func upstream(_ message: String) -> BrokerFailure { .init(reason: .upstreamUnavailable, message: message) }
     static func internalError(_ message: String) -> BrokerFailure { .init(reason: .internalError, message: message) }

@@ -60,11 +60,6 @@ actor ResourceSession {
         self.publish = publish
     }
 
-    var issuer: String { discovered.authorizationServer.issuer }
-    var currentGrant: Grant? { grant }
-    var pendingSignIn: SignInFlight? { signIn }
-    var authorizationServer: ValidatedAuthorizationServer { discovered.authorizationServer }
-
     /// Answers a token request: serve, refresh, sign in, or fail.
     func token(_ ask: TokenAsk) async throws(BrokerFailure) -> Grant {
         var ask = ask

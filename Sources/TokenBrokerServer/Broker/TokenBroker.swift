@@ -185,9 +185,6 @@ final class TokenBroker: Sendable {
         state.withLock { $0.cache[resource] = CachedToken(grant) }
     }
 
-    /// Every live session.
-    var sessions: [ResourceSession] { state.withLock { Array($0.sessions.values) } }
-
     /// The session holding state for exactly `resource`, if any.
     func existingSession(for resource: ResourceURI) -> ResourceSession? {
         state.withLock { state in

@@ -45,9 +45,6 @@ final class OneShot<Value: Sendable>: Sendable {
             waiter?.resume(returning: nil)
         }
     }
-
-    /// The value if already set.
-    var current: Value? { state.withLock { $0.value } }
 }
 
 /// Waits for `oneShot` at most `seconds`; `nil` on timeout or cancellation.
