@@ -115,11 +115,20 @@ let package = Package(
             name: "TokenBrokerServerTests",
             dependencies: [
                 "TokenBrokerServer",
+                "TokenBrokerClient",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "TokenBrokerCLITests",
+            dependencies: [
+                "tokenbroker",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSettings
         ),

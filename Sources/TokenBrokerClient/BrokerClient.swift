@@ -38,6 +38,22 @@ public struct BrokerClient: Sendable {
             application: application)
     }
 
+    /// A client of the daemon at the socket the daemon itself would use, read from this
+    /// process's environment.
+    public init(application: String? = nil) {
+        self.init(environment: Self.socketEnvironment, application: application)
+    }
+
+    /// The variables of this process's environment that decide where the socket is
+    /// (``BrokerPaths/socketVariables``); read with `getenv`, not the whole environment.
+    public static var socketEnvironment: [String: String] {
+        var values: [String: String] = [:]
+        for name in BrokerPaths.socketVariables {
+            if let value = getenv(name) { values[name] = String(cString: value) }
+        }
+        return values
+    }
+
     /// A token for `resource` covering `scopes`.
     ///
     /// - Parameters:
@@ -170,16 +186,21 @@ public struct BrokerClient: Sendable {
 
 /// Runs `body` with a client of the daemon, as AsyncHTTPClient's `withHTTPClient` does.
 ///
+/// ```swift
+/// let token = try await withBrokerClient { try await $0.token(for: "https://mcp.example.com/mcp") }
+/// ```
+///
 /// - Parameters:
 ///   - socketPath: The socket; by default the one the daemon resolves from the environment.
-///   - environment: Where `TOKENBROKER_SOCKET` and `XDG_RUNTIME_DIR` are read.
+///   - environment: Where `TOKENBROKER_SOCKET` and `XDG_RUNTIME_DIR` are read; by default
+///     this process's environment.
 ///   - application: A name for this client, shown in status and the audit log.
 public func withBrokerClient<Result>(
-    socketPath: String? = nil, environment: [String: String], application: String? = nil,
+    socketPath: String? = nil, environment: [String: String]? = nil, application: String? = nil,
     _ body: (BrokerClient) async throws -> Result
 ) async rethrows -> Result {
     let client =
         socketPath.map { BrokerClient(socketPath: $0, application: application) }
-        ?? BrokerClient(environment: environment, application: application)
+        ?? BrokerClient(environment: environment ?? BrokerClient.socketEnvironment, application: application)
     return try await body(client)
 }

@@ -12,7 +12,7 @@ import Glibc
 #endif
 
 extension TokenBrokerCommand {
-    struct Token: ParsableCommand {
+    struct Token: BrokerCommand {
         static let configuration = CommandConfiguration(
             abstract: "Print an access token for an MCP server, and nothing else.",
             discussion: """
@@ -21,34 +21,29 @@ extension TokenBrokerCommand {
                 """)
 
         @OptionGroup var options: GlobalOptions
+        @ParentCommand var root: TokenBrokerCommand
         @Argument(help: "The MCP server URL.") var resource: String
         @Option(name: .customLong("scope"), help: "A scope the token must have (repeatable).") var scopes: [String] = []
         @Option(help: "The token must stay valid this many seconds.") var minValidSeconds: Int?
 
-        func run() throws {
-            let params = TokenGetParams(
-                resource: resource, scopes: scopes,
-                minValidSeconds: minValidSeconds ?? TokenGetParams.defaultMinValidSeconds, interactive: false,
-                application: "tokenbroker token")
-            do {
-                let result: TokenGetResult = try options.client.callBlocking(
-                    JSONRPCRequest(id: 1, method: .tokenGet, params: params))
-                print(result.accessToken.exposedValue)
-            } catch .rpc(let error) where error.reason == .authorizationRequired {
-                writeStandardError("tokenbroker: signing in to \(resource) is needed; run: tokenbroker login \(resource)\n")
-                Glibc.exit(ExitStatus.signInNeeded)
-            } catch {
-                fail(error)
-            }
+        /// What the fast path would have read from the same command line.
+        var invocation: TokenInvocation {
+            TokenInvocation(
+                resource: resource, scopes: scopes, minValidSeconds: minValidSeconds, socket: options.socket ?? root.options.socket)
+        }
+
+        func run() {
+            invocation.run()
         }
     }
 
-    struct Login: ParsableCommand {
+    struct Login: BrokerCommand {
         static let configuration = CommandConfiguration(
             abstract: "Sign in to an MCP server now, so clients find a token ready.",
             discussion: "Prints the sign-in URL while it waits, in case no browser opens.")
 
         @OptionGroup var options: GlobalOptions
+        @ParentCommand var root: TokenBrokerCommand
         @Argument(help: "The MCP server URL.") var resource: String
         @Option(name: .customLong("scope"), help: "A scope to ask for (repeatable).") var scopes: [String] = []
         @Option(help: "How long to wait for the sign-in, in seconds.") var wait: Int = 600
@@ -58,7 +53,7 @@ extension TokenBrokerCommand {
                 resource: resource, scopes: scopes, interactive: true, waitSeconds: wait, application: "tokenbroker login")
             let isTerminal = isatty(STDERR_FILENO) == 1
             do {
-                let result: TokenGetResult = try options.client.callBlocking(
+                let result: TokenGetResult = try client.callBlocking(
                     JSONRPCRequest(id: 1, method: .tokenGet, params: params)
                 ) { pending in
                     writeStandardError("Sign in to \(pending.resource) in your browser:\n  \(pending.authorizationURL)\n")
@@ -72,11 +67,12 @@ extension TokenBrokerCommand {
         }
     }
 
-    struct Revoke: ParsableCommand {
+    struct Revoke: BrokerCommand {
         static let configuration = CommandConfiguration(
             abstract: "Revoke a grant at its authorization server and forget its tokens.")
 
         @OptionGroup var options: GlobalOptions
+        @ParentCommand var root: TokenBrokerCommand
         @Argument(help: "The MCP server URL.") var resource: String?
         @Flag(help: "Revoke every grant.") var all = false
 
@@ -89,7 +85,7 @@ extension TokenBrokerCommand {
         func run() throws {
             let params: GrantsRevokeParams = all ? .all : .resource(resource!)
             do {
-                let result: GrantsRevokeResult = try options.client.callBlocking(
+                let result: GrantsRevokeResult = try client.callBlocking(
                     JSONRPCRequest(id: 1, method: .grantsRevoke, params: params))
                 if result.revoked.isEmpty { print("Nothing to revoke.") }
                 for grant in result.revoked {
@@ -105,16 +101,17 @@ extension TokenBrokerCommand {
         }
     }
 
-    struct Status: ParsableCommand {
+    struct Status: BrokerCommand {
         static let configuration = CommandConfiguration(
             abstract: "Show every grant: scopes requested and granted, token expiry, sign-ins waiting.")
 
         @OptionGroup var options: GlobalOptions
+        @ParentCommand var root: TokenBrokerCommand
         @Flag(help: "Print the daemon's JSON (grants/list) for scripts.") var json = false
 
         func run() throws {
             do {
-                let list: JSONValue = try options.client.callBlocking(JSONRPCRequest(id: 1, method: .grantsList))
+                let list: JSONValue = try client.callBlocking(JSONRPCRequest(id: 1, method: .grantsList))
                 if json {
                     print(list.serializedString)
                     return
@@ -127,17 +124,18 @@ extension TokenBrokerCommand {
         }
     }
 
-    struct Audit: ParsableCommand {
+    struct Audit: BrokerCommand {
         static let configuration = CommandConfiguration(
             abstract: "Show which local programs got which tokens, and when.")
 
         @OptionGroup var options: GlobalOptions
+        @ParentCommand var root: TokenBrokerCommand
         @Option(help: "How many entries, newest first.") var limit: Int = AuditListParams.defaultLimit
         @Flag(help: "Print JSON for scripts.") var json = false
 
         func run() throws {
             do {
-                let value: JSONValue = try options.client.callBlocking(
+                let value: JSONValue = try client.callBlocking(
                     JSONRPCRequest(id: 1, method: .auditList, params: AuditListParams(limit: limit)))
                 if json {
                     print(value.serializedString)

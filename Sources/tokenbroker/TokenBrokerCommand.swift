@@ -14,6 +14,18 @@ struct TokenBrokerCommand: ParsableCommand {
         abstract: "See and manage the OAuth grants tokenbrokerd holds for your MCP servers.",
         subcommands: [Status.self, Login.self, Token.self, Revoke.self, Audit.self],
         defaultSubcommand: Status.self)
+
+    /// `--socket` before the command (`tokenbroker --socket PATH status`) applies to it.
+    @OptionGroup var options: GlobalOptions
+
+    /// The plain shapes of `tokenbroker token` skip the argument parser (see ``TokenInvocation``).
+    static func main() {
+        if let invocation = TokenInvocation(arguments: CommandLine.arguments.dropFirst()) {
+            invocation.run()
+            Glibc.exit(0)
+        }
+        main(nil)
+    }
 }
 
 /// Options every command shares.
@@ -21,10 +33,23 @@ struct GlobalOptions: ParsableArguments {
     @Option(help: "The daemon's socket (default: as tokenbrokerd resolves it).")
     var socket: String?
 
-    var client: BrokerClient {
-        let environment = ProcessEnvironment.current
-        let path = BrokerPaths.socket(flag: socket, environment: environment, userID: getuid()).path
+    /// A client of the daemon at `socket`, or where the daemon resolves its socket.
+    static func client(socket: String?) -> BrokerClient {
+        let path = BrokerPaths.socket(flag: socket, environment: BrokerClient.socketEnvironment, userID: getuid()).path
         return BrokerClient(socketPath: path, application: "tokenbroker")
+    }
+}
+
+/// What every subcommand shares: its own `--socket`, and the one given before it.
+protocol BrokerCommand: ParsableCommand {
+    var options: GlobalOptions { get }
+    var root: TokenBrokerCommand { get }
+}
+
+extension BrokerCommand {
+    /// The client of the socket named after the command, else before it, else the default.
+    var client: BrokerClient {
+        GlobalOptions.client(socket: options.socket ?? root.options.socket)
     }
 }
 
@@ -58,20 +83,4 @@ func fail(_ error: BrokerClientError) -> Never {
 func writeStandardError(_ text: String) {
     var bytes = Array(text.utf8)
     _ = bytes.withUnsafeMutableBytes { write(STDERR_FILENO, $0.baseAddress, $0.count) }
-}
-
-/// The environment, read without Foundation (keeps `tokenbroker token` starting fast).
-enum ProcessEnvironment {
-    static var current: [String: String] {
-        var result: [String: String] = [:]
-        var pointer = environ
-        while let entry = pointer.pointee {
-            let text = String(cString: entry)
-            if let equals = text.firstIndex(of: "=") {
-                result[String(text[..<equals])] = String(text[text.index(after: equals)...])
-            }
-            pointer += 1
-        }
-        return result
-    }
 }

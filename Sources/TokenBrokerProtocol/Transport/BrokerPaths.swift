@@ -18,12 +18,16 @@ public enum BrokerPaths {
         resolve(
             flag: flag,
             environment: environment,
-            overrideVariable: "TOKENBROKER_SOCKET",
-            baseVariable: "XDG_RUNTIME_DIR",
+            overrideVariable: socketVariables[0],
+            baseVariable: socketVariables[1],
             relativePath: "tokenbroker/socket",
             fallback: "/tmp/tokenbroker-\(userID)/socket"
         )
     }
+
+    /// The environment variables ``socket(flag:environment:userID:)`` reads, so a client can
+    /// pass just those instead of its whole environment.
+    public static let socketVariables = ["TOKENBROKER_SOCKET", "XDG_RUNTIME_DIR"]
 
     /// The database: `--database`, `$TOKENBROKER_DATABASE`,
     /// `$XDG_STATE_HOME/tokenbroker/broker.sqlite3`, else

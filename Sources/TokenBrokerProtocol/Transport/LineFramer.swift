@@ -46,6 +46,13 @@ public struct LineFramer: Sendable {
     /// - Returns: The events the chunk completes, in stream order.
     public mutating func append(_ chunk: some Collection<UInt8>) -> [Event] {
         guard !hasRejectedOversizedLine else { return [] }
+        // One generic call, then concrete code: scanning byte by byte through the
+        // collection's witnesses costs hundreds of instructions a byte across modules.
+        if let events = chunk.withContiguousStorageIfAvailable({ append(bytes: $0) }) { return events }
+        return Array(chunk).withUnsafeBufferPointer { append(bytes: $0) }
+    }
+
+    private mutating func append(bytes chunk: UnsafeBufferPointer<UInt8>) -> [Event] {
         var events: [Event] = []
         var rest = chunk[...]
         while let newline = rest.firstIndex(of: UInt8(ascii: "\n")) {

@@ -1,0 +1,77 @@
+import ArgumentParser
+import Testing
+
+@testable import tokenbroker
+
+/// `tokenbroker token` skips swift-argument-parser for its plain shapes; these tests hold
+/// that shortcut to the parser's reading of the same command line.
+@Suite struct TokenInvocationTests {
+    static let recognised: [[String]] = [
+        ["token", "https://mcp.example.com/mcp"],
+        ["token", "https://mcp.example.com/mcp", "--scope", "files:read", "--scope=files:write"],
+        ["token", "--scope", "files:read", "https://mcp.example.com/mcp", "--min-valid-seconds", "120"],
+        ["token", "https://mcp.example.com/mcp", "--socket=/run/user/1000/tokenbroker/socket", "--min-valid-seconds=0"],
+        ["token", "--socket", "/tmp/s", "http://127.0.0.1:8000/mcp", "--scope", "a=b"],
+        ["token", "https://mcp.example.com/mcp", "--min-valid-seconds", "+5"],
+    ]
+
+    @Test(arguments: recognised)
+    func readsWhatTheParserReads(_ arguments: [String]) throws {
+        let fast = try #require(TokenInvocation(arguments: arguments))
+        let parsed = try #require(try TokenBrokerCommand.parseAsRoot(arguments) as? TokenBrokerCommand.Token)
+        #expect(fast == parsed.invocation)
+    }
+
+    @Test func readsEveryPart() throws {
+        let fast = try #require(TokenInvocation(arguments: [
+            "token", "--scope", "files:read", "https://mcp.example.com/mcp", "--scope=files:write", "--min-valid-seconds", "90",
+            "--socket", "/tmp/s",
+        ]))
+        #expect(fast == TokenInvocation(
+            resource: "https://mcp.example.com/mcp", scopes: ["files:read", "files:write"], minValidSeconds: 90, socket: "/tmp/s"))
+    }
+
+    /// Help, mistakes and unusual spellings go to the full parser, which explains them.
+    static let leftToTheParser: [[String]] = [
+        [],
+        ["status"],
+        ["token"],
+        ["token", "--help"],
+        ["token", "-h"],
+        ["token", "https://mcp.example.com/mcp", "--help"],
+        ["token", "https://mcp.example.com/mcp", "--scope"],
+        ["token", "https://mcp.example.com/mcp", "--scope="],
+        ["token", "https://mcp.example.com/mcp", "--scope", "-x"],
+        ["token", "https://mcp.example.com/mcp", "https://other.example.com/mcp"],
+        ["token", "https://mcp.example.com/mcp", "--min-valid-seconds", "soon"],
+        ["token", "https://mcp.example.com/mcp", "--min-valid-seconds", "-1"],
+        ["token", "https://mcp.example.com/mcp", "--min-valid-seconds", "1", "--min-valid-seconds", "2"],
+        ["token", "https://mcp.example.com/mcp", "--socket", "/a", "--socket", "/b"],
+        ["token", "https://mcp.example.com/mcp", "--interactive"],
+        ["token", "--", "https://mcp.example.com/mcp"],
+        ["token", ""],
+        ["--socket", "/tmp/s", "token", "https://mcp.example.com/mcp"],
+        ["help", "token"],
+    ]
+
+    @Test(arguments: leftToTheParser)
+    func leavesTheRestToTheParser(_ arguments: [String]) {
+        #expect(TokenInvocation(arguments: arguments) == nil)
+    }
+
+    @Test func aSocketBeforeTheCommandApplies() throws {
+        let parsed = try #require(
+            try TokenBrokerCommand.parseAsRoot(["--socket", "/tmp/s", "token", "https://mcp.example.com/mcp"])
+                as? TokenBrokerCommand.Token)
+        #expect(parsed.invocation.socket == "/tmp/s")
+        let status = try #require(try TokenBrokerCommand.parseAsRoot(["--socket", "/tmp/s"]) as? TokenBrokerCommand.Status)
+        #expect(status.root.options.socket == "/tmp/s")
+    }
+
+    @Test func aSocketAfterTheCommandWins() throws {
+        let parsed = try #require(
+            try TokenBrokerCommand.parseAsRoot(["--socket", "/tmp/a", "token", "https://mcp.example.com/mcp", "--socket", "/tmp/b"])
+                as? TokenBrokerCommand.Token)
+        #expect(parsed.invocation.socket == "/tmp/b")
+    }
+}
