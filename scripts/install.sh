@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs tokenbroker for the current user: binaries in ~/.local/bin, systemd user
 # units in ~/.config/systemd/user, socket enabled (the daemon starts on first use).
-#   scripts/install.sh              build (release, static Swift runtime) and install
+#   scripts/install.sh              build (release, see scripts/build-release.sh) and install
 #   scripts/install.sh --uninstall  stop, disable and remove binaries and units (keeps
 #                                   the database in ~/.local/state/tokenbroker)
 set -euo pipefail
@@ -18,11 +18,10 @@ if [ "${1:-}" = "--uninstall" ]; then
 fi
 
 cd "$root"
-swift build -c release --static-swift-stdlib --product tokenbrokerd
-swift build -c release --static-swift-stdlib --product tokenbroker
-products=$(swift build -c release --show-bin-path)
+binaries=$(scripts/build-release.sh)
+mapfile -t built <<<"$binaries"
 install -d -m 0755 "$bin" "$units"
-install -m 0755 "$products/tokenbrokerd" "$products/tokenbroker" "$bin/"
+install -m 0755 "${built[@]}" "$bin/"
 install -m 0644 systemd/tokenbroker.socket systemd/tokenbroker.service "$units/"
 systemctl --user daemon-reload
 systemctl --user enable --now tokenbroker.socket

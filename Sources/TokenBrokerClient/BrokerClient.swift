@@ -147,9 +147,12 @@ public struct BrokerClient: Sendable {
     ) async throws(BrokerClientError) -> Result {
         let connection = try SocketConnection(path: socketPath)
         let outcome: Swift.Result<Result, BrokerClientError> = await withTaskCancellationHandler {
-            // Blocking reads run off the cooperative pool: a sign-in may take minutes.
+            // Blocking reads run off the cooperative pool: a sign-in may take minutes. Each
+            // call gets its own serial queue, which libdispatch backs with a thread of its
+            // own (serial queues overcommit); on the global queue, as many waiting calls as
+            // there are cores would hold up every other call until the pool grew.
             await withCheckedContinuation { continuation in
-                DispatchQueue.global().async {
+                DispatchQueue(label: "TokenBrokerClient.call").async {
                     do throws(BrokerClientError) {
                         let response = try connection.call(request) { notification in
                             if notification.method == .authorizationPending,

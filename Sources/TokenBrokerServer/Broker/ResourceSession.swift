@@ -21,6 +21,15 @@ struct SignInNotice: Sendable {
     var scopes: ScopeSet
 }
 
+extension StoredClientRegistration {
+    /// How the broker authenticates as this registered client.
+    var credentials: ClientCredentials {
+        ClientCredentials(
+            clientID: clientID, clientSecret: clientSecret,
+            authenticationMethod: ClientAuthenticationMethod(rawValue: tokenEndpointAuthMethod) ?? .none)
+    }
+}
+
 /// Shared services of all sessions.
 struct BrokerServices: Sendable {
     let store: BrokerStore
@@ -345,10 +354,7 @@ actor ResourceSession {
                 stored.redirectURI == redirectURI, registrationCovers(stored, scopes),
                 stored.clientSecretExpiresAt.map({ $0 > services.now() }) ?? true
             {
-                let method = ClientAuthenticationMethod(rawValue: stored.tokenEndpointAuthMethod) ?? .none
-                return ActiveClient(
-                    credentials: ClientCredentials(clientID: stored.clientID, clientSecret: stored.clientSecret, authenticationMethod: method),
-                    redirectURI: redirectURI)
+                return ActiveClient(credentials: stored.credentials, redirectURI: redirectURI)
             }
             // Register for every scope the server offers (an upper bound, not a request):
             // the MCP SDK's server refuses later sign-ins for scopes outside the

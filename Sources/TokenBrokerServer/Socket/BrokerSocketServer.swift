@@ -10,10 +10,15 @@ internal import TokenBrokerProtocol
 internal import Glibc
 #endif
 
-/// The Unix-domain socket clients talk to: newline-delimited JSON-RPC, one task per
-/// request so a slow sign-in never blocks the next line, and only peers of our uid.
+/// The Unix-domain socket clients talk to: newline-delimited JSON-RPC, cache hits answered
+/// on the event loop, one task per other request so a slow sign-in never blocks the next
+/// line, and only peers of our uid.
 struct BrokerSocketServer: Sendable {
-    typealias Connection = NIOAsyncChannel<ByteBuffer, ByteBuffer>
+    /// A connection, with who is on the other end (`nil`: another uid, to be closed).
+    struct Connection: Sendable {
+        let channel: NIOAsyncChannel<InboundRequest, ByteBuffer>
+        let peer: PeerIdentity?
+    }
 
     let listener: NIOAsyncChannel<Connection, Never>
     let dispatcher: RequestDispatcher
@@ -30,7 +35,7 @@ struct BrokerSocketServer: Sendable {
         let listener = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .childChannelOption(.allowRemoteHalfClosure, value: true)
             .bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true) { channel in
-                channel.eventLoop.makeCompletedFuture { try Connection(wrappingChannelSynchronously: channel) }
+                accept(channel, dispatcher: dispatcher, logger: logger)
             }
         chmod(path, 0o600)
         return BrokerSocketServer(listener: listener, dispatcher: dispatcher, logger: logger, ownedPath: path)
@@ -41,7 +46,7 @@ struct BrokerSocketServer: Sendable {
         let listener = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .childChannelOption(.allowRemoteHalfClosure, value: true)
             .bind(descriptor) { channel in
-                channel.eventLoop.makeCompletedFuture { try Connection(wrappingChannelSynchronously: channel) }
+                accept(channel, dispatcher: dispatcher, logger: logger)
             }
         return BrokerSocketServer(listener: listener, dispatcher: dispatcher, logger: logger, ownedPath: nil)
     }
@@ -88,18 +93,30 @@ struct BrokerSocketServer: Sendable {
         if let ownedPath { unlink(ownedPath) }
     }
 
+    /// Sets up a new connection on its event loop: who the peer is, then the handler that
+    /// answers cache hits there.
+    private static func accept(
+        _ channel: any Channel, dispatcher: RequestDispatcher, logger: Logger
+    ) -> EventLoopFuture<Connection> {
+        identify(channel, logger: logger).flatMapThrowing { peer in
+            try channel.pipeline.syncOperations.addHandler(ImmediateAnswerHandler(peer: peer, dispatcher: dispatcher))
+            return Connection(channel: try NIOAsyncChannel(wrappingChannelSynchronously: channel), peer: peer)
+        }
+    }
+
     /// One connection. Never throws: a broken client must not take the server down.
     ///
-    /// Requests run concurrently and answer in any order through one writer. When the
-    /// client half-closes (`socat` does after sending), answers still go out; when it
-    /// goes away entirely, its requests are cancelled (a sign-in they joined goes on).
+    /// Requests the event loop could not answer run concurrently and answer in any order
+    /// through one writer. When the client half-closes (`socat` does after sending),
+    /// answers still go out; when it goes away entirely, its requests are cancelled (a
+    /// sign-in they joined goes on).
     private func serve(_ connection: Connection) async {
-        guard let peer = await identify(connection) else {
-            try? await connection.channel.close()
+        guard let peer = connection.peer else {
+            try? await connection.channel.channel.close()
             return
         }
         do {
-            try await connection.executeThenClose { inbound, outbound in
+            try await connection.channel.executeThenClose { inbound, outbound in
                 let (lines, sink) = AsyncStream.makeStream(of: [UInt8].self)
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     group.addTask {
@@ -109,18 +126,14 @@ struct BrokerSocketServer: Sendable {
                     }
                     group.addTask {
                         await withDiscardingTaskGroup { requests in
-                            var framer = LineFramer()
                             do {
                                 // Graceful shutdown stops reading; requests in flight still answer.
-                                reading: for try await chunk in inbound.cancelOnGracefulShutdown() {
-                                    for event in framer.append(chunk.readableBytesView) {
-                                        switch event {
-                                        case .line(let line):
-                                            handle(line: line, peer: peer, sink: sink, requests: &requests)
-                                        case .oversizedLine:
-                                            sink.yield(JSONRPCResponse(id: nil, error: .lineTooLong).encodedLine())
-                                            break reading
-                                        }
+                                reading: for try await inbound in inbound.cancelOnGracefulShutdown() {
+                                    switch inbound {
+                                    case .request(let request):
+                                        handle(request, peer: peer, sink: sink, requests: &requests)
+                                    case .oversizedLine:
+                                        break reading
                                     }
                                 }
                             } catch {
@@ -138,39 +151,31 @@ struct BrokerSocketServer: Sendable {
     }
 
     private func handle(
-        line: [UInt8], peer: PeerIdentity, sink: AsyncStream<[UInt8]>.Continuation,
+        _ request: JSONRPCRequest, peer: PeerIdentity, sink: AsyncStream<[UInt8]>.Continuation,
         requests: inout DiscardingTaskGroup
     ) {
-        switch ClientMessage(line: line) {
-        case .invalid(let response):
-            sink.yield(response.encodedLine())
-        case .notification:
-            return  // Clients have no notifications to send; ignore them as JSON-RPC says.
-        case .request(let request):
-            let dispatcher = dispatcher
-            requests.addTask {
-                let response = await dispatcher.respond(to: request, peer: peer) { notification in
-                    sink.yield(notification.encodedLine())
-                }
-                sink.yield(response.encodedLine())
+        let dispatcher = dispatcher
+        requests.addTask {
+            let response = await dispatcher.respond(to: request, peer: peer) { notification in
+                sink.yield(notification.encodedLine())
             }
+            sink.yield(response.encodedLine())
         }
     }
 
-    /// SO_PEERCRED: only our own uid is served.
-    private func identify(_ connection: Connection) async -> PeerIdentity? {
-        guard let provider = connection.channel as? any SocketOptionProvider else { return nil }
-        do {
-            let credentials: tb_peer_credentials = try await provider.unsafeGetSocketOption(
-                level: SocketOptionLevel(SOL_SOCKET), name: SocketOptionName(SO_PEERCRED)
-            ).get()
+    /// SO_PEERCRED: only our own uid is served; `nil` for anyone else.
+    private static func identify(_ channel: any Channel, logger: Logger) -> EventLoopFuture<PeerIdentity?> {
+        guard let provider = channel as? any SocketOptionProvider else { return channel.eventLoop.makeSucceededFuture(nil) }
+        let credentials: EventLoopFuture<tb_peer_credentials> = provider.unsafeGetSocketOption(
+            level: SocketOptionLevel(SOL_SOCKET), name: SocketOptionName(SO_PEERCRED))
+        return credentials.map { credentials -> PeerIdentity? in
             guard credentials.uid == getuid() else {
                 logger.warning("refusing a peer with a foreign uid", metadata: ["uid": "\(credentials.uid)", "pid": "\(credentials.pid)"])
                 return nil
             }
             let executable = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(credentials.pid)/exe")
             return PeerIdentity(uid: credentials.uid, pid: credentials.pid, executable: executable)
-        } catch {
+        }.recover { error in
             logger.warning("could not read the peer's credentials; closing", metadata: ["error": "\(type(of: error))"])
             return nil
         }

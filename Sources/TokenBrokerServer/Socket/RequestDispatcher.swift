@@ -51,29 +51,54 @@ struct RequestDispatcher: Sendable {
         }
     }
 
+    /// The answer to `request` when it needs no waiting: a token held in memory that
+    /// covers the request, or `broker/info`. `nil` sends the request to ``respond(to:peer:notify:)``,
+    /// which also explains invalid params. Runs on the connection's event loop: it takes
+    /// two short locks and touches no actor, database or network.
+    func immediateResponse(to request: JSONRPCRequest, peer: PeerIdentity) -> JSONRPCResponse? {
+        switch request.method {
+        case .brokerInfo:
+            return JSONRPCResponse(id: request.id, result: info)
+        case .tokenGet:
+            guard let params = try? TokenGetParams(params: request.params), params.challenge == nil, params.status == nil,
+                let (url, needed, application) = try? validated(params),
+                let hit = broker.cachedToken(for: url, needed: needed, minimumValidity: TimeInterval(params.minValidSeconds))
+            else { return nil }
+            audit.record(peer: peer, application: application, method: .tokenGet, resource: url.string, scopes: hit.scopes, outcome: .served)
+            return JSONRPCResponse(id: request.id, result: result(hit))
+        default:
+            return nil
+        }
+    }
+
     // MARK: token/get
 
-    private func tokenGet(
-        _ params: TokenGetParams, peer: PeerIdentity, notify: @escaping @Sendable (JSONRPCNotification) async -> Void
-    ) async throws -> TokenGetResult {
+    /// The resource, the scopes and the application name of a `token/get`, checked.
+    private func validated(_ params: TokenGetParams) throws(RPCError) -> (ResourceURI, ScopeSet, String?) {
         let url: ResourceURI
         do {
             url = try ResourceURI(params.resource, policy: services.http.policy)
         } catch {
-            throw RPCError.invalidParams(message: "\(error)")
+            throw .invalidParams(message: "\(error)")
         }
         let needed: ScopeSet
         do {
             needed = try ScopeSet(validating: params.scopes)
         } catch {
-            throw RPCError.invalidParams(message: "scopes: \(error)")
+            throw .invalidParams(message: "scopes: \(error)")
         }
         if let status = params.status, status != 401, status != 403 {
-            throw RPCError.invalidParams(message: "status must be 401 or 403, the statuses that carry a challenge")
+            throw .invalidParams(message: "status must be 401 or 403, the statuses that carry a challenge")
         }
-        let application = params.application.map { String($0.prefix(200)) }
+        return (url, needed, params.application.map { String($0.prefix(200)) })
+    }
 
-        // The hot path: no actor, no database, no network.
+    private func tokenGet(
+        _ params: TokenGetParams, peer: PeerIdentity, notify: @escaping @Sendable (JSONRPCNotification) async -> Void
+    ) async throws -> TokenGetResult {
+        let (url, needed, application) = try validated(params)
+
+        // A token may have arrived since the event loop looked (another request's refresh).
         if params.challenge == nil, params.status == nil,
             let hit = broker.cachedToken(for: url, needed: needed, minimumValidity: TimeInterval(params.minValidSeconds))
         {
@@ -230,9 +255,7 @@ struct RequestDispatcher: Sendable {
         guard let stored = try? await services.store.clientRegistration(issuer: issuer) else {
             return services.configuration.metadataDocumentClientID.map { ClientCredentials(clientID: $0) }
         }
-        return ClientCredentials(
-            clientID: stored.clientID, clientSecret: stored.clientSecret,
-            authenticationMethod: ClientAuthenticationMethod(rawValue: stored.tokenEndpointAuthMethod) ?? .none)
+        return stored.credentials
     }
 
     private func storage<T>(_ work: () async throws -> T) async throws -> T {
