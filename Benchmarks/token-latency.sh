@@ -40,9 +40,13 @@ resource=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["serverUrl
 socket="$work/socket"
 "$daemon" --socket "$socket" --database "$work/broker.sqlite3" --allow-http-loopback --log-level error \
     --browser-command "python3 $root/Tests/Conformance/browser.py" &
-pids+=($!)
-until [ -S "$socket" ]; do sleep 0.05; done
-"$cli" login "$resource" --socket "$socket" >/dev/null 2>&1
+daemon_pid=$!
+pids+=("$daemon_pid")
+until [ -S "$socket" ]; do
+    kill -0 "$daemon_pid" 2>/dev/null || { echo "token-latency: tokenbrokerd did not start" >&2; exit 1; }
+    sleep 0.05
+done
+"$cli" login "$resource" --socket "$socket" >/dev/null
 
 hyperfine_mean_us() {  # command words...; prints the mean in microseconds
     hyperfine -N --warmup 50 --runs "$runs" --export-json "$work/run.json" "$@" >/dev/null 2>&1
