@@ -13,6 +13,9 @@
         browser.py as --browser-command, the scenario's pre-registered client or
         metadata document URL), the fixture and the driver; then prints the table.
         Readiness comes from the daemon's sd_notify READY=1, not from waiting.
+        --memory-deny-write-execute starts each daemon as systemd's
+        MemoryDenyWriteExecute=yes does on Linux 6.3 and later (prctl PR_SET_MDWE):
+        no memory may become both writable and executable.
 
 Exit status 0 when every reported run passed. Standard library only.
 """
@@ -20,6 +23,7 @@ Exit status 0 when every reported run passed. Standard library only.
 from __future__ import annotations
 
 import argparse
+import ctypes
 import json
 import os
 import signal
@@ -39,7 +43,18 @@ def toml_string(text: str) -> str:
     return json.dumps(text)  # a JSON string is a valid TOML basic string
 
 
-def run_with_daemon(daemon: str, scenario: str, version: str, results: Path) -> dict[str, Any]:
+PR_SET_MDWE = 65
+PR_MDWE_REFUSE_EXEC_GAIN = 1
+
+
+def deny_write_execute() -> None:
+    """In the child before exec: what MemoryDenyWriteExecute=yes applies (inherited by exec)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_MDWE, PR_MDWE_REFUSE_EXEC_GAIN, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_MDWE) failed; this kernel lacks it (Linux 6.3+)")
+
+
+def run_with_daemon(daemon: str, scenario: str, version: str, results: Path, mdwe: bool = False) -> dict[str, Any]:
     fixture = subprocess.Popen(
         [sys.executable, str(HERE / "fixture.py"), scenario, "--spec-version", version, "--results", str(results)],
         stdin=subprocess.PIPE,
@@ -82,6 +97,7 @@ def run_with_daemon(daemon: str, scenario: str, version: str, results: Path) -> 
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            preexec_fn=deny_write_execute if mdwe else None,  # noqa: PLW1509 - a prctl, then exec
         )
         try:
             while notify.recv(4096).decode().find("READY=1") < 0:
@@ -195,6 +211,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--results", type=Path, default=Path(os.environ.get("TOKENBROKER_CONFORMANCE_RESULTS") or DEFAULT_RESULTS))
     parser.add_argument("--daemon", help="run the scenarios against this tokenbrokerd executable")
+    parser.add_argument("--memory-deny-write-execute", action="store_true", help="with --daemon: run it under PR_SET_MDWE")
     parser.add_argument("--scenario", action="append", default=[], help="only this scenario (repeatable)")
     parser.add_argument("--verbose", action="store_true", help="list every check")
     parser.add_argument("--by-scenario", action="store_true", help="one row per scenario, one column per spec version")
@@ -210,7 +227,7 @@ def main() -> int:
         for scenario, version in order:
             if args.scenario and scenario not in args.scenario:
                 continue
-            verdict = run_with_daemon(args.daemon, scenario, version, args.results)
+            verdict = run_with_daemon(args.daemon, scenario, version, args.results, args.memory_deny_write_execute)
             verdicts.append(verdict)
             print(f"{verdict['result']}  {scenario} @ {version}", file=sys.stderr, flush=True)
     else:

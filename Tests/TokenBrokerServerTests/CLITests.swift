@@ -168,6 +168,23 @@ private func runBlocking(_ program: String, _ arguments: [String], environment: 
         #expect(verify.stderr.isEmpty)
     }
 
+    /// The unit's `MemoryDenyWriteExecute=yes`, as systemd applies it on Linux 6.3 and
+    /// later (prctl `PR_SET_MDWE`, kept across exec): no page may become writable and
+    /// executable. The daemon signs in, steps up and refreshes under it; the probe shows
+    /// the kernel really refuses a writable and executable mapping.
+    @Test(.enabled(if: kernelDeniesWriteExecuteOnRequest))
+    func theDaemonWorksUnderMemoryDenyWriteExecute() async throws {
+        let results = try TemporaryDirectory()
+        let report = try await run(
+            "/usr/bin/env",
+            [
+                "python3", repositoryRoot + "/Tests/Conformance/report.py", "--daemon", daemonBinary, "--memory-deny-write-execute",
+                "--scenario", "auth/scope-step-up", "--scenario", "tokenbroker/refresh-rotation", "--results", results.path,
+            ])
+        #expect(report.status == 0, "\(report.stdout)\(report.stderr)")
+        #expect(report.stdout.contains("3/3 scenario runs passed"))
+    }
+
     /// `systemd-socket-activate` holds the socket; the first connection starts the
     /// daemon, which adopts the socket and answers.
     @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/systemd-socket-activate")))
@@ -205,3 +222,16 @@ private func runBlocking(_ program: String, _ arguments: [String], environment: 
         #expect(info.database == directory.path + "/broker.sqlite3")
     }
 }
+
+/// Whether this kernel has `PR_SET_MDWE` and, once it is set, refuses a mapping that is
+/// both writable and executable (what MemoryDenyWriteExecute= relies on).
+private let kernelDeniesWriteExecuteOnRequest: Bool = {
+    let probe = """
+        import ctypes, mmap, sys
+        if ctypes.CDLL(None, use_errno=True).prctl(65, 1, 0, 0, 0) != 0: sys.exit(2)
+        try: mmap.mmap(-1, 4096, prot=mmap.PROT_WRITE | mmap.PROT_EXEC)
+        except PermissionError: sys.exit(0)
+        sys.exit(1)
+        """
+    return (try? runBlocking("/usr/bin/env", ["python3", "-c", probe], environment: [:]))?.status == 0
+}()
