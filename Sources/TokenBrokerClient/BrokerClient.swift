@@ -128,11 +128,18 @@ public struct BrokerClient: Sendable {
 
     /// The same call, blocking the calling thread: for command-line tools that make one
     /// call and exit, where starting the concurrency runtime would cost more than the call.
+    ///
+    /// - Parameters:
+    ///   - request: The request.
+    ///   - onAuthorizationPending: Called when a person must sign in, with the URL.
+    ///   - whileWaiting: Called about once a second until the answer arrives (a progress
+    ///     indicator while a person signs in).
     public func callBlocking<Result: JSONValueConvertible>(
-        _ request: JSONRPCRequest, onAuthorizationPending: ((AuthorizationPendingParams) -> Void)? = nil
+        _ request: JSONRPCRequest, onAuthorizationPending: ((AuthorizationPendingParams) -> Void)? = nil,
+        whileWaiting: (() -> Void)? = nil
     ) throws(BrokerClientError) -> Result {
         let connection = try SocketConnection(path: socketPath)
-        let response = try connection.call(request) { notification in
+        let response = try connection.call(request, whileWaiting: whileWaiting) { notification in
             if notification.method == .authorizationPending,
                 let params = try? AuthorizationPendingParams(params: notification.params)
             {

@@ -45,13 +45,26 @@ final class SocketConnection: Sendable {
         }
     }
 
-    /// Sends a request and reads lines until its response, handing notifications to `onNotification`.
-    func call(_ request: JSONRPCRequest, onNotification: (JSONRPCNotification) -> Void) throws(BrokerClientError) -> JSONRPCResponse {
+    /// Sends a request and reads lines until its response, handing notifications to
+    /// `onNotification` and, when given, calling `whileWaiting` about once a second
+    /// while nothing arrives.
+    func call(
+        _ request: JSONRPCRequest, whileWaiting: (() -> Void)? = nil, onNotification: (JSONRPCNotification) -> Void
+    ) throws(BrokerClientError) -> JSONRPCResponse {
         try write(request.encodedLine())
         var framer = LineFramer()
         var buffer = [UInt8](repeating: 0, count: 64 * 1024)
         while true {
             let fd = descriptor.withLock { $0 }
+            if let whileWaiting {
+                var readable = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+                let ready = poll(&readable, 1, 1000)
+                if ready == 0 {
+                    whileWaiting()
+                    continue
+                }
+                if ready < 0, errno == EINTR { continue }
+            }
             let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
             if count < 0, errno == EINTR { continue }
             guard count > 0 else { throw .connectionClosed }

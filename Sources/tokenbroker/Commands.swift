@@ -51,13 +51,19 @@ extension TokenBrokerCommand {
         func run() throws {
             let params = TokenGetParams(
                 resource: resource, scopes: scopes, interactive: true, waitSeconds: wait, application: "tokenbroker login")
-            let isTerminal = isatty(STDERR_FILENO) == 1
+            // On a terminal, a line that counts the wait; in a pipe, only the URL.
+            let progress = isatty(STDERR_FILENO) == 1 ? WaitingIndicator() : nil
             do {
-                let result: TokenGetResult = try client.callBlocking(
-                    JSONRPCRequest(id: 1, method: .tokenGet, params: params)
-                ) { pending in
-                    writeStandardError("Sign in to \(pending.resource) in your browser:\n  \(pending.authorizationURL)\n")
-                    if isTerminal { writeStandardError("Waiting for the sign-in to finish…\n") }
+                let result: TokenGetResult
+                do {
+                    defer { progress?.finish() }
+                    result = try client.callBlocking(
+                        JSONRPCRequest(id: 1, method: .tokenGet, params: params),
+                        onAuthorizationPending: { pending in
+                            writeStandardError("Sign in to \(pending.resource) in your browser:\n  \(pending.authorizationURL)\n")
+                            progress?.start()
+                        },
+                        whileWaiting: progress.map { indicator in { indicator.tick() } })
                 }
                 let scopes = result.scopes.isEmpty ? "no particular scope" : result.scopes.joined(separator: " ")
                 print("Signed in to \(result.resource) at \(result.issuer) (\(scopes)).")

@@ -75,3 +75,11 @@ import Testing
         #expect(parsed.invocation.socket == "/tmp/b")
     }
 }
+
+@Suite struct WaitingIndicatorTests {
+    @Test func countsTheWaitInSecondsThenMinutes() {
+        #expect(WaitingIndicator.line(waited: 7, frame: 0).hasPrefix("⠋ Waiting for the sign-in… 7s ("))
+        #expect(WaitingIndicator.line(waited: 65, frame: 1).hasPrefix("⠙ Waiting for the sign-in… 1m 05s ("))
+        #expect(WaitingIndicator.line(waited: 600, frame: 10).hasPrefix("⠋ Waiting for the sign-in… 10m 00s ("))
+    }
+}
