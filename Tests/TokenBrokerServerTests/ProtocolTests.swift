@@ -131,6 +131,20 @@ struct ProtocolTests {
         }
     }
 
+    /// Far more requests than the socket and the daemon buffer, sent before any answer is
+    /// read: the daemon stops reading while its answers wait and goes on as the client
+    /// reads, and every request is answered once.
+    @Test func aFloodOfPipelinedRequestsIsAnsweredInFull() async throws {
+        try await withDaemon { daemon in
+            let count = 20_000
+            let requests = (1...count).flatMap { Self.line(#"{"jsonrpc":"2.0","id":\#($0),"method":"broker/info"}"#) }
+            let lines = try await daemon.client().exchange(raw: requests)
+            let ids = try lines.map(Line.init).compactMap(\.intID)
+            #expect(ids.count == count)
+            #expect(Set(1...count).subtracting(ids).isEmpty)
+        }
+    }
+
     @Test func oversizedLineIsRefusedAndClosesOnlyItsConnection() async throws {
         try await withDaemon { daemon in
             // Open a second connection first: it must survive the first one's abuse.

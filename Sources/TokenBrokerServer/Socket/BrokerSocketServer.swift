@@ -144,6 +144,10 @@ struct BrokerSocketServer: Sendable {
                     }
                     try await group.waitForAll()
                 }
+                // Answers the event loop wrote may still wait in the channel's buffer, and
+                // closing would drop them: the promise of one more, empty, write completes
+                // once everything before it is written.
+                try await connection.channel.channel.writeAndFlush(ByteBuffer()).get()
             }
         } catch {
             logger.debug("connection ended", metadata: ["error": "\(type(of: error))"])

@@ -16,9 +16,13 @@ enum InboundRequest: Sendable {
 /// several thread hops, which were most of its latency. Everything else goes on, parsed,
 /// to the connection's request tasks. Answers are whole lines, so they interleave with the
 /// tasks' answers only between lines, in any order, as the protocol allows.
-final class ImmediateAnswerHandler: ChannelInboundHandler {
+///
+/// A client that sends faster than it reads its answers is read no further while the
+/// answers wait in the socket's write buffer: the daemon's memory stays bounded.
+final class ImmediateAnswerHandler: ChannelDuplexHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = InboundRequest
+    typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
     /// `nil` for a peer of another uid: its input is dropped until the server closes it.
@@ -26,6 +30,7 @@ final class ImmediateAnswerHandler: ChannelInboundHandler {
     private let dispatcher: RequestDispatcher
     private var framer = LineFramer()
     private var answeredSinceFlush = false
+    private var readWaitsForWritability = false
 
     init(peer: PeerIdentity?, dispatcher: RequestDispatcher) {
         self.peer = peer
@@ -64,6 +69,22 @@ final class ImmediateAnswerHandler: ChannelInboundHandler {
             context.flush()
         }
         context.fireChannelReadComplete()
+    }
+
+    func read(context: ChannelHandlerContext) {
+        if context.channel.isWritable {
+            context.read()
+        } else {
+            readWaitsForWritability = true
+        }
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable, readWaitsForWritability {
+            readWaitsForWritability = false
+            context.read()
+        }
+        context.fireChannelWritabilityChanged()
     }
 
     private func answer(_ response: JSONRPCResponse, context: ChannelHandlerContext) {

@@ -52,12 +52,15 @@ struct BrokerTestClient: Sendable {
         }
     }
 
-    /// Writes raw bytes, half-closes, and returns every line the daemon sent back.
+    /// Writes raw bytes, half-closes, and returns every line the daemon sent back. Reads
+    /// while it writes, as a client must when it sends more than the daemon buffers.
     func exchange(raw bytes: [UInt8]) async throws -> [String] {
         let connection = try await connect()
         return try await connection.executeThenClose { inbound, outbound in
-            try await outbound.write(ByteBuffer(bytes: bytes))
-            try? await connection.channel.close(mode: .output)
+            async let written: Void = {
+                try await outbound.write(ByteBuffer(bytes: bytes))
+                try? await connection.channel.close(mode: .output)
+            }()
             var framer = LineFramer()
             var lines: [String] = []
             for try await chunk in inbound {
@@ -65,6 +68,7 @@ struct BrokerTestClient: Sendable {
                     lines.append(String(decoding: line, as: UTF8.self))
                 }
             }
+            try await written
             return lines
         }
     }
