@@ -9,6 +9,7 @@
 # Needs hyperfine (apt-get install hyperfine); oidc-token is optional (oidc-agent-cli).
 # Times depend on the machine; compare the ratios. Prints no token.
 set -euo pipefail
+shopt -s inherit_errexit
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 runs=${1:-1000}
@@ -23,7 +24,8 @@ work=$(mktemp -d)
 pids=()
 cleanup() {
     for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-    [ -n "${OIDCD_PID:-}" ] && kill "$OIDCD_PID" 2>/dev/null
+    for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+    if [ -n "${OIDCD_PID:-}" ]; then kill "$OIDCD_PID" 2>/dev/null || true; fi
     rm -rf "$work"
 }
 trap cleanup EXIT
@@ -37,9 +39,14 @@ exec 3>"$work/fixture-in" 4<"$work/fixture-out"
 read -r handshake <&4
 resource=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["serverUrl"])' "$handshake")
 
+# The browser stand-in follows the sign-in at once; a config file's array keeps paths whole.
 socket="$work/socket"
-"$daemon" --socket "$socket" --database "$work/broker.sqlite3" --allow-http-loopback --log-level error \
-    --browser-command "python3 $root/Tests/Conformance/browser.py" &
+python3 - "$work/config.toml" "$root/Tests/Conformance/browser.py" <<'TOML'
+import json, sys
+with open(sys.argv[1], "w") as config:
+    config.write(f"allow_http_loopback = true\nbrowser_command = {json.dumps([sys.executable, sys.argv[2]])}\n")
+TOML
+"$daemon" --socket "$socket" --database "$work/broker.sqlite3" --config "$work/config.toml" --log-level error &
 daemon_pid=$!
 pids+=("$daemon_pid")
 until [ -S "$socket" ]; do
@@ -48,8 +55,9 @@ until [ -S "$socket" ]; do
 done
 "$cli" login "$resource" --socket "$socket" >/dev/null
 
-hyperfine_mean_us() {  # command words...; prints the mean in microseconds
-    hyperfine -N --warmup 50 --runs "$runs" --export-json "$work/run.json" "$@" >/dev/null 2>&1
+hyperfine_mean_us() {  # hyperfine arguments...; prints the mean in microseconds
+    rm -f "$work/run.json"
+    hyperfine -N --warmup 50 --runs "$runs" --export-json "$work/run.json" "$@" >/dev/null
     python3 -c 'import json,sys; print(round(json.load(open(sys.argv[1]))["results"][0]["mean"]*1e6))' "$work/run.json"
 }
 

@@ -14,5 +14,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 swift build -c release --static-swift-stdlib --product tokenbrokerd >&2
 swift build -c release --static-swift-stdlib -Xswiftc -static-executable --scratch-path .build-cli \
     --product tokenbroker >&2
-echo "$(swift build -c release --show-bin-path)/tokenbrokerd"
-echo "$(swift build -c release --scratch-path .build-cli --show-bin-path)/tokenbroker"
+daemon_products=$(swift build -c release --show-bin-path)
+cli_products=$(swift build -c release --scratch-path .build-cli --show-bin-path)
+echo "$daemon_products/tokenbrokerd"
+echo "$cli_products/tokenbroker"

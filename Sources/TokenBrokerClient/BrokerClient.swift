@@ -10,7 +10,8 @@ public import TokenBrokerProtocol
 /// challenges, lists and revokes grants.
 ///
 /// Each call uses its own connection, so a client may make calls from many tasks at
-/// once; a call waiting for a person to sign in does not hold up the others.
+/// once; a call waiting for a person to sign in does not hold up the others. While it
+/// waits, an async call holds a thread of its own (not one of the concurrency pool's).
 ///
 /// ```swift
 /// try await withBrokerClient { broker in

@@ -60,6 +60,7 @@ extension TokenBrokerCommand {
                     result = try client.callBlocking(
                         JSONRPCRequest(id: 1, method: .tokenGet, params: params),
                         onAuthorizationPending: { pending in
+                            progress?.finish()  // a second sign-in (a step-up) gets lines of its own
                             writeStandardError("Sign in to \(pending.resource) in your browser:\n  \(pending.authorizationURL)\n")
                             progress?.start()
                         },

@@ -122,6 +122,20 @@ struct ClientLibraryTests {
         }
     }
 
+    /// A cache hit is logged in memory and written in batches; stopping the daemon (a
+    /// shutdown cancels its tasks) writes what is pending, and the next daemon lists it.
+    @Test func theAuditLogSurvivesAShutdown() async throws {
+        try await Scenario.run { s in
+            let broker = BrokerClient(socketPath: s.daemon.socketPath, application: "audited")
+            _ = try await broker.token(for: s.fake.resource)
+            _ = try await broker.token(for: s.fake.resource)
+            try await s.restart()
+            let reply = try await s.client.call(.auditList)
+            let entries = try AuditListResult(jsonValue: try #require(reply.response.result)).entries
+            #expect(entries.contains { $0.application == "audited" && $0.method == "token/get" && $0.outcome == "served" })
+        }
+    }
+
     /// The event loop answers cache hits and `broker/info` itself; a request that waits
     /// for a sign-in on the same connection holds neither up.
     @Test func cacheHitsOvertakeASignInOnTheSameConnection() async throws {

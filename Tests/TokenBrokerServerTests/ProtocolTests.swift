@@ -131,17 +131,36 @@ struct ProtocolTests {
         }
     }
 
-    /// Far more requests than the socket and the daemon buffer, sent before any answer is
+    /// Far more lines than the socket and the daemon buffer, sent before any answer is
     /// read: the daemon stops reading while its answers wait and goes on as the client
-    /// reads, and every request is answered once.
+    /// reads, and every line is answered once: those it answers on the event loop
+    /// (`broker/info`, unparseable lines) and those its request tasks answer (a `token/get`
+    /// without params), up to the half-close.
     @Test func aFloodOfPipelinedRequestsIsAnsweredInFull() async throws {
         try await withDaemon { daemon in
             let count = 20_000
-            let requests = (1...count).flatMap { Self.line(#"{"jsonrpc":"2.0","id":\#($0),"method":"broker/info"}"#) }
-            let lines = try await daemon.client().exchange(raw: requests)
-            let ids = try lines.map(Line.init).compactMap(\.intID)
-            #expect(ids.count == count)
-            #expect(Set(1...count).subtracting(ids).isEmpty)
+            var expectedIDs: Set<Int> = []
+            var unparseable = 0
+            var bytes: [UInt8] = []
+            for id in 1...count {
+                switch id % 10 {
+                case 0:
+                    bytes += Self.line(#"{"jsonrpc":"2.0","id":\#(id),"method":"token/get","params":{}}"#)
+                    expectedIDs.insert(id)
+                case 7:
+                    bytes += Self.line("x")
+                    unparseable += 1
+                default:
+                    bytes += Self.line(#"{"jsonrpc":"2.0","id":\#(id),"method":"broker/info"}"#)
+                    expectedIDs.insert(id)
+                }
+            }
+            let answers = try await daemon.client().exchange(raw: bytes).map(Line.init)
+            let ids = answers.compactMap(\.intID)
+            #expect(ids.count == expectedIDs.count)
+            #expect(expectedIDs.subtracting(ids).isEmpty)
+            #expect(answers.filter { $0.idIsNull && $0.reason == "parse_error" }.count == unparseable)
+            #expect(answers.filter { $0.reason == "invalid_params" }.count == count / 10)
         }
     }
 

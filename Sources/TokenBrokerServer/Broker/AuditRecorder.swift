@@ -65,9 +65,12 @@ final class AuditRecorder: Sendable {
             return (backlog.entries, backlog.dropped)
         }
         if dropped > 0 { logger.warning("audit backlog full; entries dropped", metadata: ["dropped": "\(dropped)"]) }
-        do {
-            try await store.appendAudit(contentsOf: entries)
-        } catch {
+        guard !entries.isEmpty else { return }
+        // The last flush runs while the daemon's tasks are being cancelled, and the database
+        // refuses work from a cancelled task: write from a task of its own, or lose the lines.
+        let store = store
+        let written = await Task { try await store.appendAudit(contentsOf: entries) }.result
+        if case .failure(let error) = written {
             logger.error("could not write the audit log", metadata: ["error": "\(error)"])
         }
     }

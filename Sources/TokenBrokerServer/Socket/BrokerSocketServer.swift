@@ -99,7 +99,8 @@ struct BrokerSocketServer: Sendable {
         _ channel: any Channel, dispatcher: RequestDispatcher, logger: Logger
     ) -> EventLoopFuture<Connection> {
         identify(channel, logger: logger).flatMapThrowing { peer in
-            try channel.pipeline.syncOperations.addHandler(ImmediateAnswerHandler(peer: peer, dispatcher: dispatcher))
+            try channel.pipeline.syncOperations.addHandler(
+                ImmediateAnswerHandler(peer: peer, immediateResponse: dispatcher.immediateResponse(to:peer:)))
             return Connection(channel: try NIOAsyncChannel(wrappingChannelSynchronously: channel), peer: peer)
         }
     }
@@ -146,8 +147,14 @@ struct BrokerSocketServer: Sendable {
                 }
                 // Answers the event loop wrote may still wait in the channel's buffer, and
                 // closing would drop them: the promise of one more, empty, write completes
-                // once everything before it is written.
-                try await connection.channel.channel.writeAndFlush(ByteBuffer()).get()
+                // once everything before it is written. A client that never reads them is
+                // closed when the daemon's shutdown cancels this wait.
+                let channel = connection.channel.channel
+                try await withTaskCancellationHandler {
+                    try await channel.writeAndFlush(ByteBuffer()).get()
+                } onCancel: {
+                    channel.close(promise: nil)
+                }
             }
         } catch {
             logger.debug("connection ended", metadata: ["error": "\(type(of: error))"])

@@ -17,8 +17,9 @@ enum InboundRequest: Sendable {
 /// to the connection's request tasks. Answers are whole lines, so they interleave with the
 /// tasks' answers only between lines, in any order, as the protocol allows.
 ///
-/// A client that sends faster than it reads its answers is read no further while the
-/// answers wait in the socket's write buffer: the daemon's memory stays bounded.
+/// A client that sends faster than it reads its answers is served no further while the
+/// answers wait in the socket's write buffer: lines already read wait here unhandled, and
+/// the socket is read no further, so the daemon's memory stays bounded.
 final class ImmediateAnswerHandler: ChannelDuplexHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = InboundRequest
@@ -27,20 +28,74 @@ final class ImmediateAnswerHandler: ChannelDuplexHandler {
 
     /// `nil` for a peer of another uid: its input is dropped until the server closes it.
     private let peer: PeerIdentity?
-    private let dispatcher: RequestDispatcher
+    /// The answer to a request that needs no waiting, else `nil` (``RequestDispatcher/immediateResponse(to:peer:)``).
+    private let immediateResponse: (JSONRPCRequest, PeerIdentity) -> JSONRPCResponse?
     private var framer = LineFramer()
+    /// Lines read but not handled yet, because the client is not reading its answers.
+    private var unhandled = CircularBuffer<LineFramer.Event>()
     private var answeredSinceFlush = false
-    private var readWaitsForWritability = false
+    /// A read the pipeline asked for while lines waited or the channel was not writable.
+    private var readHeld = false
+    /// The client's end of input, held back until the lines before it are handled.
+    private var inputClosedHeld = false
 
-    init(peer: PeerIdentity?, dispatcher: RequestDispatcher) {
+    init(peer: PeerIdentity?, immediateResponse: @escaping (JSONRPCRequest, PeerIdentity) -> JSONRPCResponse?) {
         self.peer = peer
-        self.dispatcher = dispatcher
+        self.immediateResponse = immediateResponse
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        guard let peer else { return }
-        let chunk = unwrapInboundIn(data)
-        for event in framer.append(chunk.readableBytesView) {
+        guard peer != nil else { return }
+        unhandled.append(contentsOf: framer.append(unwrapInboundIn(data).readableBytesView))
+        handleLines(context: context)
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        flushAnswers(context: context)
+        context.fireChannelReadComplete()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let channelEvent = event as? ChannelEvent, channelEvent == .inputClosed, !unhandled.isEmpty {
+            inputClosedHeld = true
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func read(context: ChannelHandlerContext) {
+        if context.channel.isWritable, unhandled.isEmpty {
+            context.read()
+        } else {
+            readHeld = true
+        }
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable {
+            if handleLines(context: context) { context.fireChannelReadComplete() }
+            flushAnswers(context: context)
+            if unhandled.isEmpty {
+                if inputClosedHeld {
+                    inputClosedHeld = false
+                    context.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
+                }
+                if readHeld {
+                    readHeld = false
+                    // From the tail, so the request tasks' own back-pressure still decides.
+                    context.channel.read()
+                }
+            }
+        }
+        context.fireChannelWritabilityChanged()
+    }
+
+    /// Handles waiting lines while the client keeps up; `true` when some went on to the tasks.
+    @discardableResult
+    private func handleLines(context: ChannelHandlerContext) -> Bool {
+        guard let peer else { return false }
+        var forwarded = false
+        while context.channel.isWritable, let event = unhandled.popFirst() {
             switch event {
             case .line(let line):
                 switch ClientMessage(line: line) {
@@ -49,46 +104,31 @@ final class ImmediateAnswerHandler: ChannelDuplexHandler {
                 case .notification:
                     continue  // Clients have no notifications to send; ignore them as JSON-RPC says.
                 case .request(let request):
-                    if let response = dispatcher.immediateResponse(to: request, peer: peer) {
+                    if let response = immediateResponse(request, peer) {
                         answer(response, context: context)
                     } else {
                         context.fireChannelRead(wrapInboundOut(.request(request)))
+                        forwarded = true
                     }
                 }
             case .oversizedLine:
                 answer(JSONRPCResponse(id: nil, error: .lineTooLong), context: context)
                 context.fireChannelRead(wrapInboundOut(.oversizedLine))
+                forwarded = true
             }
         }
-    }
-
-    func channelReadComplete(context: ChannelHandlerContext) {
-        // One flush per read, however many requests the read held (pipelined clients).
-        if answeredSinceFlush {
-            answeredSinceFlush = false
-            context.flush()
-        }
-        context.fireChannelReadComplete()
-    }
-
-    func read(context: ChannelHandlerContext) {
-        if context.channel.isWritable {
-            context.read()
-        } else {
-            readWaitsForWritability = true
-        }
-    }
-
-    func channelWritabilityChanged(context: ChannelHandlerContext) {
-        if context.channel.isWritable, readWaitsForWritability {
-            readWaitsForWritability = false
-            context.read()
-        }
-        context.fireChannelWritabilityChanged()
+        return forwarded
     }
 
     private func answer(_ response: JSONRPCResponse, context: ChannelHandlerContext) {
+        // Written now, flushed once per read however many requests it held (pipelining).
         context.write(wrapOutboundOut(context.channel.allocator.buffer(bytes: response.encodedLine())), promise: nil)
         answeredSinceFlush = true
+    }
+
+    private func flushAnswers(context: ChannelHandlerContext) {
+        guard answeredSinceFlush else { return }
+        answeredSinceFlush = false
+        context.flush()
     }
 }
