@@ -83,7 +83,9 @@ struct TokenInvocation: Equatable {
                 JSONRPCRequest(id: 1, method: .tokenGet, params: params))
             print(result.accessToken.exposedValue)
         } catch .rpc(let error) where error.reason == .authorizationRequired {
-            writeStandardError("tokenbroker: signing in to \(resource) is needed; run: tokenbroker login \(resource)\n")
+            // The same scopes, or the sign-in would not be for what this token needs.
+            let login = (["tokenbroker", "login", resource] + scopes.flatMap { ["--scope", $0] }).joined(separator: " ")
+            writeStandardError("tokenbroker: signing in to \(resource) is needed; run: \(login)\n")
             Glibc.exit(ExitStatus.signInNeeded)
         } catch {
             fail(error)

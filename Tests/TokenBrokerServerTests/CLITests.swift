@@ -131,6 +131,11 @@ private func runBlocking(_ program: String, _ arguments: [String], environment: 
 
         let token = try await run(cli, ["token", fixture.resource, "--scope", "files:read", "--socket", daemon.socketPath])
         #expect(token.status == 0)
+
+        // A scope beyond the grant: the hint signs in for it, not for what is held already.
+        let needsMore = try await run(cli, ["token", fixture.resource, "--scope", "files:write", "--socket", daemon.socketPath])
+        #expect(needsMore.status == 3)
+        #expect(needsMore.stderr.hasSuffix("run: tokenbroker login \(fixture.resource) --scope files:write\n"))
         let printed = token.stdout.trimmingCharacters(in: .newlines)
         let mcp = MCPTestClient(endpoint: fixture.resource)
         #expect(try await mcp.initialize(token: printed).status == 200)
