@@ -15,3 +15,10 @@ public enum BrokerProtocol {
     /// misbehaving peer, and the bound keeps one connection from growing the daemon's memory.
     public static let maximumLineLength = 1_048_576
 }
+
+/// The tokenbroker release: what `broker/info` reports as `version`, and what
+/// `tokenbrokerd --version` and `tokenbroker --version` print.
+public enum TokenBrokerVersion {
+    /// The current release.
+    public static let current = "0.1.0"
+}

@@ -220,8 +220,3 @@ struct SystemdNotifier {
     }
 }
 
-/// The version reported by `broker/info` and `--version`.
-public enum TokenBrokerVersion {
-    /// The current release.
-    public static let current = "0.1.0"
-}

@@ -12,6 +12,7 @@ struct TokenBrokerCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tokenbroker",
         abstract: "See and manage the OAuth grants tokenbrokerd holds for your MCP servers.",
+        version: TokenBrokerVersion.current,
         subcommands: [Status.self, Login.self, Token.self, Revoke.self, Audit.self],
         defaultSubcommand: Status.self)
 

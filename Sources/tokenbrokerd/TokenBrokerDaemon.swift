@@ -13,7 +13,8 @@ struct TokenBrokerDaemonCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tokenbrokerd",
         abstract: "The per-user OAuth token broker for MCP clients.",
-        discussion: "Serves token requests on a Unix socket. Every flag can also be set in the config file.")
+        discussion: "Serves token requests on a Unix socket. Every flag can also be set in the config file.",
+        version: TokenBrokerVersion.current)
 
     @Option(help: "The Unix socket to serve on.")
     var socket: String?

@@ -108,10 +108,43 @@ private func runBlocking(_ program: String, _ arguments: [String], environment: 
               --scope <scope>         A scope the token must have (repeatable).
               --min-valid-seconds <min-valid-seconds>
                                       The token must stay valid this many seconds.
+              --version               Show the version.
               -h, --help              Show help information.
 
 
             """)
+
+        let root = try await run(cli, ["--help"])
+        #expect(root.status == 0)
+        #expect(root.stdout == """
+            OVERVIEW: See and manage the OAuth grants tokenbrokerd holds for your MCP
+            servers.
+
+            USAGE: tokenbroker [--socket <socket>] <subcommand>
+
+            OPTIONS:
+              --socket <socket>       The daemon's socket (default: as tokenbrokerd
+                                      resolves it).
+              --version               Show the version.
+              -h, --help              Show help information.
+
+            SUBCOMMANDS:
+              status (default)        Show every grant: scopes requested and granted, token
+                                      expiry, sign-ins waiting.
+              login                   Sign in to an MCP server now, so clients find a token
+                                      ready.
+              token                   Print an access token for an MCP server, and nothing
+                                      else.
+              revoke                  Revoke a grant at its authorization server and forget
+                                      its tokens.
+              audit                   Show which local programs got which tokens, and when.
+
+              See 'tokenbroker help <subcommand>' for detailed help.
+
+            """)
+
+        let version = try await run(cli, ["--version"])
+        #expect(version.stdout == TokenBrokerVersion.current + "\n")
     }
 
     /// The whole path a script takes: sign in once with `login`, then `token` prints the token.
