@@ -46,7 +46,7 @@ public struct BrokerClient: Sendable {
     }
 
     /// The variables of this process's environment that decide where the socket is
-    /// (``BrokerPaths/socketVariables``); read with `getenv`, not the whole environment.
+    /// (`BrokerPaths.socketVariables`); read with `getenv`, not the whole environment.
     public static var socketEnvironment: [String: String] {
         var values: [String: String] = [:]
         for name in BrokerPaths.socketVariables {
@@ -79,9 +79,14 @@ public struct BrokerClient: Sendable {
     /// A new token after the MCP server refused one with 401 or 403.
     ///
     /// - Parameters:
+    ///   - resource: The MCP server URL.
     ///   - challenge: The `WWW-Authenticate` value(s) of the response, several lines joined with `", "`.
     ///   - status: 401 or 403.
     ///   - rejectedToken: The access token the server refused.
+    ///   - scopes: What the refused request needed, when the client knows.
+    ///   - interactive: Whether the daemon may start a browser sign-in and wait for it.
+    ///   - waitSeconds: How long to wait for a person to sign in (daemon default 300).
+    ///   - onAuthorizationPending: Called when a person must sign in, with the URL.
     public func token(
         for resource: String, afterChallenge challenge: String, status: Int, rejectedToken: String?,
         scopes: [String] = [], interactive: Bool = true, waitSeconds: Int? = nil,
@@ -206,6 +211,7 @@ public struct BrokerClient: Sendable {
 ///   - environment: Where `TOKENBROKER_SOCKET` and `XDG_RUNTIME_DIR` are read; by default
 ///     this process's environment.
 ///   - application: A name for this client, shown in status and the audit log.
+///   - body: What to do with the client; its result is returned.
 public func withBrokerClient<Result>(
     socketPath: String? = nil, environment: [String: String]? = nil, application: String? = nil,
     _ body: (BrokerClient) async throws -> Result
