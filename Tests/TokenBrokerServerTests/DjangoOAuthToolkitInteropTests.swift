@@ -224,9 +224,7 @@ struct DjangoOAuthToolkitInteropTests {
 
 /// `Tests/Interop/dot/dot_fixture.py`: django-oauth-toolkit and the files API.
 final class DOTFixture: Sendable {
-    let process: Process
-    let stdin: Pipe
-    let exited: OneShotSignal
+    let fixture: FixtureProcess
     let base: String
     let issuer: String
     let resource: String
@@ -251,25 +249,10 @@ final class DOTFixture: Sendable {
 
     init() async throws {
         guard let python = interopPython else { throw UnexpectedError(description: "TOKENBROKER_INTEROP_PYTHON is not set") }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = [repositoryRoot + "/Tests/Interop/dot/dot_fixture.py"]
-        let stdin = Pipe()
-        let stdout = Pipe()
-        process.standardInput = stdin
-        process.standardOutput = stdout
-        process.standardError = FileHandle.nullDevice
-        let exited = OneShotSignal()
-        process.terminationHandler = { _ in exited.fire() }
-        try process.run()
-        self.process = process
-        self.stdin = stdin
-        self.exited = exited
-        // Migrations first, then one JSON line once the server listens: no sleeping.
-        guard let line = await PipeLines(stdout.fileHandleForReading).next() else {
-            throw UnexpectedError(description: "the django-oauth-toolkit fixture exited before it was ready")
-        }
-        let handshake = try JSONDecoder().decode(Handshake.self, from: line)
+        // Migrations first, then one JSON line once the server listens.
+        let handshake: Handshake
+        (fixture, handshake) = try await FixtureProcess.start(
+            python, [repositoryRoot + "/Tests/Interop/dot/dot_fixture.py"], handshake: Handshake.self)
         base = handshake.base
         issuer = handshake.issuer
         resource = handshake.resource
@@ -313,8 +296,7 @@ final class DOTFixture: Sendable {
     }
 
     func stop() async {
-        try? stdin.fileHandleForWriting.close()
-        await exited.wait()
+        await fixture.stop(terminate: false)
         try? await http.shutdown()
     }
 }

@@ -65,70 +65,10 @@ struct ConformanceVerdict: Decodable, Sendable {
     }
 }
 
-/// Lines from a pipe, read on a thread of their own: the in-process daemon needs the
-/// cooperative pool while the fixture waits for the driver, so no task may block on a read.
-final class PipeLines: Sendable {
-    private struct State {
-        var buffer = Data()
-        var lines: [Data] = []
-        var waiters: [CheckedContinuation<Data?, Never>] = []
-        var closed = false
-    }
-
-    private let state = Mutex(State())
-
-    init(_ handle: FileHandle) {
-        let thread = Thread { [self] in
-            while true {
-                let chunk = handle.availableData
-                let resumed: [(CheckedContinuation<Data?, Never>, Data?)] = self.state.withLock { state in
-                    if chunk.isEmpty {
-                        state.closed = true
-                    } else {
-                        state.buffer.append(chunk)
-                        while let newline = state.buffer.firstIndex(of: UInt8(ascii: "\n")) {
-                            state.lines.append(Data(state.buffer[state.buffer.startIndex..<newline]))
-                            state.buffer = Data(state.buffer[state.buffer.index(after: newline)...])
-                        }
-                    }
-                    var resumed: [(CheckedContinuation<Data?, Never>, Data?)] = []
-                    while !state.waiters.isEmpty, !state.lines.isEmpty {
-                        resumed.append((state.waiters.removeFirst(), state.lines.removeFirst()))
-                    }
-                    if state.closed {
-                        resumed += state.waiters.map { ($0, nil) }
-                        state.waiters = []
-                    }
-                    return resumed
-                }
-                for (waiter, line) in resumed { waiter.resume(returning: line) }
-                if chunk.isEmpty { return }
-            }
-        }
-        thread.start()
-    }
-
-    /// The next line, or `nil` once the pipe closed.
-    func next() async -> Data? {
-        await withCheckedContinuation { continuation in
-            let ready: Data?? = state.withLock { state in
-                if !state.lines.isEmpty { return .some(state.lines.removeFirst()) }
-                if state.closed { return .some(nil) }
-                state.waiters.append(continuation)
-                return nil
-            }
-            if let ready { continuation.resume(returning: ready) }
-        }
-    }
-}
-
 /// `Tests/Conformance/fixture.py` for one run: the fake servers and, on request, the driver.
 final class ConformanceFixture: Sendable {
-    let process: Process
-    let stdin: Pipe
-    let lines: PipeLines
+    let fixture: FixtureProcess
     let handshake: ConformanceHandshake
-    private let exited: OneShotSignal
 
     struct FixtureFailed: Error, CustomStringConvertible {
         var description: String
@@ -136,26 +76,15 @@ final class ConformanceFixture: Sendable {
 
     /// Starts the fixture; `results` is where it files the verdict for `report.py`.
     init(_ run: ConformanceRun, results: String?) async throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", repositoryRoot + "/Tests/Conformance/fixture.py", run.scenario, "--spec-version", run.specVersion]
-            + (results.map { ["--results", $0] } ?? [])
-        let stdin = Pipe()
-        let stdout = Pipe()
-        process.standardInput = stdin
-        process.standardOutput = stdout
-        process.standardError = FileHandle.nullDevice
-        let exited = OneShotSignal()
-        process.terminationHandler = { _ in exited.fire() }
-        try process.run()
-        self.process = process
-        self.stdin = stdin
-        self.exited = exited
-        lines = PipeLines(stdout.fileHandleForReading)
-        guard let line = await lines.next() else {
-            throw FixtureFailed(description: "the conformance fixture exited before its handshake (run it by hand: python3 Tests/Conformance/fixture.py \(run.scenario))")
+        do {
+            (fixture, handshake) = try await FixtureProcess.start(
+                "/usr/bin/env",
+                ["python3", repositoryRoot + "/Tests/Conformance/fixture.py", run.scenario, "--spec-version", run.specVersion]
+                    + (results.map { ["--results", $0] } ?? []),
+                handshake: ConformanceHandshake.self)
+        } catch let error as FixtureProcess.ExitedEarly {
+            throw FixtureFailed(description: "\(error) (run it by hand: python3 Tests/Conformance/fixture.py \(run.scenario))")
         }
-        handshake = try JSONDecoder().decode(ConformanceHandshake.self, from: line)
     }
 
     /// Runs the driver against `socketPath` and returns the fixture's verdict.
@@ -168,42 +97,15 @@ final class ConformanceFixture: Sendable {
         if !driverArguments.isEmpty {
             spec["command"] = ["/usr/bin/env", "python3", repositoryRoot + "/Tests/Conformance/driver.py"] + driverArguments
         }
-        let order = try JSONSerialization.data(withJSONObject: ["run": spec])
-        try stdin.fileHandleForWriting.write(contentsOf: order + Data("\n".utf8))
-        guard let line = await lines.next() else {
+        try fixture.send(try JSONSerialization.data(withJSONObject: ["run": spec]))
+        guard let line = await fixture.lines.next() else {
             throw FixtureFailed(description: "the conformance fixture exited without a verdict")
         }
         return try JSONDecoder().decode(ConformanceVerdict.self, from: line)
     }
 
     func stop() async {
-        try? stdin.fileHandleForWriting.close()
-        if process.isRunning { process.terminate() }
-        await exited.wait()
-    }
-}
-
-/// A signal fired once, awaited by anyone.
-final class OneShotSignal: Sendable {
-    private let state = Mutex<(fired: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
-
-    func fire() {
-        let waiters = state.withLock { state in
-            state.fired = true
-            defer { state.waiters = [] }
-            return state.waiters
-        }
-        for waiter in waiters { waiter.resume() }
-    }
-
-    func wait() async {
-        await withCheckedContinuation { continuation in
-            let fired = state.withLock { state in
-                if !state.fired { state.waiters.append(continuation) }
-                return state.fired
-            }
-            if fired { continuation.resume() }
-        }
+        await fixture.stop(terminate: true)
     }
 }
 

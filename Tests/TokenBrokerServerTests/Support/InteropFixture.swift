@@ -21,8 +21,7 @@ let interopPython: String? = {
 
 /// The real MCP Python SDK authorization + resource server (`Tests/Interop/mcp_sdk_fixture.py`).
 final class MCPSDKFixture: Sendable {
-    let process: Process
-    let stdin: Pipe
+    let fixture: FixtureProcess
     let authorizationServer: String
     let resource: String
     let http: HTTPClient
@@ -35,29 +34,9 @@ final class MCPSDKFixture: Sendable {
 
     init(arguments: [String] = []) async throws {
         guard let python = interopPython else { throw UnexpectedError(description: "TOKENBROKER_INTEROP_PYTHON is not set") }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = [repositoryRoot + "/Tests/Interop/mcp_sdk_fixture.py"] + arguments
-        let stdin = Pipe()
-        let stdout = Pipe()
-        process.standardInput = stdin
-        process.standardOutput = stdout
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        self.process = process
-        self.stdin = stdin
-        // The fixture prints one JSON line once both servers listen: read it, no sleeping.
-        let handle = stdout.fileHandleForReading
-        let line = try await offThePool { () throws -> Data in
-            var data = Data()
-            while !data.contains(UInt8(ascii: "\n")) {
-                let chunk = handle.availableData
-                guard !chunk.isEmpty else { throw UnexpectedError(description: "the MCP SDK fixture exited before it was ready") }
-                data.append(chunk)
-            }
-            return data
-        }
-        let handshake = try JSONDecoder().decode(Handshake.self, from: line.prefix { $0 != UInt8(ascii: "\n") })
+        let handshake: Handshake
+        (fixture, handshake) = try await FixtureProcess.start(
+            python, [repositoryRoot + "/Tests/Interop/mcp_sdk_fixture.py"] + arguments, handshake: Handshake.self)
         authorizationServer = handshake.as
         resource = handshake.rs
         var configuration = HTTPClient.Configuration()
@@ -80,10 +59,7 @@ final class MCPSDKFixture: Sendable {
     }
 
     func stop() async {
-        try? stdin.fileHandleForWriting.close()
-        process.terminate()
-        let process = process
-        _ = try? await offThePool { process.waitUntilExit() }
+        await fixture.stop(terminate: true)
         try? await http.shutdown()
     }
 }
