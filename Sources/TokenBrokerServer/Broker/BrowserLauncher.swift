@@ -35,17 +35,41 @@ public struct BrowserLauncher: Sendable {
 
     /// `xdg-open` when a desktop session is present, else nothing (the contract's default).
     public static func systemDefault(environment: [String: String]) -> BrowserLauncher {
+        let path = environment["PATH"]
+        guard var words = defaultCommand(environment: environment, isInstalled: { find($0, path: path) != nil }) else {
+            return .none
+        }
+        words[0] = find(words[0], path: path) ?? words[0]
+        return command(words)
+    }
+
+    /// The command ``systemDefault(environment:)`` runs, if any.
+    ///
+    /// Under systemd (`INVOCATION_ID` is set) the daemon runs in its unit's sandbox, and a
+    /// browser started from it would inherit that sandbox: a read-only home, no netlink,
+    /// and MemoryDenyWriteExecute, which breaks a browser's JavaScript JIT. So there the
+    /// URL goes to `xdg-open` in a transient unit of the user's service manager
+    /// (`systemd-run --user`), outside the sandbox, with the session's environment.
+    static func defaultCommand(environment: [String: String], isInstalled: (String) -> Bool) -> [String]? {
         let hasDesktop = ["DISPLAY", "WAYLAND_DISPLAY"].contains { !(environment[$0] ?? "").isEmpty }
-        return hasDesktop ? .command(["xdg-open"]) : .none
+        guard hasDesktop else { return nil }
+        if !(environment["INVOCATION_ID"] ?? "").isEmpty, isInstalled("systemd-run") {
+            return ["systemd-run", "--user", "--quiet", "--collect", "--", "xdg-open"]
+        }
+        return ["xdg-open"]
     }
 
     private static func resolve(_ program: String) -> String {
+        find(program, path: ProcessInfo.processInfo.environment["PATH"]) ?? program
+    }
+
+    /// `program` itself when it has a slash, else the first executable of that name in `path`.
+    private static func find(_ program: String, path: String?) -> String? {
         if program.contains("/") { return program }
-        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
-        for directory in path.split(separator: ":") {
+        for directory in (path ?? "/usr/local/bin:/usr/bin:/bin").split(separator: ":") {
             let candidate = "\(directory)/\(program)"
             if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
         }
-        return program
+        return nil
     }
 }

@@ -1,0 +1,52 @@
+import Foundation
+import Testing
+@testable import TokenBrokerServer
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Which program shows the sign-in URL by default, and how it is run.
+@Suite(.timeLimit(.minutes(1)))
+struct BrowserLauncherTests {
+    static func everythingInstalled(_ program: String) -> Bool { true }
+
+    @Test func withoutADesktopNothingIsOpened() {
+        #expect(BrowserLauncher.defaultCommand(environment: ["INVOCATION_ID": "1"], isInstalled: Self.everythingInstalled) == nil)
+        #expect(BrowserLauncher.defaultCommand(environment: ["DISPLAY": ""], isInstalled: Self.everythingInstalled) == nil)
+    }
+
+    @Test func aDesktopSessionOpensXDGOpen() {
+        #expect(BrowserLauncher.defaultCommand(environment: ["WAYLAND_DISPLAY": "wayland-0"], isInstalled: Self.everythingInstalled) == ["xdg-open"])
+    }
+
+    /// Under systemd, out of the unit's sandbox through the user's service manager; where
+    /// systemd-run is missing, xdg-open all the same.
+    @Test func underSystemdItGoesThroughTheUserManager() {
+        let service = ["DISPLAY": ":0", "INVOCATION_ID": "5f0c0e5a"]
+        #expect(BrowserLauncher.defaultCommand(environment: service, isInstalled: Self.everythingInstalled)
+            == ["systemd-run", "--user", "--quiet", "--collect", "--", "xdg-open"])
+        #expect(BrowserLauncher.defaultCommand(environment: service) { $0 != "systemd-run" } == ["xdg-open"])
+    }
+
+    /// The launcher really runs the program it found on the environment's PATH, with the
+    /// URL as the last argument: a stand-in `systemd-run` reports its arguments on a FIFO.
+    @Test func theLauncherRunsTheProgramFoundOnPath() async throws {
+        let directory = try TemporaryDirectory()
+        let report = directory.path + "/report"
+        #expect(mkfifo(report, 0o600) == 0)
+        let stub = directory.path + "/systemd-run"
+        try "#!/bin/sh\necho \"$*\" > '\(report)'\n".write(toFile: stub, atomically: true, encoding: .utf8)
+        #expect(chmod(stub, 0o755) == 0)
+
+        let launcher = BrowserLauncher.systemDefault(environment: ["DISPLAY": ":0", "INVOCATION_ID": "1", "PATH": directory.path])
+        let url = "https://auth.example.com/authorize?client_id=c&state=s"
+        #expect(await launcher.open(url))
+        // Opening the FIFO waits for the stub to write: no sleeping.
+        let arguments = try await offThePool { () throws -> String in
+            guard let fifo = FileHandle(forReadingAtPath: report) else { throw POSIXError(.EIO) }
+            return String(decoding: fifo.readDataToEndOfFile(), as: UTF8.self)
+        }
+        #expect(arguments == "--user --quiet --collect -- xdg-open \(url)\n")
+    }
+}
