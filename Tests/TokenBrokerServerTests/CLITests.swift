@@ -55,6 +55,25 @@ private func runBlocking(_ program: String, _ arguments: [String], environment: 
         await daemon.stop()
     }
 
+    /// Without `--socket`, the CLI (and the library under it) finds the socket where the
+    /// daemon does: `$TOKENBROKER_SOCKET`, else `$XDG_RUNTIME_DIR/tokenbroker/socket`.
+    @Test func theSocketComesFromTheEnvironment() async throws {
+        let daemon = try await TestDaemon(browser: .none, allowHTTPLoopback: false)
+        let fromVariable = try await run(cli, ["status"], environment: ["TOKENBROKER_SOCKET": daemon.socketPath])
+        #expect(fromVariable.status == 0)
+        #expect(fromVariable.stdout.hasPrefix("No grants yet."))
+        // The fast path of `token` too: the daemon answers (it refuses plain http), so it was found.
+        let token = try await run(cli, ["token", "http://example.com/mcp"], environment: ["TOKENBROKER_SOCKET": daemon.socketPath])
+        #expect(token.status == 4)
+
+        let runtime = try TemporaryDirectory()
+        let elsewhere = try await run(
+            cli, ["status"], environment: ["TOKENBROKER_SOCKET": "", "XDG_RUNTIME_DIR": runtime.path])
+        #expect(elsewhere.status == 2)
+        #expect(elsewhere.stderr.contains(runtime.path + "/tokenbroker/socket"))
+        await daemon.stop()
+    }
+
     @Test func errorsAreOneLineWithDistinctExitStatuses() async throws {
         let daemon = try await TestDaemon(browser: .none, allowHTTPLoopback: false)
         let badURL = try await run(cli, ["token", "http://example.com/mcp", "--socket", daemon.socketPath])
