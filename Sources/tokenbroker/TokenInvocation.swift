@@ -27,16 +27,24 @@ struct TokenInvocation: Equatable {
         self.socket = socket
     }
 
-    /// Reads `token RESOURCE [--scope S]… [--min-valid-seconds N] [--socket PATH]` (options
-    /// in any order, `--name value` or `--name=value`); `nil` for anything else, including
-    /// a repeated single-valued option, an empty value or a value that starts with `-`.
+    /// Reads `[--socket PATH] token RESOURCE [--scope S]… [--min-valid-seconds N] [--socket PATH]`
+    /// (options in any order, `--name value` or `--name=value`, one `--socket` at most);
+    /// `nil` for anything else, including a repeated single-valued option, an empty value or
+    /// a value that starts with `-`.
     init?(arguments: some Sequence<String>) {
         var remaining = arguments.makeIterator()
-        guard remaining.next() == "token" else { return nil }
+        var socket: String?
+        var command = remaining.next()
+        if let first = command, first == "--socket" || first.hasPrefix("--socket=") {
+            let value = first == "--socket" ? remaining.next() : String(first.dropFirst("--socket=".count))
+            guard let value, !value.isEmpty, !value.hasPrefix("-") else { return nil }
+            socket = value
+            command = remaining.next()
+        }
+        guard command == "token" else { return nil }
         var resource: String?
         var scopes: [String] = []
         var minValidSeconds: Int?
-        var socket: String?
         while let argument = remaining.next() {
             guard argument.hasPrefix("--") else {
                 // A positional: the resource, once; a short option is for the full parser.

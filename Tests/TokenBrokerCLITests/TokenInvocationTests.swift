@@ -13,6 +13,8 @@ import Testing
         ["token", "https://mcp.example.com/mcp", "--socket=/run/user/1000/tokenbroker/socket", "--min-valid-seconds=0"],
         ["token", "--socket", "/tmp/s", "http://127.0.0.1:8000/mcp", "--scope", "a=b"],
         ["token", "https://mcp.example.com/mcp", "--min-valid-seconds", "+5"],
+        ["--socket", "/tmp/s", "token", "https://mcp.example.com/mcp"],
+        ["--socket=/tmp/s", "token", "https://mcp.example.com/mcp", "--scope", "files:read"],
     ]
 
     @Test(arguments: recognised)
@@ -50,7 +52,10 @@ import Testing
         ["token", "https://mcp.example.com/mcp", "--interactive"],
         ["token", "--", "https://mcp.example.com/mcp"],
         ["token", ""],
-        ["--socket", "/tmp/s", "token", "https://mcp.example.com/mcp"],
+        ["--socket", "/a", "token", "https://mcp.example.com/mcp", "--socket", "/b"],
+        ["--socket", "token", "https://mcp.example.com/mcp"],
+        ["--socket="],
+        ["--json", "token", "https://mcp.example.com/mcp"],
         ["help", "token"],
     ]
 
