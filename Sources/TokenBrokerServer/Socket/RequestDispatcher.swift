@@ -96,16 +96,9 @@ struct RequestDispatcher: Sendable {
     private func tokenGet(
         _ params: TokenGetParams, peer: PeerIdentity, notify: @escaping @Sendable (JSONRPCNotification) async -> Void
     ) async throws -> TokenGetResult {
+        // The event loop found no held token that answers this (see immediateResponse);
+        // `broker.token` looks once more, for one a refresh in between may have brought.
         let (url, needed, application) = try validated(params)
-
-        // A token may have arrived since the event loop looked (another request's refresh).
-        if params.challenge == nil, params.status == nil,
-            let hit = broker.cachedToken(for: url, needed: needed, minimumValidity: TimeInterval(params.minValidSeconds))
-        {
-            audit.record(peer: peer, application: application, method: .tokenGet, resource: url.string, scopes: hit.scopes, outcome: .served)
-            return result(hit)
-        }
-
         var challenge: BearerChallenge?
         if let value = params.challenge {
             do {
