@@ -66,6 +66,12 @@ let package = Package(
         ),
         // prctl(2) is variadic and struct ucred needs _GNU_SOURCE: a few lines of C.
         .target(name: "CTokenBrokerSystem"),
+        // Child processes without Foundation's Process (see ChildProcess); not a product.
+        .target(
+            name: "TokenBrokerSystem",
+            dependencies: ["CTokenBrokerSystem"],
+            swiftSettings: strictSettings
+        ),
         // The daemon as a library, so tests can run it in-process: sockets, HTTP, sign-in.
         .target(
             name: "TokenBrokerServer",
@@ -74,6 +80,7 @@ let package = Package(
                 "TokenBrokerCore",
                 "TokenBrokerProtocol",
                 "TokenBrokerStorage",
+                "TokenBrokerSystem",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -116,6 +123,7 @@ let package = Package(
             dependencies: [
                 "TokenBrokerServer",
                 "TokenBrokerClient",
+                "TokenBrokerSystem",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -134,8 +142,13 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .testTarget(
+            name: "TokenBrokerSystemTests",
+            dependencies: ["TokenBrokerSystem"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
             name: "TokenBrokerStorageTests",
-            dependencies: ["TokenBrokerStorage", "TokenBrokerCore"],
+            dependencies: ["TokenBrokerStorage", "TokenBrokerCore", "TokenBrokerSystem"],
             swiftSettings: strictSettings
         ),
     ],

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import TokenBrokerProtocol
 import TokenBrokerServer
+import TokenBrokerSystem
 
 /// The built executables next to this test binary.
 private func executable(_ name: String) -> String {
@@ -21,22 +22,21 @@ private func run(_ program: String, _ arguments: [String], environment: [String:
 }
 
 private func runBlocking(_ program: String, _ arguments: [String], environment: [String: String]) throws -> Run {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: program)
-    process.arguments = arguments
-    process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-    let out = Pipe()
-    let err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    process.standardInput = FileHandle.nullDevice
-    try process.run()
-    let stdout = out.fileHandleForReading.readDataToEndOfFile()
-    let stderr = err.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return Run(
-        status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-        stderr: String(decoding: stderr, as: UTF8.self))
+    let process = try ChildProcess(
+        executable: program, arguments: arguments,
+        environment: ProcessInfo.processInfo.environment.merging(environment) { $1 },
+        standardOutput: .pipe, standardError: .pipe)
+    let stdout = process.standardOutput!.readDataToEndOfFile()
+    let stderr = process.standardError!.readDataToEndOfFile()
+    guard case .exited(let status) = process.waitBlocking() else {
+        throw Killed(program: program)
+    }
+    return Run(status: status, stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self))
+}
+
+private struct Killed: Error, CustomStringConvertible {
+    var program: String
+    var description: String { "\(program) ended by a signal" }
 }
 
 /// `tokenbroker`, the real binary against a real daemon on a temporary socket.
@@ -248,21 +248,16 @@ private func runBlocking(_ program: String, _ arguments: [String], environment: 
     func firstConnectionActivatesTheDaemon() async throws {
         let directory = try TemporaryDirectory()
         let socket = directory.path + "/socket"
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/systemd-socket-activate")
-        process.arguments = [
-            "--listen=\(socket)", daemonBinary, "--database", directory.path + "/broker.sqlite3", "--socket", socket,
-        ]
-        let err = Pipe()
-        process.standardError = err
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
+        let process = try ChildProcess(
+            executable: "/usr/bin/systemd-socket-activate",
+            arguments: ["--listen=\(socket)", daemonBinary, "--database", directory.path + "/broker.sqlite3", "--socket", socket],
+            standardError: .pipe)
         defer {
-            process.terminate()
-            process.waitUntilExit()
+            process.send(signal: SIGTERM)
+            _ = process.waitBlocking()
         }
         // systemd-socket-activate says when it listens; no daemon runs yet.
-        let handle = err.fileHandleForReading
+        let handle = process.standardError!
         let said = try await offThePool {
             var said = ""
             while !said.contains("Listening on") {

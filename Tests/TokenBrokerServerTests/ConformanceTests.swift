@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import TokenBrokerCore
 import TokenBrokerServer
+import TokenBrokerSystem
 
 /// The MCP conformance suite's client-auth scenarios, re-created in `Tests/Conformance`
 /// (the official suite's npm dependencies cannot be installed here), held against the
@@ -86,17 +87,12 @@ struct ConformanceTests {
 
     /// The list above and the fixture's own list must not drift apart.
     @Test func everyFixtureScenarioRuns() async throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", repositoryRoot + "/Tests/Conformance/fixture.py", "--list"]
-        let stdout = Pipe()
-        process.standardOutput = stdout
-        let exited = OneShotSignal()
-        process.terminationHandler = { _ in exited.fire() }
-        try process.run()
-        let lines = PipeLines(stdout.fileHandleForReading)
+        let process = try ChildProcess(
+            executable: "/usr/bin/env", arguments: ["python3", repositoryRoot + "/Tests/Conformance/fixture.py", "--list"],
+            standardOutput: .pipe)
+        let lines = PipeLines(process.standardOutput!)
         let line = try #require(await lines.next())
-        await exited.wait()
+        #expect(await process.wait() == .exited(0))
         let listed = try JSONDecoder().decode([ConformanceRun].self, from: line)
         #expect(Set(listed) == Set(Self.runs))
         #expect(Self.runs.count == Set(Self.runs).count)

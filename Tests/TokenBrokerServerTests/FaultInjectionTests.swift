@@ -488,7 +488,7 @@ struct FaultInjectionTests {
     // MARK: - 10. authorization/pending
 
     @Test func pendingNotificationCarriesTheURLThatCompletesTheSignIn() async throws {
-        try await Scenario.run(browser: .manual(), launcher: .none) { s in
+        try await Scenario.run(browser: .manual(), launcher: BrowserLauncher.none) { s in
             let browser = s.browser
             let reply = try await s.client.token(s.fake.resource, scopes: [Self.read]) { notification in
                 guard notification.method == .authorizationPending, let params = notification.params,

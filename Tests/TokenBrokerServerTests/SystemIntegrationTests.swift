@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import TokenBrokerProtocol
 @testable import TokenBrokerServer
+import TokenBrokerSystem
 
 #if canImport(Glibc)
 import Glibc
@@ -96,18 +97,14 @@ import Glibc
                 data = b""
             print("answered" if data else "closed")
             """
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
-        process.arguments = ["--reuid=65534", "--regid=65534", "--clear-groups", "/usr/bin/python3", "-c", script, daemon.socketPath]
-        let output = Pipe()
-        let errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        try process.run()
+        let process = try ChildProcess(
+            executable: "/usr/bin/setpriv",
+            arguments: ["--reuid=65534", "--regid=65534", "--clear-groups", "/usr/bin/python3", "-c", script, daemon.socketPath],
+            standardOutput: .pipe, standardError: .pipe)
         let (printed, complaint) = try await offThePool {
-            let printed = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            let complaint = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            process.waitUntilExit()
+            let printed = String(decoding: process.standardOutput!.readDataToEndOfFile(), as: UTF8.self)
+            let complaint = String(decoding: process.standardError!.readDataToEndOfFile(), as: UTF8.self)
+            _ = process.waitBlocking()
             return (printed, complaint)
         }
         #expect(printed.trimmingCharacters(in: .whitespacesAndNewlines) == "closed", "\(complaint)")

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import TokenBrokerCore
 import TokenBrokerStorage
+import TokenBrokerSystem
 
 #if canImport(Glibc)
 import Glibc
@@ -51,24 +52,18 @@ struct CrashTests {
                 try store.close()
             }
 
-            let child = Process()
-            child.executableURL = URL(fileURLWithPath: try Self.helperPath())
-            child.arguments = [path, Fixture.resource.string, Fixture.issuer, Fixture.refreshToken.exposedValue]
-            let input = Pipe()
-            let output = Pipe()
-            let errors = Pipe()
-            child.standardInput = input
-            child.standardOutput = output
-            child.standardError = errors
-            try child.run()
+            let child = try ChildProcess(
+                executable: try Self.helperPath(),
+                arguments: [path, Fixture.resource.string, Fixture.issuer, Fixture.refreshToken.exposedValue],
+                standardInput: .pipe, standardOutput: .pipe, standardError: .pipe)
 
             // The child writes this only after its UPDATE and INSERT ran, inside the open
             // transaction, and then blocks reading stdin, which we never write to.
-            let handshake = Self.readLine(from: output.fileHandleForReading)
+            let handshake = Self.readLine(from: child.standardOutput!)
             guard handshake == "mid-transaction\n" else {
-                input.fileHandleForWriting.closeFile()
-                child.waitUntilExit()
-                let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+                try? child.standardInput!.close()
+                let message = String(decoding: child.standardError!.readDataToEndOfFile(), as: UTF8.self)
+                _ = await child.wait()
                 Issue.record("the helper did not reach the middle of its transaction: \(message)")
                 return
             }
@@ -76,11 +71,9 @@ struct CrashTests {
             let refused = #expect(throws: StorageError.self) { try BrokerStore.open(path: path) }
             #expect(refused?.code == .alreadyServing)
 
-            #expect(kill(child.processIdentifier, SIGKILL) == 0)
-            child.waitUntilExit()
-            input.fileHandleForWriting.closeFile()
-            #expect(child.terminationReason == .uncaughtSignal)
-            #expect(child.terminationStatus == SIGKILL)
+            child.send(signal: SIGKILL)
+            #expect(await child.wait() == .signalled(SIGKILL))
+            try? child.standardInput!.close()
 
             // The kernel dropped the dead writer's lock; SQLite rolls the WAL back.
             let store = try BrokerStore.open(path: path)

@@ -16,4 +16,13 @@ typedef struct {
 /// same user (PR_SET_DUMPABLE = 0), and a zero core size limit. Returns 0 or -1.
 int tb_harden_process(void);
 
+/// Starts `path` with posix_spawn(3). `stdio[i]` becomes descriptor i of the child
+/// (-1: /dev/null, -2: the parent's own); every other descriptor is closed in the child,
+/// and the signal mask and the dispositions a runtime changes (SIGPIPE ignored) are
+/// reset. `envp` NULL passes the parent's environment. Returns 0, or an errno value.
+int tb_spawn(pid_t *pid, const char *path, char *const argv[], char *const envp[], const int stdio[3]);
+
+/// pipe2(2) with O_CLOEXEC, which glibc declares only under _GNU_SOURCE. Returns 0 or -1.
+int tb_pipe_cloexec(int ends[2]);
+
 #endif

@@ -1,5 +1,6 @@
 internal import Foundation
 internal import Logging
+internal import TokenBrokerSystem
 
 /// Shows a sign-in URL to the person: runs `--browser-command` or an injected action.
 public struct BrowserLauncher: Sendable {
@@ -10,18 +11,9 @@ public struct BrowserLauncher: Sendable {
     public static func command(_ command: [String]) -> BrowserLauncher {
         BrowserLauncher { url in
             guard let program = command.first else { return false }
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: resolve(program))
-            process.arguments = Array(command.dropFirst()) + [url]
-            process.standardInput = FileHandle.nullDevice
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-            do {
-                try process.run()
-                return true
-            } catch {
-                return false
-            }
+            // Not awaited: xdg-open may run the browser itself and last as long as it.
+            // ChildProcess reaps it whenever it ends.
+            return (try? ChildProcess(executable: resolve(program), arguments: Array(command.dropFirst()) + [url])) != nil
         }
     }
 

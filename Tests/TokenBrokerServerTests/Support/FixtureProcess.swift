@@ -1,44 +1,32 @@
 import Foundation
 import Synchronization
+import TokenBrokerSystem
 
 /// A fixture in a child process (a Python server of the interop or conformance tests): it
 /// prints one JSON handshake line once it listens, takes orders as lines on stdin, and
 /// exits when stdin closes. Its stderr is discarded.
 final class FixtureProcess: Sendable {
-    let process: Process
+    let process: ChildProcess
     /// What it prints after the handshake (the conformance fixture's verdicts).
     let lines: PipeLines
-    private let stdin: Pipe
-    private let exited: OneShotSignal
 
     /// The fixture ended before its handshake; `description` names it.
     struct ExitedEarly: Error, CustomStringConvertible {
         var description: String
     }
 
-    private init(process: Process, stdin: Pipe, lines: PipeLines, exited: OneShotSignal) {
+    private init(process: ChildProcess, lines: PipeLines) {
         self.process = process
-        self.stdin = stdin
         self.lines = lines
-        self.exited = exited
     }
 
     /// Starts `executable arguments` and returns once its handshake line arrived: no sleeping.
     static func start<Handshake: Decodable>(
         _ executable: String, _ arguments: [String], handshake: Handshake.Type
     ) async throws -> (FixtureProcess, Handshake) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        let stdin = Pipe()
-        let stdout = Pipe()
-        process.standardInput = stdin
-        process.standardOutput = stdout
-        process.standardError = FileHandle.nullDevice
-        let exited = OneShotSignal()
-        process.terminationHandler = { _ in exited.fire() }
-        try process.run()
-        let fixture = FixtureProcess(process: process, stdin: stdin, lines: PipeLines(stdout.fileHandleForReading), exited: exited)
+        let process = try ChildProcess(
+            executable: executable, arguments: arguments, standardInput: .pipe, standardOutput: .pipe)
+        let fixture = FixtureProcess(process: process, lines: PipeLines(process.standardOutput!))
         guard let line = await fixture.lines.next() else {
             let name = arguments.first { $0.hasSuffix(".py") }.map { ($0 as NSString).lastPathComponent } ?? executable
             throw ExitedEarly(description: "the fixture \(name) exited before it was ready")
@@ -48,14 +36,14 @@ final class FixtureProcess: Sendable {
 
     /// Writes one order line to its stdin.
     func send(_ line: Data) throws {
-        try stdin.fileHandleForWriting.write(contentsOf: line + Data("\n".utf8))
+        try process.standardInput!.write(contentsOf: line + Data("\n".utf8))
     }
 
     /// Closes its stdin (it exits on EOF), or also terminates it, and waits until it is gone.
     func stop(terminate: Bool) async {
-        try? stdin.fileHandleForWriting.close()
-        if terminate, process.isRunning { process.terminate() }
-        await exited.wait()
+        try? process.standardInput!.close()
+        if terminate { process.send(signal: SIGTERM) }
+        _ = await process.wait()
     }
 }
 
@@ -112,30 +100,6 @@ final class PipeLines: Sendable {
                 return nil
             }
             if let ready { continuation.resume(returning: ready) }
-        }
-    }
-}
-
-/// A signal fired once, awaited by anyone.
-final class OneShotSignal: Sendable {
-    private let state = Mutex<(fired: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
-
-    func fire() {
-        let waiters = state.withLock { state in
-            state.fired = true
-            defer { state.waiters = [] }
-            return state.waiters
-        }
-        for waiter in waiters { waiter.resume() }
-    }
-
-    func wait() async {
-        await withCheckedContinuation { continuation in
-            let fired = state.withLock { state in
-                if !state.fired { state.waiters.append(continuation) }
-                return state.fired
-            }
-            if fired { continuation.resume() }
         }
     }
 }
