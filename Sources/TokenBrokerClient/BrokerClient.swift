@@ -107,6 +107,25 @@ public struct BrokerClient: Sendable {
         try await call(JSONRPCRequest(id: 1, method: .tokenGet, params: params), onAuthorizationPending)
     }
 
+    /// Finishes a waiting sign-in with the address the person's browser was sent back to.
+    ///
+    /// For a browser on another machine than the daemon's (over SSH), which cannot reach
+    /// the daemon's loopback callback: show the URL from `onAuthorizationPending`, ask the
+    /// person to paste the address the browser ended on, and pass it here. The waiting
+    /// `token` call then returns as if the browser had reached the daemon.
+    ///
+    /// - Parameter redirectURL: The whole address, `http://127.0.0.1:…/callback?code=…&state=…`.
+    /// - Returns: The resource, issuer and granted scopes of the finished sign-in.
+    /// - Throws: ``BrokerClientError/rpc(_:)`` with `authorization_failed` when no sign-in
+    ///   waits for that address or the authorization server refused, `invalid_params` when
+    ///   it is no sign-in response.
+    public func completeAuthorization(redirectURL: String) async throws(BrokerClientError) -> AuthorizationCompleteResult {
+        try await call(
+            JSONRPCRequest(
+                id: 1, method: .authorizationComplete, params: AuthorizationCompleteParams(redirectURL: redirectURL)),
+            nil)
+    }
+
     /// Every grant the daemon holds (no secrets).
     public func grants() async throws(BrokerClientError) -> [GrantSummary] {
         let result: GrantsListResult = try await call(JSONRPCRequest(id: 1, method: .grantsList), nil)

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Dispatch
 import TokenBrokerClient
 import TokenBrokerProtocol
 
@@ -40,19 +41,31 @@ extension TokenBrokerCommand {
     struct Login: BrokerCommand {
         static let configuration = CommandConfiguration(
             abstract: "Sign in to an MCP server now, so clients find a token ready.",
-            discussion: "Prints the sign-in URL while it waits, in case no browser opens.")
+            discussion: """
+                Prints the sign-in URL while it waits, in case no browser opens.
+                With a browser on another machine (over SSH), its return to this machine's \
+                loopback address fails: with --paste (the default over SSH), paste the \
+                address it ended on, and the sign-in completes.
+                """)
 
         @OptionGroup var options: GlobalOptions
         @ParentCommand var root: TokenBrokerCommand
         @Argument(help: "The MCP server URL.") var resource: String
         @Option(name: .customLong("scope"), help: "A scope to ask for (repeatable).") var scopes: [String] = []
         @Option(help: "How long to wait for the sign-in, in seconds.") var wait: Int = 600
+        @Flag(
+            inversion: .prefixedNo,
+            help: "Read the address the browser ended on from standard input (default: on over SSH).")
+        var paste: Bool?
 
         func run() throws {
             let params = TokenGetParams(
                 resource: resource, scopes: scopes, interactive: true, waitSeconds: wait, application: "tokenbroker login")
-            // On a terminal, a line that counts the wait; in a pipe, only the URL.
-            let progress = isatty(STDERR_FILENO) == 1 ? WaitingIndicator() : nil
+            let pasting = paste ?? ["SSH_CONNECTION", "SSH_TTY"].contains(where: { (name: String) in getenv(name) != nil })
+            let pastes = pasting ? PastedRedirects(client: client) : nil
+            // On a terminal, a line that counts the wait; in a pipe, only the URL. Not while
+            // the person pastes: redrawing the line would wipe what they typed.
+            let progress = isatty(STDERR_FILENO) == 1 && !pasting ? WaitingIndicator() : nil
             do {
                 let result: TokenGetResult
                 do {
@@ -62,6 +75,7 @@ extension TokenBrokerCommand {
                         onAuthorizationPending: { pending in
                             progress?.finish()  // a second sign-in (a step-up) gets lines of its own
                             writeStandardError("Sign in to \(pending.resource) in your browser:\n  \(pending.authorizationURL)\n")
+                            pastes?.start()
                             progress?.start()
                         },
                         whileWaiting: progress.map { indicator in { indicator.tick() } })
@@ -165,3 +179,40 @@ func decoded<Value>(_ read: () throws(WireFormatError) -> Value) throws(BrokerCl
         throw .protocolViolation("\(error)")
     }
 }
+
+/// `login --paste`: reads the addresses the person pastes and hands each to the daemon
+/// (`authorization/complete`) on a connection of its own, while the main one waits.
+final class PastedRedirects: @unchecked Sendable {
+    private let client: BrokerClient
+    private var started = false  // touched only from the main thread's pending callback
+
+    init(client: BrokerClient) {
+        self.client = client
+    }
+
+    /// Prompts, then reads lines until standard input ends; the process exits when the
+    /// waiting call returns, reader or not.
+    func start() {
+        writeStandardError(
+            "If the browser ends on a page that does not load (http://127.0.0.1:…), paste its address here and press Enter.\n")
+        guard !started else { return }
+        started = true
+        let client = client
+        DispatchQueue(label: "tokenbroker.paste").async {
+            while let line = readLine() {
+                // An address has no spaces; a paste may bring some, or a wrapped line's breaks.
+                let address = String(line.filter { !$0.isWhitespace })
+                guard !address.isEmpty else { continue }
+                do throws(BrokerClientError) {
+                    let _: AuthorizationCompleteResult = try client.callBlocking(
+                        JSONRPCRequest(
+                            id: 1, method: .authorizationComplete, params: AuthorizationCompleteParams(redirectURL: address)))
+                    // The waiting call reports the sign-in; go on reading in case a second one follows.
+                } catch {
+                    writeStandardError("tokenbroker: \(error.description)\n")
+                }
+            }
+        }
+    }
+}
+

@@ -204,6 +204,40 @@ private struct Killed: Error, CustomStringConvertible {
         await browser.shutdown()
         await fixture.stop()
     }
+
+    /// Over SSH the browser runs on the person's own machine and cannot reach the
+    /// daemon's loopback callback: `login` (with `--paste` the default there) takes the
+    /// address the browser ended on from stdin.
+    @Test func loginOverSSHTakesThePastedAddress() async throws {
+        let fake = try await FakeOAuthServer.start()
+        let daemon = try await TestDaemon(browser: .none)
+        let browser = ManualBrowser.manual()
+        let login = try ChildProcess(
+            executable: cli, arguments: ["login", fake.resource, "--scope", "files:read", "--socket", daemon.socketPath],
+            environment: ProcessInfo.processInfo.environment.merging(["SSH_CONNECTION": "192.0.2.1 50000 192.0.2.2 22"]) { $1 },
+            standardInput: .pipe, standardOutput: .pipe, standardError: .pipe)
+        let said = PipeLines(login.standardError!)
+        var lines: [String] = []
+        while let line = await said.next().map({ String(decoding: $0, as: UTF8.self) }) {
+            lines.append(line)
+            if line.hasPrefix("If the browser ends on a page that does not load") { break }
+        }
+        let signInURL = try #require(lines.first { $0.hasPrefix("  ") }).trimmingCharacters(in: .whitespaces)
+        #expect(lines.first == "Sign in to \(fake.resource) in your browser:")
+        // A mistyped paste is refused with one line, and the sign-in still waits.
+        try login.standardInput!.write(contentsOf: Data("http://127.0.0.1:1/callback?code=x&state=nothing-waits\n".utf8))
+        let refusal = await said.next().map { String(decoding: $0, as: UTF8.self) }
+        #expect(refusal?.hasPrefix("tokenbroker: No sign-in in progress matches that address") == true)
+        let redirect = try await browser.signIn(signInURL)
+        try login.standardInput!.write(contentsOf: Data((redirect + "\n").utf8))
+        let printed = try await offThePool { String(decoding: login.standardOutput!.readDataToEndOfFile(), as: UTF8.self) }
+        #expect(printed == "Signed in to \(fake.resource) at \(fake.issuer) (files:read).\n")
+        #expect(await login.wait() == .exited(0))
+        #expect(fake.tokenRequests(grantType: "authorization_code").count == 1)
+        await browser.shutdown()
+        await daemon.stop()
+        await fake.stop()
+    }
 }
 
 /// The systemd user units, checked by systemd itself, and socket activation for real.

@@ -41,7 +41,13 @@ public struct BrokerMethod: RawRepresentable, Sendable, Hashable, Codable, Custo
     public static let authorizationPending: BrokerMethod = "authorization/pending"
     /// `audit/list`: the most recent audit lines (an addition to the contract, for `tokenbroker audit`).
     public static let auditList: BrokerMethod = "audit/list"
+    /// `authorization/complete`: finish a waiting sign-in with the address the browser
+    /// was sent back to, pasted by hand (an addition to the contract, for sign-ins over
+    /// SSH). Params ``AuthorizationCompleteParams``, result ``AuthorizationCompleteResult``.
+    public static let authorizationComplete: BrokerMethod = "authorization/complete"
 
     /// The methods a client can call, in the order the documentation lists them.
-    public static let allRequestMethods: [BrokerMethod] = [.tokenGet, .grantsList, .grantsRevoke, .brokerInfo, .auditList]
+    public static let allRequestMethods: [BrokerMethod] = [
+        .tokenGet, .grantsList, .grantsRevoke, .brokerInfo, .auditList, .authorizationComplete,
+    ]
 }

@@ -38,6 +38,9 @@ struct RequestDispatcher: Sendable {
             case .auditList:
                 let params = request.params == nil ? AuditListParams() : try AuditListParams(params: request.params)
                 return JSONRPCResponse(id: request.id, result: try await auditList(params))
+            case .authorizationComplete:
+                let params = try AuthorizationCompleteParams(params: request.params)
+                return JSONRPCResponse(id: request.id, result: try await completeAuthorization(params))
             default:
                 return JSONRPCResponse(id: request.id, error: .methodNotFound(request.method))
             }
@@ -135,6 +138,34 @@ struct RequestDispatcher: Sendable {
         TokenGetResult(
             accessToken: AccessToken(token.accessToken.exposedValue), expiresAt: token.expiresAt,
             scopes: token.scopes.strings, resource: token.resource.string, issuer: token.issuer)
+    }
+
+    // MARK: authorization/complete
+
+    /// Finishes a waiting sign-in with the address its browser was sent back to, pasted
+    /// by hand; answers once the code exchange is done. Messages never repeat the address:
+    /// it holds the code.
+    private func completeAuthorization(_ params: AuthorizationCompleteParams) async throws -> AuthorizationCompleteResult {
+        let pasted = params.redirectURL.trimmingCharacters(in: .whitespacesAndNewlines)
+        let parts = pasted.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
+        let query = parts.count == 2 ? String(parts[1].prefix { $0 != "#" }) : ""
+        let state = FormURLEncoding.decode(query).first { $0.0 == "state" }?.1
+        guard let state else {
+            throw RPCError.invalidParams(
+                message: "That is not a sign-in response: paste the whole address the browser ended on, with its `state` and `code`.")
+        }
+        // Only this daemon's own redirect URI: an address meant for another program's
+        // sign-in must not be taken for ours.
+        guard let flight = services.registry.flight(state: state), String(parts[0]) == flight.redirectURI else {
+            throw BrokerFailure.authorizationFailed(
+                "No sign-in in progress matches that address; it may have expired, been used already, or belong to another program.")
+        }
+        guard services.registry.deliver(query: query) === flight, let outcome = await flight.outcome.value() else {
+            throw BrokerFailure.authorizationFailed("The sign-in ended before the address arrived; start it again.")
+        }
+        let grant = try outcome.get()
+        return AuthorizationCompleteResult(
+            resource: grant.resource.string, issuer: grant.issuer, scopes: grant.grantedScopes.strings)
     }
 
     // MARK: grants/list

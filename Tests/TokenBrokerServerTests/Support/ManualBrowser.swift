@@ -50,14 +50,21 @@ final class ManualBrowser: Sendable {
     /// which answers once the code exchange finished).
     @discardableResult
     func follow(_ url: String) async throws -> Visit {
+        let location = try await signIn(url)
+        let callback = try await client.execute(HTTPClientRequest(url: location), timeout: .seconds(90))
+        let page = try await callback.body.collect(upTo: 1 << 20)
+        return Visit(callbackStatus: Int(callback.status.code), callbackPage: String(buffer: page))
+    }
+
+    /// GET the authorization URL only: the address the browser is sent back to, which a
+    /// browser on another machine could not open (the person pastes it instead).
+    func signIn(_ url: String) async throws -> String {
         let response = try await client.execute(HTTPClientRequest(url: url), timeout: .seconds(30))
         _ = try await response.body.collect(upTo: 1 << 20)
         guard let location = response.headers.first(name: "Location") else {
             throw UnexpectedError(description: "the authorization endpoint did not redirect (HTTP \(response.status.code))")
         }
-        let callback = try await client.execute(HTTPClientRequest(url: location), timeout: .seconds(90))
-        let page = try await callback.body.collect(upTo: 1 << 20)
-        return Visit(callbackStatus: Int(callback.status.code), callbackPage: String(buffer: page))
+        return location
     }
 
     /// A plain request to the fake MCP endpoint with a bearer token.
