@@ -24,13 +24,9 @@ static int add_stdio(posix_spawn_file_actions_t *actions, const int stdio[3]) {
             return result;
         }
     }
-#if defined(__APPLE__)
-    return 0;  // POSIX_SPAWN_CLOEXEC_DEFAULT below does it.
-#else
     // Nothing else leaks into the child: not the daemon's listening socket, not the
-    // database, not another child's pipe.
+    // database, not another child's pipe. (glibc 2.34+)
     return posix_spawn_file_actions_addclosefrom_np(actions, 3);
-#endif
 }
 
 static int set_attributes(posix_spawnattr_t *attributes) {
@@ -45,9 +41,6 @@ static int set_attributes(posix_spawnattr_t *attributes) {
     sigaddset(&defaults, SIGTERM);
     sigaddset(&defaults, SIGQUIT);
     short flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF;
-#if defined(__APPLE__)
-    flags |= POSIX_SPAWN_CLOEXEC_DEFAULT;
-#endif
     int result = posix_spawnattr_setsigmask(attributes, &empty);
     if (result == 0) result = posix_spawnattr_setsigdefault(attributes, &defaults);
     if (result == 0) result = posix_spawnattr_setflags(attributes, flags);

@@ -4,8 +4,6 @@ internal import Synchronization
 
 #if canImport(Glibc)
 internal import Glibc
-#elseif canImport(Darwin)
-internal import Darwin
 #endif
 
 /// A program started with posix_spawn(3) and reaped by a thread of its own.
@@ -14,6 +12,7 @@ internal import Darwin
 /// whole 256-byte `dirent` name and, now and then, reads past the end of glibc's buffer
 /// and crashes (swift-corelibs-foundation#5472, in Swift 6.3.1). The daemon starts
 /// browsers, and the tests start fixtures by the hundred, so that crash has to be gone.
+/// Needs glibc 2.34 or later (`posix_spawn_file_actions_addclosefrom_np`).
 public final class ChildProcess: Sendable {
     /// Where one of the child's standard descriptors goes.
     public enum Stream: Sendable {
@@ -49,7 +48,7 @@ public final class ChildProcess: Sendable {
     }
 
     /// The process ID; valid until the child has been reaped.
-    public let pid: Int32
+    public var pid: Int32 { reaper.pid }
     /// The parent's writing end when stdin is ``Stream/pipe``.
     public let standardInput: FileHandle?
     /// The parent's reading end when stdout is ``Stream/pipe``.
@@ -57,13 +56,7 @@ public final class ChildProcess: Sendable {
     /// The parent's reading end when stderr is ``Stream/pipe``.
     public let standardError: FileHandle?
 
-    private struct State {
-        var termination: Termination?
-        var waiters: [CheckedContinuation<Termination, Never>] = []
-    }
-
-    private let state = Mutex(State())
-    private let reaped = DispatchSemaphore(value: 0)
+    private let reaper: Reaper
 
     /// Starts `executable` (a path; no `PATH` lookup, no shell) with `arguments`.
     /// `environment` nil passes this process's environment on.
@@ -85,9 +78,17 @@ public final class ChildProcess: Sendable {
                     throw SpawnError(executable: executable, errno: errno)
                 }
                 // [0] reads, [1] writes: the child reads its stdin and writes the others.
-                let (childEnd, parentEnd) = target == 0 ? (ends[0], ends[1]) : (ends[1], ends[0])
+                var (childEnd, parentEnd) = target == 0 ? (ends[0], ends[1]) : (ends[1], ends[0])
+                // With 0-2 closed in this process a pipe could land there, and the child's
+                // stdio set-up would overwrite it before using it.
+                if childEnd < 3 {
+                    let moved = fcntl(childEnd, F_DUPFD_CLOEXEC, 3)
+                    close(childEnd)
+                    childEnd = moved
+                }
                 childEnds.append(childEnd)
                 parentEnds[target] = FileHandle(fileDescriptor: parentEnd, closeOnDealloc: true)
+                guard childEnd >= 0 else { throw SpawnError(executable: executable, errno: errno) }
                 stdio[target] = childEnd
             }
         }
@@ -98,63 +99,31 @@ public final class ChildProcess: Sendable {
             }
         }
         guard result == 0 else { throw SpawnError(executable: executable, errno: result) }
-        self.pid = pid
         self.standardInput = parentEnds[0]
         self.standardOutput = parentEnds[1]
         self.standardError = parentEnds[2]
-        // The thread keeps `self` until the child is reaped: a launched-and-forgotten
-        // child (a browser) leaves no zombie.
-        let thread = Thread { [self] in reap() }
+        self.reaper = Reaper(pid: pid)
+        // The thread keeps the reaper, not this object: a launched-and-forgotten child (a
+        // browser) leaves no zombie, and dropping the object still closes its pipes.
+        let reaper = reaper
+        let thread = Thread { reaper.reap() }
         thread.name = "reaper \(pid)"
         thread.start()
     }
 
     /// Waits until the child has ended, without blocking a thread of the caller's.
     public func wait() async -> Termination {
-        await withCheckedContinuation { continuation in
-            let ended: Termination? = state.withLock { state in
-                if let termination = state.termination { return termination }
-                state.waiters.append(continuation)
-                return nil
-            }
-            if let ended { continuation.resume(returning: ended) }
-        }
+        await reaper.wait()
     }
 
     /// Blocks the calling thread until the child has ended.
     public func waitBlocking() -> Termination {
-        reaped.wait()
-        reaped.signal()
-        return state.withLock { $0.termination! }
+        reaper.waitBlocking()
     }
 
     /// Sends `signal` unless the child has been reaped, so that a reused PID never gets it.
     public func send(signal: Int32) {
-        state.withLock { state in
-            // The reaper takes this lock before it reaps: until then the PID is the child's.
-            if state.termination == nil { _ = kill(pid, signal) }
-        }
-    }
-
-    private func reap() {
-        // Wait without reaping first, so that `send(signal:)` never races the PID's reuse.
-        var info = siginfo_t()
-        while waitid(P_PID, id_t(pid), &info, WEXITED | WNOWAIT) != 0, errno == EINTR {}
-        let waiters: [CheckedContinuation<Termination, Never>] = state.withLock { state in
-            var status: Int32 = 0
-            var result: pid_t
-            repeat { result = waitpid(pid, &status, 0) } while result == -1 && errno == EINTR
-            // -1 (ECHILD) only if SIGCHLD is ignored and the kernel reaped it: status unknown.
-            let termination: Termination =
-                result == -1 ? .exited(-1)
-                : status & 0x7f == 0 ? .exited((status >> 8) & 0xff) : .signalled(status & 0x7f)
-            state.termination = termination
-            defer { state.waiters = [] }
-            return state.waiters
-        }
-        reaped.signal()
-        let termination = state.withLock { $0.termination! }
-        for waiter in waiters { waiter.resume(returning: termination) }
+        reaper.send(signal: signal)
     }
 
     /// `strings` as a NULL-terminated `char *[]`, or NULL for nil.
@@ -165,5 +134,66 @@ public final class ChildProcess: Sendable {
         let pointers = strings.map { strdup($0) } + [nil]
         defer { for pointer in pointers { free(pointer) } }
         return pointers.withUnsafeBufferPointer { body($0.baseAddress) }
+    }
+}
+
+/// The PID and its end: waits for the child on a thread and tells every waiter.
+private final class Reaper: Sendable {
+    let pid: Int32
+
+    private struct State {
+        var termination: ChildProcess.Termination?
+        var waiters: [CheckedContinuation<ChildProcess.Termination, Never>] = []
+    }
+
+    private let state = Mutex(State())
+    private let reaped = DispatchSemaphore(value: 0)
+
+    init(pid: Int32) {
+        self.pid = pid
+    }
+
+    func wait() async -> ChildProcess.Termination {
+        await withCheckedContinuation { continuation in
+            let ended: ChildProcess.Termination? = state.withLock { state in
+                if let termination = state.termination { return termination }
+                state.waiters.append(continuation)
+                return nil
+            }
+            if let ended { continuation.resume(returning: ended) }
+        }
+    }
+
+    func waitBlocking() -> ChildProcess.Termination {
+        reaped.wait()
+        reaped.signal()  // for the next blocking waiter
+        return state.withLock { $0.termination! }
+    }
+
+    func send(signal: Int32) {
+        state.withLock { state in
+            // The reaper takes this lock before it reaps: until then the PID is the child's.
+            if state.termination == nil { _ = kill(pid, signal) }
+        }
+    }
+
+    func reap() {
+        // Wait without reaping first, so that `send(signal:)` never races the PID's reuse.
+        var info = siginfo_t()
+        while waitid(P_PID, id_t(pid), &info, WEXITED | WNOWAIT) != 0, errno == EINTR {}
+        let (termination, waiters) = state.withLock { state in
+            var status: Int32 = 0
+            var result: pid_t
+            repeat { result = waitpid(pid, &status, 0) } while result == -1 && errno == EINTR
+            // -1 (ECHILD) only if SIGCHLD is ignored and the kernel reaped it: status unknown.
+            let termination: ChildProcess.Termination =
+                result == -1 ? .exited(-1)
+                : status & 0x7f == 0 ? .exited((status >> 8) & 0xff) : .signalled(status & 0x7f)
+            state.termination = termination
+            defer { state.waiters = [] }
+            return (termination, state.waiters)
+        }
+        reaped.signal()
+        for waiter in waiters { waiter.resume(returning: termination) }
     }
 }

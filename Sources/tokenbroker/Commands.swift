@@ -44,8 +44,8 @@ extension TokenBrokerCommand {
             discussion: """
                 Prints the sign-in URL while it waits, in case no browser opens.
                 With a browser on another machine (over SSH), its return to this machine's \
-                loopback address fails: with --paste (the default over SSH), paste the \
-                address it ended on, and the sign-in completes.
+                loopback address fails: with --paste (the default over SSH on a terminal), \
+                paste the address it ended on, and the sign-in completes.
                 """)
 
         @OptionGroup var options: GlobalOptions
@@ -55,13 +55,23 @@ extension TokenBrokerCommand {
         @Option(help: "How long to wait for the sign-in, in seconds.") var wait: Int = 600
         @Flag(
             inversion: .prefixedNo,
-            help: "Read the address the browser ended on from standard input (default: on over SSH).")
+            help: "Read the address the browser ended on from standard input (default: on over SSH, on a terminal).")
         var paste: Bool?
+
+        /// Over SSH the browser is most likely on the person's own machine. Only from a
+        /// terminal, though: a script's piped input is not the person's to take.
+        static func pastesByDefault(overSSH: Bool, inputIsTerminal: Bool) -> Bool {
+            overSSH && inputIsTerminal
+        }
 
         func run() throws {
             let params = TokenGetParams(
                 resource: resource, scopes: scopes, interactive: true, waitSeconds: wait, application: "tokenbroker login")
-            let pasting = paste ?? ["SSH_CONNECTION", "SSH_TTY"].contains(where: { (name: String) in getenv(name) != nil })
+            let pasting =
+                paste
+                ?? Self.pastesByDefault(
+                    overSSH: ["SSH_CONNECTION", "SSH_TTY"].contains(where: { (name: String) in getenv(name) != nil }),
+                    inputIsTerminal: isatty(STDIN_FILENO) == 1)
             let pastes = pasting ? PastedRedirects(client: client) : nil
             // On a terminal, a line that counts the wait; in a pipe, only the URL. Not while
             // the person pastes: redrawing the line would wipe what they typed.

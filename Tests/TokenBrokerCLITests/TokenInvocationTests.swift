@@ -88,3 +88,19 @@ import Testing
         #expect(WaitingIndicator.line(waited: 600, frame: 10).hasPrefix("⠋ Waiting for the sign-in… 10m 00s ("))
     }
 }
+
+@Suite struct LoginPasteTests {
+    /// Pasting is the default only over SSH and from a terminal.
+    @Test func pastesByDefaultOnlyOverSSHOnATerminal() {
+        typealias Login = TokenBrokerCommand.Login
+        #expect(Login.pastesByDefault(overSSH: true, inputIsTerminal: true))
+        #expect(!Login.pastesByDefault(overSSH: true, inputIsTerminal: false))
+        #expect(!Login.pastesByDefault(overSSH: false, inputIsTerminal: true))
+    }
+
+    @Test(arguments: [(["--paste"], true), (["--no-paste"], false), ([], nil)] as [([String], Bool?)])
+    func theFlagOverridesTheDefaultBothWays(flags: [String], paste: Bool?) throws {
+        let parsed = try TokenBrokerCommand.parseAsRoot(["login", "https://mcp.example.com/mcp"] + flags)
+        #expect(try #require(parsed as? TokenBrokerCommand.Login).paste == paste)
+    }
+}

@@ -206,16 +206,18 @@ private struct Killed: Error, CustomStringConvertible {
     }
 
     /// Over SSH the browser runs on the person's own machine and cannot reach the
-    /// daemon's loopback callback: `login` (with `--paste` the default there) takes the
-    /// address the browser ended on from stdin.
+    /// daemon's loopback callback: `login --paste` takes the address the browser ended on
+    /// from stdin.
     @Test func loginOverSSHTakesThePastedAddress() async throws {
         let fake = try await FakeOAuthServer.start()
         let daemon = try await TestDaemon(browser: .none)
         let browser = ManualBrowser.manual()
         let login = try ChildProcess(
-            executable: cli, arguments: ["login", fake.resource, "--scope", "files:read", "--socket", daemon.socketPath],
-            environment: ProcessInfo.processInfo.environment.merging(["SSH_CONNECTION": "192.0.2.1 50000 192.0.2.2 22"]) { $1 },
+            executable: cli,
+            arguments: ["login", fake.resource, "--scope", "files:read", "--paste", "--wait", "60", "--socket", daemon.socketPath],
             standardInput: .pipe, standardOutput: .pipe, standardError: .pipe)
+        // Should an expectation fail before the end, nothing is left waiting.
+        defer { login.send(signal: SIGKILL) }
         let said = PipeLines(login.standardError!)
         var lines: [String] = []
         while let line = await said.next().map({ String(decoding: $0, as: UTF8.self) }) {

@@ -53,6 +53,12 @@ import TokenBrokerProtocol
             let code = try #require(exchange[field: "code"])
             #expect(!records.items.contains { $0.text.contains(code) })
             #expect(records.items.contains { $0.message.contains("signed in") })
+            // The audit log names who completed it.
+            let audit = try AuditListResult(jsonValue: try #require(try await s.client.call(.auditList).response.result))
+            let completing = try #require(audit.entries.first { $0.method == "authorization/complete" })
+            #expect(completing.outcome == "completed")
+            #expect(completing.resource == s.fake.resource)
+            #expect(completing.scopes == [Self.read])
         }
     }
 
@@ -83,6 +89,58 @@ import TokenBrokerProtocol
             for refusal in refusals.withLock({ $0 }) {
                 #expect(!(refusal.response.error?.message.contains(code) ?? true))
             }
+        }
+    }
+
+    /// A paste cut short (a wrapped line, a terminal's line limit) is refused without
+    /// ending the sign-in: the whole address pasted next completes it.
+    @Test func aCutShortPasteLeavesTheSignInWaiting() async throws {
+        try await Scenario.run(browser: .manual(), launcher: BrowserLauncher.none) { s in
+            let refusals = Mutex<[BrokerTestClient.Reply]>([])
+            let reply = try await Self.waitingSignIn(s) { redirect in
+                // The fake sends code, state, iss in this order.
+                let issStart = try #require(redirect.range(of: "&iss="))
+                let withoutIss = String(redirect[..<issStart.lowerBound])
+                let withoutCode = redirect.replacingOccurrences(of: "code=", with: "kode=")
+                let doubled = redirect + "&code=again"
+                for cut in [withoutIss, withoutCode, doubled] {
+                    let refusal = try await Self.complete(s, cut)
+                    refusals.withLock { $0.append(refusal) }
+                }
+                _ = try await Self.complete(s, redirect)
+            }
+            #expect(try reply.tokenResult().scopes == [Self.read])
+            let refused = refusals.withLock { $0 }
+            #expect(refused.map(\.reason) == ["authorization_failed", "authorization_failed", "authorization_failed"])
+            #expect(refused.allSatisfy { $0.response.error?.message.contains("The sign-in still waits") == true })
+            #expect(s.fake.tokenRequests(grantType: "authorization_code").count == 1)
+        }
+    }
+
+    /// An address is used once: pasted again while its code is being exchanged, or
+    /// after, it is refused, and the first paste's sign-in is not disturbed.
+    @Test func anAddressIsUsedOnce() async throws {
+        try await Scenario.run(browser: .manual(), launcher: BrowserLauncher.none) { s in
+            let gate = Gate()
+            s.fake.update { $0.tokenGate = gate }
+            let answers = Mutex<[BrokerTestClient.Reply]>([])
+            let reply = try await Self.waitingSignIn(s) { redirect in
+                async let first = Self.complete(s, redirect)
+                // The code exchange is held at the token endpoint: the sign-in has its response.
+                _ = await s.fake.waitForRequest(to: "/token", count: 1)
+                let during = try await Self.complete(s, redirect)
+                gate.open()
+                let after = try await Self.complete(s, redirect)
+                let answered = [try await first, during, after]
+                answers.withLock { $0 = answered }
+            }
+            #expect(try reply.tokenResult().scopes == [Self.read])
+            let (first, during, after) = answers.withLock { ($0[0], $0[1], $0[2]) }
+            #expect(first.response.result != nil)
+            #expect(during.reason == "authorization_failed")
+            #expect(during.response.error?.message.hasPrefix("That sign-in already received its response") == true)
+            #expect(after.reason == "authorization_failed")
+            #expect(s.fake.tokenRequests(grantType: "authorization_code").count == 1)
         }
     }
 

@@ -48,6 +48,6 @@ public struct BrokerMethod: RawRepresentable, Sendable, Hashable, Codable, Custo
 
     /// The methods a client can call, in the order the documentation lists them.
     public static let allRequestMethods: [BrokerMethod] = [
-        .tokenGet, .grantsList, .grantsRevoke, .brokerInfo, .auditList, .authorizationComplete,
+        .tokenGet, .grantsList, .grantsRevoke, .auditList, .authorizationComplete, .brokerInfo,
     ]
 }

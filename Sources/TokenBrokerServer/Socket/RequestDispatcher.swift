@@ -40,7 +40,7 @@ struct RequestDispatcher: Sendable {
                 return JSONRPCResponse(id: request.id, result: try await auditList(params))
             case .authorizationComplete:
                 let params = try AuthorizationCompleteParams(params: request.params)
-                return JSONRPCResponse(id: request.id, result: try await completeAuthorization(params))
+                return JSONRPCResponse(id: request.id, result: try await completeAuthorization(params, peer: peer))
             default:
                 return JSONRPCResponse(id: request.id, error: .methodNotFound(request.method))
             }
@@ -145,8 +145,26 @@ struct RequestDispatcher: Sendable {
     /// Finishes a waiting sign-in with the address its browser was sent back to, pasted
     /// by hand; answers once the code exchange is done. Messages never repeat the address:
     /// it holds the code.
-    private func completeAuthorization(_ params: AuthorizationCompleteParams) async throws -> AuthorizationCompleteResult {
-        let pasted = params.redirectURL.trimmingCharacters(in: .whitespacesAndNewlines)
+    private func completeAuthorization(
+        _ params: AuthorizationCompleteParams, peer: PeerIdentity
+    ) async throws -> AuthorizationCompleteResult {
+        do {
+            let grant = try await finishSignIn(pasted: params.redirectURL)
+            audit.record(
+                peer: peer, application: nil, method: .authorizationComplete, resource: grant.resource.string,
+                scopes: grant.grantedScopes, outcome: .completed)
+            return AuthorizationCompleteResult(
+                resource: grant.resource.string, issuer: grant.issuer, scopes: grant.grantedScopes.strings)
+        } catch let failure as BrokerFailure {
+            audit.record(
+                peer: peer, application: nil, method: .authorizationComplete, resource: nil, scopes: [],
+                outcome: .denied(failure.rpcError.reason.rawValue))
+            throw failure
+        }
+    }
+
+    private func finishSignIn(pasted address: String) async throws -> Grant {
+        let pasted = address.trimmingCharacters(in: .whitespacesAndNewlines)
         let parts = pasted.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
         let query = parts.count == 2 ? String(parts[1].prefix { $0 != "#" }) : ""
         let state = FormURLEncoding.decode(query).first { $0.0 == "state" }?.1
@@ -160,12 +178,25 @@ struct RequestDispatcher: Sendable {
             throw BrokerFailure.authorizationFailed(
                 "No sign-in in progress matches that address; it may have expired, been used already, or belong to another program.")
         }
-        guard services.registry.deliver(query: query) === flight, let outcome = await flight.outcome.value() else {
+        // A paste can be cut short (a wrapped line, a terminal's line limit): what the
+        // callback would reject is refused here without ending the sign-in, so the person
+        // can paste again. Only the server's own refusal (`error=`) ends it for everyone.
+        do {
+            _ = try AuthorizationResponse.validate(
+                query: query, expectedState: flight.state, expectedIssuer: flight.issuer,
+                issParameterSupported: flight.issParameterSupported)
+        } catch .refused {
+        } catch {
+            throw BrokerFailure.authorizationFailed(
+                "That address was not accepted (\(error)); paste all of it, from http:// to the end. The sign-in still waits.")
+        }
+        guard flight.callback.fulfill(query) else {
+            throw BrokerFailure.authorizationFailed("That sign-in already received its response; it is not used twice.")
+        }
+        guard let outcome = await flight.outcome.value() else {
             throw BrokerFailure.authorizationFailed("The sign-in ended before the address arrived; start it again.")
         }
-        let grant = try outcome.get()
-        return AuthorizationCompleteResult(
-            resource: grant.resource.string, issuer: grant.issuer, scopes: grant.grantedScopes.strings)
+        return try outcome.get()
     }
 
     // MARK: grants/list

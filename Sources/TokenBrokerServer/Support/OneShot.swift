@@ -14,14 +14,19 @@ final class OneShot<Value: Sendable>: Sendable {
     init() {}
 
     /// Sets the value and wakes every waiter; later calls are ignored.
-    func fulfill(_ value: Value) {
-        let waiters = state.withLock { state -> [CheckedContinuation<Value?, Never>] in
-            guard state.value == nil else { return [] }
+    ///
+    /// - Returns: Whether this call set the value.
+    @discardableResult
+    func fulfill(_ value: Value) -> Bool {
+        let waiters = state.withLock { state -> [CheckedContinuation<Value?, Never>]? in
+            guard state.value == nil else { return nil }
             state.value = value
             defer { state.waiters = [:] }
             return Array(state.waiters.values)
         }
+        guard let waiters else { return false }
         for waiter in waiters { waiter.resume(returning: value) }
+        return true
     }
 
     /// The value once set, or `nil` if the waiting task is cancelled first.

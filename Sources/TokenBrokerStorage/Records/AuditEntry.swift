@@ -24,6 +24,8 @@ public struct AuditOutcome: RawRepresentable, Hashable, Sendable, CustomStringCo
     public static let authorized = AuditOutcome(rawValue: "authorized")
     /// The grant's tokens were revoked.
     public static let revoked = AuditOutcome(rawValue: "revoked")
+    /// A sign-in was finished with an address pasted by hand (`authorization/complete`).
+    public static let completed = AuditOutcome(rawValue: "completed")
 
     /// The request was refused for `reason`.
     ///
