@@ -621,6 +621,20 @@ struct FaultInjectionTests {
         }
     }
 
+    /// Each `token/get` line says what it took: a sign-in, a token held, a refresh.
+    @Test func theAuditLogSaysWhatEachTokenTook() async throws {
+        try await Scenario.run { s in
+            _ = try await s.client.token(s.fake.resource, scopes: [Self.read]).tokenResult()
+            _ = try await s.client.token(s.fake.resource, scopes: [Self.read]).tokenResult()
+            s.clock.advance(7200)
+            _ = try await s.client.token(s.fake.resource, scopes: [Self.read]).tokenResult()
+            let reply = try await s.client.call(.auditList)
+            let entries = try AuditListResult(jsonValue: try #require(reply.response.result)).entries
+            // Newest first.
+            #expect(entries.filter { $0.method == "token/get" }.map(\.outcome) == ["refreshed", "served", "authorized"])
+        }
+    }
+
     // MARK: - 13. Secrets
 
     @Test func secretsNeverReachTheLogsOrGrantsList() async throws {

@@ -70,8 +70,10 @@ actor ResourceSession {
     }
 
     /// Answers a token request: serve, refresh, sign in, or fail.
-    func token(_ ask: TokenAsk) async throws(BrokerFailure) -> Grant {
+    func token(_ ask: TokenAsk) async throws(BrokerFailure) -> (Grant, TokenOrigin) {
         var ask = ask
+        // For the audit log: what it took to answer this request.
+        var origin = TokenOrigin.held
         for _ in 0..<cacheHits.exchange(0, ordering: .relaxed) {
             ledger.noteRequest(TokenRequest())
         }
@@ -92,13 +94,14 @@ actor ResourceSession {
         for _ in 0..<8 {
             if let flight = refreshFlight {
                 _ = await flight.value
+                origin = .refreshed
                 // The token is as fresh as the server makes it: a lifetime shorter than
                 // minValidSeconds must not make every waiter refresh again.
                 ask.planning.minimumValidity = 0
                 continue
             }
             if let flight = signIn {
-                if let answer = try await answer(from: flight, ask) { return answer }
+                if let answer = try await answer(from: flight, ask) { return (answer, .signIn) }
                 continue
             }
             let action = GrantPlanner.plan(
@@ -106,14 +109,15 @@ actor ResourceSession {
             services.logger.trace("planned", metadata: ["resource": "\(resource)", "action": "\(action)"])
             switch action {
             case .serve:
-                return grant!
+                return (grant!, origin)
             case .refresh:
                 try await refresh()
+                origin = .refreshed
                 ask.planning.minimumValidity = 0
             case .authorize(let scopes):
                 let flight = try await startSignIn(scopes: scopes)
                 do {
-                    if let answer = try await answer(from: flight, ask) { return answer }
+                    if let answer = try await answer(from: flight, ask) { return (answer, .signIn) }
                 } catch where !retriedRegistration && ["invalid_scope", "invalid_client"].contains(error.oauthError) {
                     // The registration was too narrow or is gone (it was deleted when the
                     // server said so): register again and sign in once more.

@@ -38,6 +38,17 @@ struct IssuedToken: Sendable {
     var scopes: ScopeSet
     var resource: ResourceURI
     var issuer: String
+    var origin = TokenOrigin.held
+}
+
+/// What it took to hand out a token, for the audit log.
+enum TokenOrigin: Sendable {
+    /// It was held already.
+    case held
+    /// A refresh (this request's or one it waited for) brought it.
+    case refreshed
+    /// A person signed in for it.
+    case signIn
 }
 
 /// The broker: routes each request to the session of its resource server, answering
@@ -84,13 +95,13 @@ final class TokenBroker: Sendable {
             return hit
         }
         let session = try await session(for: url, challengeMetadataURL: ask.challengeMetadataURL)
-        let grant = try await session.token(ask)
+        let (grant, origin) = try await session.token(ask)
         guard let token = grant.accessToken else {
             throw .internalError("the broker planned to serve a grant without a token; this is a bug")
         }
         return IssuedToken(
             accessToken: token, expiresAt: grant.accessTokenExpiresAt, scopes: grant.grantedScopes,
-            resource: grant.resource, issuer: grant.issuer)
+            resource: grant.resource, issuer: grant.issuer, origin: origin)
     }
 
     /// The session for a client URL: known, restored from the database, or discovered

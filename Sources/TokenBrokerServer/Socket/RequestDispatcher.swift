@@ -124,7 +124,13 @@ struct RequestDispatcher: Sendable {
             })
         do {
             let token = try await broker.token(for: url, ask: ask)
-            audit.record(peer: peer, application: application, method: .tokenGet, resource: url.string, scopes: token.scopes, outcome: .served)
+            let outcome: AuditOutcome =
+                switch token.origin {
+                case .held: .served
+                case .refreshed: .refreshed
+                case .signIn: .authorized
+                }
+            audit.record(peer: peer, application: application, method: .tokenGet, resource: url.string, scopes: token.scopes, outcome: outcome)
             return result(token)
         } catch {
             audit.record(
@@ -176,7 +182,7 @@ struct RequestDispatcher: Sendable {
         // sign-in must not be taken for ours.
         guard let flight = services.registry.flight(state: state), String(parts[0]) == flight.redirectURI else {
             throw BrokerFailure.authorizationFailed(
-                "No sign-in in progress matches that address; it may have expired, been used already, or belong to another program.")
+                "No sign-in in progress matches that address. Was all of it pasted? Otherwise the sign-in expired, was finished already, or belongs to another program.")
         }
         // A paste can be cut short (a wrapped line, a terminal's line limit): what the
         // callback would reject is refused here without ending the sign-in, so the person
