@@ -64,15 +64,5 @@ final class SignInRegistry: Sendable {
         flights.withLock { $0[state] }
     }
 
-    /// Hands a redirect's query to the sign-in waiting for its `state`, which validates
-    /// it and exchanges the code; `nil` when no sign-in waits for that `state`. Both the
-    /// loopback callback and `authorization/complete` (a pasted address) come here.
-    func deliver(query: String) -> SignInFlight? {
-        let state = FormURLEncoding.decode(query).first { $0.0 == "state" }?.1
-        guard let state, let flight = flight(state: state) else { return nil }
-        flight.callback.fulfill(query)
-        return flight
-    }
-
     var all: [SignInFlight] { flights.withLock { Array($0.values) } }
 }

@@ -99,11 +99,13 @@ struct CallbackServer: Sendable {
             return (.notFound, Self.page("Not found", "This address only receives sign-in responses."))
         }
         let query = parts.count > 1 ? String(parts[1]) : ""
-        guard let flight = registry.deliver(query: query) else {
+        let state = FormURLEncoding.decode(query).first { $0.0 == "state" }?.1
+        guard let state, let flight = registry.flight(state: state) else {
             return (.badRequest, Self.page(
                 "Sign-in not recognised",
                 "There is no sign-in in progress for this link; it may have expired or been used already. Start again from your application."))
         }
+        flight.callback.fulfill(query)
         guard let outcome = await wait(for: flight.outcome, atMost: 60) else {
             return (.ok, Self.page("Still working", "The sign-in is taking long to complete. Your application will report the result."))
         }

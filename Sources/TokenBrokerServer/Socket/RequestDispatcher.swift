@@ -173,8 +173,7 @@ struct RequestDispatcher: Sendable {
         let pasted = address.trimmingCharacters(in: .whitespacesAndNewlines)
         let parts = pasted.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
         let query = parts.count == 2 ? String(parts[1].prefix { $0 != "#" }) : ""
-        let state = FormURLEncoding.decode(query).first { $0.0 == "state" }?.1
-        guard let state else {
+        guard let state = FormURLEncoding.decode(query).first(where: { $0.0 == "state" })?.1 else {
             throw RPCError.invalidParams(
                 message: "That is not a sign-in response: paste the whole address the browser ended on, with its `state` and `code`.")
         }
