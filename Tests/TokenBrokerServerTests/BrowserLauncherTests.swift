@@ -9,24 +9,25 @@ import Glibc
 /// Which program shows the sign-in URL by default, and how it is run.
 @Suite(.timeLimit(.minutes(1)))
 struct BrowserLauncherTests {
-    static func everythingInstalled(_ program: String) -> Bool { true }
+    /// Every program is installed, under its own name.
+    static func everythingInstalled(_ program: String) -> String? { program }
 
     @Test func withoutADesktopNothingIsOpened() {
-        #expect(BrowserLauncher.defaultCommand(environment: ["INVOCATION_ID": "1"], isInstalled: Self.everythingInstalled) == nil)
-        #expect(BrowserLauncher.defaultCommand(environment: ["DISPLAY": ""], isInstalled: Self.everythingInstalled) == nil)
+        #expect(BrowserLauncher.defaultCommand(environment: ["INVOCATION_ID": "1"], find: Self.everythingInstalled) == nil)
+        #expect(BrowserLauncher.defaultCommand(environment: ["DISPLAY": ""], find: Self.everythingInstalled) == nil)
     }
 
     @Test func aDesktopSessionOpensXDGOpen() {
-        #expect(BrowserLauncher.defaultCommand(environment: ["WAYLAND_DISPLAY": "wayland-0"], isInstalled: Self.everythingInstalled) == ["xdg-open"])
+        #expect(BrowserLauncher.defaultCommand(environment: ["WAYLAND_DISPLAY": "wayland-0"], find: Self.everythingInstalled) == ["xdg-open"])
     }
 
     /// Under systemd, out of the unit's sandbox through the user's service manager; where
     /// systemd-run is missing, xdg-open all the same.
     @Test func underSystemdItGoesThroughTheUserManager() {
         let service = ["DISPLAY": ":0", "INVOCATION_ID": "5f0c0e5a"]
-        #expect(BrowserLauncher.defaultCommand(environment: service, isInstalled: Self.everythingInstalled)
+        #expect(BrowserLauncher.defaultCommand(environment: service, find: Self.everythingInstalled)
             == ["systemd-run", "--user", "--quiet", "--collect", "--", "xdg-open"])
-        #expect(BrowserLauncher.defaultCommand(environment: service) { $0 != "systemd-run" } == ["xdg-open"])
+        #expect(BrowserLauncher.defaultCommand(environment: service) { $0 == "systemd-run" ? nil : $0 } == ["xdg-open"])
     }
 
     /// The launcher really runs the program it found on the environment's PATH, with the

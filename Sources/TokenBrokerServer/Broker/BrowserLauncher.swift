@@ -28,11 +28,7 @@ public struct BrowserLauncher: Sendable {
     /// `xdg-open` when a desktop session is present, else nothing (the contract's default).
     public static func systemDefault(environment: [String: String]) -> BrowserLauncher {
         let path = environment["PATH"]
-        guard var words = defaultCommand(environment: environment, isInstalled: { find($0, path: path) != nil }) else {
-            return .none
-        }
-        words[0] = find(words[0], path: path) ?? words[0]
-        return command(words)
+        return defaultCommand(environment: environment, find: { find($0, path: path) }).map(command) ?? .none
     }
 
     /// The command ``systemDefault(environment:)`` runs, if any.
@@ -42,13 +38,14 @@ public struct BrowserLauncher: Sendable {
     /// and MemoryDenyWriteExecute, which breaks a browser's JavaScript JIT. So there the
     /// URL goes to `xdg-open` in a transient unit of the user's service manager
     /// (`systemd-run --user`), outside the sandbox, with the session's environment.
-    static func defaultCommand(environment: [String: String], isInstalled: (String) -> Bool) -> [String]? {
+    /// `find` gives a program's path, `nil` when it is not installed.
+    static func defaultCommand(environment: [String: String], find: (String) -> String?) -> [String]? {
         let hasDesktop = ["DISPLAY", "WAYLAND_DISPLAY"].contains { !(environment[$0] ?? "").isEmpty }
         guard hasDesktop else { return nil }
-        if !(environment["INVOCATION_ID"] ?? "").isEmpty, isInstalled("systemd-run") {
-            return ["systemd-run", "--user", "--quiet", "--collect", "--", "xdg-open"]
+        if !(environment["INVOCATION_ID"] ?? "").isEmpty, let systemdRun = find("systemd-run") {
+            return [systemdRun, "--user", "--quiet", "--collect", "--", "xdg-open"]
         }
-        return ["xdg-open"]
+        return [find("xdg-open") ?? "xdg-open"]
     }
 
     private static func resolve(_ program: String) -> String {
