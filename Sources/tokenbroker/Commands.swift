@@ -192,7 +192,7 @@ func decoded<Value>(_ read: () throws(WireFormatError) -> Value) throws(BrokerCl
 
 /// `login --paste`: reads the addresses the person pastes and hands each to the daemon
 /// (`authorization/complete`) on a connection of its own, while the main one waits.
-final class PastedRedirects: @unchecked Sendable {
+final class PastedRedirects {
     private let client: BrokerClient
     private var started = false  // touched only from the main thread's pending callback
 
@@ -225,4 +225,3 @@ final class PastedRedirects: @unchecked Sendable {
         }
     }
 }
-
