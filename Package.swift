@@ -14,6 +14,7 @@ let package = Package(
     products: [
         .executable(name: "tokenbrokerd", targets: ["tokenbrokerd"]),
         .executable(name: "tokenbroker", targets: ["tokenbroker"]),
+        .executable(name: "tokenbroker-proxy", targets: ["tokenbroker-proxy"]),
         .library(name: "TokenBrokerClient", targets: ["TokenBrokerClient"]),
         .library(name: "TokenBrokerProtocol", targets: ["TokenBrokerProtocol"]),
     ],
@@ -51,6 +52,29 @@ let package = Package(
             dependencies: [
                 "TokenBrokerClient",
                 "TokenBrokerProtocol",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        // The stdio ↔ MCP-over-HTTP bridge (`tokenbroker proxy`): host messages relayed to a
+        // remote MCP server with the daemon's tokens. Its own target, so the HTTP stack stays
+        // out of the `tokenbroker` executable that `tokenbroker token` starts.
+        .target(
+            name: "TokenBrokerBridge",
+            dependencies: [
+                "TokenBrokerClient",
+                "TokenBrokerProtocol",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        // `tokenbroker proxy` runs this executable, found next to `tokenbroker`.
+        .executableTarget(
+            name: "tokenbroker-proxy",
+            dependencies: [
+                "TokenBrokerBridge",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSettings
@@ -139,6 +163,11 @@ let package = Package(
                 "tokenbroker",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "TokenBrokerBridgeTests",
+            dependencies: ["TokenBrokerBridge", "TokenBrokerProtocol"],
             swiftSettings: strictSettings
         ),
         .testTarget(

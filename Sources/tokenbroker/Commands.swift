@@ -225,3 +225,102 @@ final class PastedRedirects {
         }
     }
 }
+
+extension TokenBrokerCommand {
+    struct Headers: BrokerCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print {\"Authorization\":\"Bearer …\"} for an MCP server: Claude Code's headersHelper.",
+            discussion: """
+                In Claude Code's MCP config: "headersHelper": "tokenbroker headers" (the URL then comes \
+                from CLAUDE_CODE_MCP_SERVER_URL). When a sign-in is needed it opens the browser and \
+                waits up to --wait seconds, then fails (exit 3) saying how to sign in. On any failure, \
+                one line on stderr and nothing on stdout.
+                """)
+
+        @OptionGroup var options: GlobalOptions
+        @ParentCommand var root: TokenBrokerCommand
+        @Argument(help: "The MCP server URL (default: $CLAUDE_CODE_MCP_SERVER_URL).") var resource: String?
+        @Option(name: .customLong("scope"), help: "A scope the token must have (repeatable).") var scopes: [String] = []
+        @Option(help: "The token must stay valid this many seconds.") var minValidSeconds: Int?
+        @Option(help: "How long to wait for a sign-in, in seconds (default 8, inside Claude Code's 10 s).") var wait: Int?
+
+        /// What the fast path would have read from the same command line.
+        var invocation: TokenInvocation {
+            TokenInvocation(
+                output: .headers, resource: resource, scopes: scopes, minValidSeconds: minValidSeconds, waitSeconds: wait,
+                socket: options.socket ?? root.options.socket)
+        }
+
+        func run() {
+            invocation.run()
+        }
+    }
+
+    struct Proxy: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Relay a stdio MCP host to a remote MCP server, with tokens from tokenbrokerd.",
+            discussion: """
+                tokenbroker proxy URL [--scope S]… [--header 'Name: value']… [--transport auto|streamable-http|sse]
+                Runs tokenbroker-proxy, installed next to tokenbroker; `tokenbroker proxy --help` lists its options.
+                """)
+
+        @ParentCommand var root: TokenBrokerCommand
+        @Argument(parsing: .captureForPassthrough, help: "The proxy's arguments.") var arguments: [String] = []
+
+        func run() {
+            ProxyInvocation(arguments: arguments, socket: root.options.socket).exec()
+        }
+    }
+}
+
+/// `tokenbroker proxy …` runs the `tokenbroker-proxy` executable next to this one, so the
+/// HTTP stack it needs stays out of the `tokenbroker` that scripts start for every token.
+struct ProxyInvocation: Equatable {
+    /// The proxy's arguments, a `--socket` given before `proxy` first (a later one wins).
+    var arguments: [String]
+
+    init(arguments: [String], socket: String?) {
+        self.arguments = (socket.map { ["--socket", $0] } ?? []) + arguments
+    }
+
+    /// Reads `[--socket PATH] proxy ARGUMENTS…`; `nil` for other commands.
+    init?(arguments: some Sequence<String>) {
+        var remaining = Array(arguments)[...]
+        var socket: String?
+        if let first = remaining.first, first == "--socket" || first.hasPrefix("--socket=") {
+            remaining = remaining.dropFirst()
+            if first == "--socket" {
+                guard let value = remaining.first else { return nil }
+                socket = value
+                remaining = remaining.dropFirst()
+            } else {
+                socket = String(first.dropFirst("--socket=".count))
+            }
+        }
+        guard remaining.first == "proxy" else { return nil }
+        self.init(arguments: Array(remaining.dropFirst()), socket: socket)
+    }
+
+    /// The executable: beside this one, else on `PATH`.
+    static var executablePath: String {
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let count = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+        guard count > 0 else { return executableName }
+        let path = String(decoding: buffer[..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        guard let slash = path.lastIndex(of: "/") else { return executableName }
+        return String(path[...slash]) + executableName
+    }
+
+    static let executableName = "tokenbroker-proxy"
+
+    /// Replaces this process with the proxy; returns only to exit with an error.
+    func exec() -> Never {
+        let path = Self.executablePath
+        let argv = ([path] + arguments).map { strdup($0) } + [nil]
+        execv(path, argv)
+        if errno == ENOENT { execvp(Self.executableName, argv) }
+        writeStandardError(
+            "tokenbroker: cannot run \(Self.executableName) (\(String(cString: strerror(errno)))); it is built and installed next to tokenbroker\n")
+        Glibc.exit(ExitStatus.failure)
+    }
+}

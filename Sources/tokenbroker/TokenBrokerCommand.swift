@@ -13,7 +13,7 @@ struct TokenBrokerCommand: ParsableCommand {
         commandName: "tokenbroker",
         abstract: "See and manage the OAuth grants tokenbrokerd holds for your MCP servers.",
         version: TokenBrokerVersion.current,
-        subcommands: [Status.self, Login.self, Token.self, Revoke.self, Audit.self],
+        subcommands: [Status.self, Login.self, Token.self, Headers.self, Proxy.self, Revoke.self, Audit.self],
         defaultSubcommand: Status.self)
 
     /// `--socket` before the command (`tokenbroker --socket PATH status`) applies to it.
@@ -21,10 +21,12 @@ struct TokenBrokerCommand: ParsableCommand {
 
     /// The plain shapes of `tokenbroker token` skip the argument parser (see ``TokenInvocation``).
     static func main() {
-        if let invocation = TokenInvocation(arguments: CommandLine.arguments.dropFirst()) {
+        let arguments = CommandLine.arguments.dropFirst()
+        if let invocation = TokenInvocation(arguments: arguments) {
             invocation.run()
             Glibc.exit(0)
         }
+        if let proxy = ProxyInvocation(arguments: arguments) { proxy.exec() }
         main(nil)
     }
 }
@@ -61,6 +63,7 @@ enum ExitStatus {
     static let signInNeeded: Int32 = 3
     static let invalidInput: Int32 = 4
     static let serverProblem: Int32 = 5
+    static let usage: Int32 = 64
 }
 
 /// Prints `error` as one line on stderr and exits with its status.
