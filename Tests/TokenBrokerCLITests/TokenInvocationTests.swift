@@ -24,6 +24,22 @@ import Testing
         #expect(fast == parsed.invocation)
     }
 
+    static let recognisedHeaders: [[String]] = [
+        ["headers"],
+        ["headers", "https://mcp.example.com/mcp", "--wait", "5"],
+        ["headers", "--scope", "files:read", "--wait=3", "--socket", "/tmp/s"],
+        ["--socket", "/tmp/s", "headers", "--min-valid-seconds", "60"],
+    ]
+
+    /// `tokenbroker headers` (Claude Code runs it at every connect) takes the same shortcut.
+    @Test(arguments: recognisedHeaders)
+    func headersReadsWhatTheParserReads(_ arguments: [String]) throws {
+        let fast = try #require(TokenInvocation(arguments: arguments))
+        let parsed = try #require(try TokenBrokerCommand.parseAsRoot(arguments) as? TokenBrokerCommand.Headers)
+        #expect(fast == parsed.invocation)
+        #expect(fast.output == .headers)
+    }
+
     @Test func readsEveryPart() throws {
         let fast = try #require(TokenInvocation(arguments: [
             "token", "--scope", "files:read", "https://mcp.example.com/mcp", "--scope=files:write", "--min-valid-seconds", "90",
@@ -57,6 +73,10 @@ import Testing
         ["--socket="],
         ["--json", "token", "https://mcp.example.com/mcp"],
         ["help", "token"],
+        ["token", "https://mcp.example.com/mcp", "--wait", "5"],
+        ["headers", "--wait", "soon"],
+        ["headers", "--help"],
+        ["headers", "https://a.example/mcp", "https://b.example/mcp"],
     ]
 
     @Test(arguments: leftToTheParser)

@@ -154,6 +154,10 @@ private struct Killed: Error, CustomStringConvertible {
                                       ready.
               token                   Print an access token for an MCP server, and nothing
                                       else.
+              headers                 Print {"Authorization":"Bearer …"} for an MCP server:
+                                      Claude Code's headersHelper.
+              proxy                   Relay a stdio MCP host to a remote MCP server, with
+                                      tokens from tokenbrokerd.
               revoke                  Revoke a grant at its authorization server and forget
                                       its tokens.
               audit                   Show which local programs got which tokens, and when.
@@ -203,6 +207,91 @@ private struct Killed: Error, CustomStringConvertible {
         await daemon.stop()
         await browser.shutdown()
         await fixture.stop()
+    }
+
+    /// Claude Code's headersHelper: one JSON object of headers on stdout, the URL from
+    /// its environment, a sign-in started and waited for; on failure nothing on stdout.
+    @Test(.enabled(if: interopPython != nil, "needs TOKENBROKER_INTEROP_PYTHON"))
+    func headersForClaudeCodeAgainstTheMCPPythonSDK() async throws {
+        let fixture = try await MCPSDKFixture()
+        let browser = TestBrowser()
+        let daemon = try await TestDaemon(browser: browser.launcher)
+        let environment = ["CLAUDE_CODE_MCP_SERVER_URL": fixture.resource]
+
+        // The first call signs in (the test browser finishes it) within the wait.
+        let first = try await run(cli, ["headers", "--socket", daemon.socketPath], environment: environment)
+        #expect(first.status == 0)
+        #expect(first.stderr.contains("sign in to \(fixture.resource) in your browser: http"))
+        let object = try #require(try JSONValue(parsing: Array(first.stdout.utf8)).objectValue)
+        #expect(Array(object.keys) == ["Authorization"])
+        let header = try #require(object["Authorization"]?.stringValue)
+        #expect(header.hasPrefix("Bearer ") && header.count > "Bearer ".count)
+        #expect(first.stdout == #"{"Authorization":"\#(header)"}"# + "\n")
+        #expect(browser.openedURLs.count == 1)
+
+        // The server takes it.
+        let mcp = MCPTestClient(endpoint: fixture.resource)
+        #expect(try await mcp.initialize(token: String(header.dropFirst("Bearer ".count))).status == 200)
+
+        // Again: the same grant, no sign-in; the URL given as an argument works alike.
+        let second = try await run(cli, ["headers", fixture.resource, "--socket", daemon.socketPath])
+        #expect(second.status == 0)
+        #expect(second.stdout == first.stdout)
+        #expect(second.stderr.isEmpty)
+        #expect(browser.openedURLs.count == 1)
+        await mcp.shutdown()
+        await daemon.stop()
+        await browser.shutdown()
+        await fixture.stop()
+    }
+
+    /// When nobody signs in within --wait: exit 3, the login command, nothing on stdout.
+    @Test func headersWithoutASignInSaysHowAndPrintsNothing() async throws {
+        let fake = try await FakeOAuthServer.start()
+        let daemon = try await TestDaemon(browser: .none)
+        let waited = try await run(cli, ["headers", fake.resource, "--scope", "files:read", "--wait", "1", "--socket", daemon.socketPath])
+        #expect(waited.status == 3)
+        #expect(waited.stdout.isEmpty)
+        #expect(waited.stderr.hasSuffix("run: tokenbroker login \(fake.resource) --scope files:read\n"))
+
+        let noURL = try await run(cli, ["headers", "--socket", daemon.socketPath], environment: ["CLAUDE_CODE_MCP_SERVER_URL": ""])
+        #expect(noURL.status == 64)
+        #expect(noURL.stdout.isEmpty)
+        #expect(noURL.stderr.contains("CLAUDE_CODE_MCP_SERVER_URL"))
+        await daemon.stop()
+
+        let absent = try await run(cli, ["headers", fake.resource, "--socket", daemon.socketPath + ".absent"])
+        #expect(absent.status == 2)
+        #expect(absent.stdout.isEmpty)
+        #expect(absent.stderr.components(separatedBy: "\n").count == 2)  // one line
+    }
+
+    /// `tokenbroker proxy` runs tokenbroker-proxy: with no daemon, each request gets an
+    /// error answer and stderr says once how to start it; a line that is not JSON gets a
+    /// parse error and the bridge goes on; the end of input ends it.
+    @Test func proxyWithoutADaemonAnswersEveryRequest() async throws {
+        let directory = try TemporaryDirectory()
+        let bridge = try ChildProcess(
+            executable: cli,
+            arguments: ["proxy", "https://mcp.example.com/mcp", "--socket", directory.path + "/absent.sock"],
+            standardInput: .pipe, standardOutput: .pipe, standardError: .pipe)
+        defer { bridge.send(signal: SIGKILL) }
+        let lines = [
+            #"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}"#,
+            "this is not json",
+            #"{"jsonrpc":"2.0","id":"two","method":"tools/list"}"#,
+        ]
+        try bridge.standardInput!.write(contentsOf: Data((lines.joined(separator: "\n") + "\n").utf8))
+        try bridge.standardInput!.close()
+        let stdout = try await offThePool { String(decoding: bridge.standardOutput!.readDataToEndOfFile(), as: UTF8.self) }
+        let stderr = try await offThePool { String(decoding: bridge.standardError!.readDataToEndOfFile(), as: UTF8.self) }
+        #expect(await bridge.wait() == .exited(0))
+        let answers = try stdout.split(separator: "\n").map { try JSONValue(parsing: Array($0.utf8)) }
+        #expect(answers.map { $0["id"] } == [1, .null, "two"])
+        #expect(answers.map { $0["error"]?["code"]?.integerValue } == [-32603, -32700, -32603])
+        #expect(answers[0]["error"]?["data"]?["reason"] == "broker_unavailable")
+        #expect(answers[0]["error"]?["message"]?.stringValue?.contains("tokenbrokerd is not running") == true)
+        #expect(stderr.components(separatedBy: "\n").filter { $0.contains("tokenbrokerd is not running") }.count == 1)
     }
 
     /// Over SSH the browser runs on the person's own machine and cannot reach the
