@@ -18,7 +18,7 @@ completions=(
 
 if [ "${1:-}" = "--uninstall" ]; then
     systemctl --user disable --now tokenbroker.socket tokenbroker.service 2>/dev/null || true
-    rm -f "$bin/tokenbrokerd" "$bin/tokenbroker" "$units/tokenbroker.socket" "$units/tokenbroker.service"
+    rm -f "$bin/tokenbrokerd" "$bin/tokenbroker" "$bin/tokenbroker-proxy" "$units/tokenbroker.socket" "$units/tokenbroker.service"
     for entry in "${completions[@]}"; do rm -f "${entry#*:}"; done
     systemctl --user daemon-reload 2>/dev/null || true
     echo "tokenbroker removed; your grants stay in ${XDG_STATE_HOME:-$HOME/.local/state}/tokenbroker (delete it to forget them)."

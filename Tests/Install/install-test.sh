@@ -22,6 +22,7 @@ fail() { echo "install-test: $*" >&2; exit 1; }
 installed=(
     .local/bin/tokenbrokerd
     .local/bin/tokenbroker
+    .local/bin/tokenbroker-proxy
     .config/systemd/user/tokenbroker.socket
     .config/systemd/user/tokenbroker.service
     .local/share/bash-completion/completions/tokenbroker
@@ -38,6 +39,8 @@ for file in "${installed[@]}"; do
 done
 [ "$(in_home "$home/.local/bin/tokenbroker" --version)" = "$(in_home "$home/.local/bin/tokenbrokerd" --version)" ] ||
     fail "the installed binaries disagree on their version"
+in_home "$home/.local/bin/tokenbroker" proxy --help | grep -q "USAGE: tokenbroker proxy <url>" ||
+    fail "the installed tokenbroker proxy does not run tokenbroker-proxy"
 grep -qx "systemctl --user enable --now tokenbroker.socket" "$home/systemctl.log" || fail "the socket unit was not enabled"
 grep -q "complete .*-F _tokenbroker tokenbroker" "$home/.local/share/bash-completion/completions/tokenbroker" || fail "no bash completion"
 
