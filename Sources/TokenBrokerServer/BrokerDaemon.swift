@@ -24,17 +24,21 @@ public struct DaemonOptions: Sendable {
     public var environment: [String: String]
     /// The daemon's version, for `broker/info`.
     public var version: String
+    /// The most client connections open at once; `nil`: from the open-file limit
+    /// (``ConnectionLimiter/capacity(forDescriptorLimit:)``).
+    public var maximumConnections: Int?
 
     /// Creates options.
     public init(
         socketPath: String, databasePath: String, configuration: BrokerConfiguration, environment: [String: String],
-        version: String
+        version: String, maximumConnections: Int? = nil
     ) {
         self.socketPath = socketPath
         self.databasePath = databasePath
         self.configuration = configuration
         self.environment = environment
         self.version = version
+        self.maximumConnections = maximumConnections
     }
 }
 
@@ -113,12 +117,18 @@ public final class BrokerDaemon: Service, Sendable {
             startedAt: now())
         let dispatcher = RequestDispatcher(broker: broker, info: info, audit: audit)
 
+        let descriptors = DescriptorLimit.raiseSoftLimitToHard()
+        let limiter = ConnectionLimiter(
+            capacity: options.maximumConnections ?? ConnectionLimiter.capacity(forDescriptorLimit: descriptors))
+        logger.info("descriptor limit", metadata: ["open_files": "\(descriptors)", "max_connections": "\(limiter.capacity)"])
         let socket: BrokerSocketServer
         if let descriptor = BrokerSocketServer.inheritedDescriptor(environment: options.environment) {
-            socket = try await BrokerSocketServer.adopt(descriptor: descriptor, dispatcher: dispatcher, logger: logger)
+            socket = try await BrokerSocketServer.adopt(
+                descriptor: descriptor, dispatcher: dispatcher, limiter: limiter, logger: logger)
             logger.info("adopted the socket passed by systemd")
         } else {
-            socket = try await BrokerSocketServer.bind(path: options.socketPath, dispatcher: dispatcher, logger: logger)
+            socket = try await BrokerSocketServer.bind(
+                path: options.socketPath, dispatcher: dispatcher, limiter: limiter, logger: logger)
         }
 
         logger.info(

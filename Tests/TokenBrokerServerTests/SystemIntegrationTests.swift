@@ -12,7 +12,7 @@ import Glibc
 /// and who may talk to it.
 @Suite struct SystemIntegrationTests {
     /// A datagram socket standing in for systemd's `NOTIFY_SOCKET`.
-    private final class NotifySocket {
+    final class NotifySocket: Sendable {
         let path: String
         let descriptor: Int32
 

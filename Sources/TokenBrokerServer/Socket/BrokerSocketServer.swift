@@ -18,16 +18,21 @@ struct BrokerSocketServer: Sendable {
     struct Connection: Sendable {
         let channel: NIOAsyncChannel<InboundRequest, ByteBuffer>
         let peer: PeerIdentity?
+        /// Its entry in the limiter; `nil` for a connection refused at the cap.
+        let id: Int?
     }
 
     let listener: NIOAsyncChannel<Connection, Never>
     let dispatcher: RequestDispatcher
+    let limiter: ConnectionLimiter
     let logger: Logger
     /// The path we bound and must remove on exit; `nil` for an adopted (systemd) socket.
     let ownedPath: String?
 
     /// Binds `path` with a 0700 directory and a 0600 socket.
-    static func bind(path: String, dispatcher: RequestDispatcher, logger: Logger) async throws -> BrokerSocketServer {
+    static func bind(
+        path: String, dispatcher: RequestDispatcher, limiter: ConnectionLimiter, logger: Logger
+    ) async throws -> BrokerSocketServer {
         try prepareDirectory(for: path)
         // umask makes the socket 0600 from birth; no window where others could connect.
         let previous = umask(0o177)
@@ -35,20 +40,22 @@ struct BrokerSocketServer: Sendable {
         let listener = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .childChannelOption(.allowRemoteHalfClosure, value: true)
             .bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true) { channel in
-                accept(channel, dispatcher: dispatcher, logger: logger)
+                accept(channel, dispatcher: dispatcher, limiter: limiter, logger: logger)
             }
         chmod(path, 0o600)
-        return BrokerSocketServer(listener: listener, dispatcher: dispatcher, logger: logger, ownedPath: path)
+        return BrokerSocketServer(listener: listener, dispatcher: dispatcher, limiter: limiter, logger: logger, ownedPath: path)
     }
 
     /// Adopts a listening socket passed by systemd (`LISTEN_FDS`).
-    static func adopt(descriptor: Int32, dispatcher: RequestDispatcher, logger: Logger) async throws -> BrokerSocketServer {
+    static func adopt(
+        descriptor: Int32, dispatcher: RequestDispatcher, limiter: ConnectionLimiter, logger: Logger
+    ) async throws -> BrokerSocketServer {
         let listener = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .childChannelOption(.allowRemoteHalfClosure, value: true)
             .bind(descriptor) { channel in
-                accept(channel, dispatcher: dispatcher, logger: logger)
+                accept(channel, dispatcher: dispatcher, limiter: limiter, logger: logger)
             }
-        return BrokerSocketServer(listener: listener, dispatcher: dispatcher, logger: logger, ownedPath: nil)
+        return BrokerSocketServer(listener: listener, dispatcher: dispatcher, limiter: limiter, logger: logger, ownedPath: nil)
     }
 
     /// The first descriptor systemd passed to this process, if it did (sd_listen_fds(3)).
@@ -93,15 +100,29 @@ struct BrokerSocketServer: Sendable {
         if let ownedPath { unlink(ownedPath) }
     }
 
-    /// Sets up a new connection on its event loop: who the peer is, then the handler that
-    /// answers cache hits there.
+    /// Sets up a new connection on its event loop: a place under the cap, who the peer
+    /// is, then the handler that answers cache hits there.
     private static func accept(
-        _ channel: any Channel, dispatcher: RequestDispatcher, logger: Logger
+        _ channel: any Channel, dispatcher: RequestDispatcher, limiter: ConnectionLimiter, logger: Logger
     ) -> EventLoopFuture<Connection> {
-        identify(channel, logger: logger).flatMapThrowing { peer in
+        guard case .admitted(let id) = limiter.admit(channel) else {
+            logger.warning("refusing a connection: all are busy", metadata: ["connections": "\(limiter.capacity)"])
+            let refusal = JSONRPCResponse(
+                id: nil,
+                error: RPCError(
+                    reason: .internalError,
+                    message: "tokenbrokerd has \(limiter.capacity) connections open, each waiting for an answer; try again shortly"))
+            channel.writeAndFlush(ByteBuffer(bytes: refusal.encodedLine())).whenComplete { _ in channel.close(promise: nil) }
+            return channel.eventLoop.makeCompletedFuture {
+                Connection(channel: try NIOAsyncChannel(wrappingChannelSynchronously: channel), peer: nil, id: nil)
+            }
+        }
+        channel.closeFuture.whenComplete { _ in limiter.remove(id) }
+        return identify(channel, logger: logger).flatMapThrowing { peer in
             try channel.pipeline.syncOperations.addHandler(
-                ImmediateAnswerHandler(peer: peer, immediateResponse: dispatcher.immediateResponse(to:peer:)))
-            return Connection(channel: try NIOAsyncChannel(wrappingChannelSynchronously: channel), peer: peer)
+                ImmediateAnswerHandler(
+                    peer: peer, immediateResponse: dispatcher.immediateResponse(to:peer:), onRead: { limiter.touch(id) }))
+            return Connection(channel: try NIOAsyncChannel(wrappingChannelSynchronously: channel), peer: peer, id: id)
         }
     }
 
@@ -132,7 +153,7 @@ struct BrokerSocketServer: Sendable {
                                 reading: for try await inbound in inbound.cancelOnGracefulShutdown() {
                                     switch inbound {
                                     case .request(let request):
-                                        handle(request, peer: peer, sink: sink, requests: &requests)
+                                        handle(request, peer: peer, connection: connection.id, sink: sink, requests: &requests)
                                     case .oversizedLine:
                                         break reading
                                     }
@@ -162,15 +183,19 @@ struct BrokerSocketServer: Sendable {
     }
 
     private func handle(
-        _ request: JSONRPCRequest, peer: PeerIdentity, sink: AsyncStream<[UInt8]>.Continuation,
+        _ request: JSONRPCRequest, peer: PeerIdentity, connection: Int?, sink: AsyncStream<[UInt8]>.Continuation,
         requests: inout DiscardingTaskGroup
     ) {
         let dispatcher = dispatcher
+        let limiter = limiter
+        // A connection waiting for an answer (a sign-in, a refresh) is never the one closed at the cap.
+        if let connection { limiter.requestStarted(connection) }
         requests.addTask {
             let response = await dispatcher.respond(to: request, peer: peer) { notification in
                 sink.yield(notification.encodedLine())
             }
             sink.yield(response.encodedLine())
+            if let connection { limiter.requestEnded(connection) }
         }
     }
 

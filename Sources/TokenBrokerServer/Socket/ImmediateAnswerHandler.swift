@@ -39,13 +39,21 @@ final class ImmediateAnswerHandler: ChannelDuplexHandler {
     /// The client's end of input, held back until the lines before it are handled.
     private var inputClosedHeld = false
 
-    init(peer: PeerIdentity?, immediateResponse: @escaping (JSONRPCRequest, PeerIdentity) -> JSONRPCResponse?) {
+    /// Called for every read: the connection is not idle (``ConnectionLimiter``).
+    private let onRead: () -> Void
+
+    init(
+        peer: PeerIdentity?, immediateResponse: @escaping (JSONRPCRequest, PeerIdentity) -> JSONRPCResponse?,
+        onRead: @escaping () -> Void = {}
+    ) {
         self.peer = peer
         self.immediateResponse = immediateResponse
+        self.onRead = onRead
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard peer != nil else { return }
+        onRead()
         unhandled.append(contentsOf: framer.append(unwrapInboundIn(data).readableBytesView))
         handleLines(context: context)
     }
