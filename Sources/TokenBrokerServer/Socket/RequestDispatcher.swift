@@ -117,7 +117,9 @@ struct RequestDispatcher: Sendable {
                 minimumValidity: TimeInterval(params.minValidSeconds)),
             challengeMetadataURL: challenge?.resourceMetadata,
             interactive: params.interactive,
-            waitSeconds: Double(params.waitSeconds),
+            // Any integer is a valid wait; past a year it is the same wait, and stays a
+            // number every later conversion (Duration, Int for messages) can hold.
+            waitSeconds: min(Double(params.waitSeconds), longestWait),
             notifyPending: { notice in
                 await notify(.authorizationPending(AuthorizationPendingParams(
                     resource: notice.resource.string, authorizationURL: notice.authorizationURL, scopes: notice.scopes.strings)))

@@ -52,12 +52,17 @@ final class OneShot<Value: Sendable>: Sendable {
     }
 }
 
-/// Waits for `oneShot` at most `seconds`; `nil` on timeout or cancellation.
+/// The longest wait honoured (a client's `waitSeconds` may be any integer; `Duration`
+/// and `Int(seconds)` trap on the largest).
+let longestWait: Double = 366 * 86_400
+
+/// Waits for `oneShot` at most `seconds` (at most ``longestWait``); `nil` on timeout or cancellation.
 func wait<Value: Sendable>(for oneShot: OneShot<Value>, atMost seconds: Double) async -> Value? {
-    await withTaskGroup(of: Value?.self) { group in
+    let bounded = seconds.isFinite ? min(max(seconds, 0), longestWait) : longestWait
+    return await withTaskGroup(of: Value?.self) { group in
         group.addTask { await oneShot.value() }
         group.addTask {
-            try? await Task.sleep(for: .seconds(seconds))
+            try? await Task.sleep(for: .seconds(bounded))
             return nil
         }
         let first = await group.next() ?? nil
