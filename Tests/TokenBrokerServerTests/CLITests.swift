@@ -5,7 +5,7 @@ import TokenBrokerServer
 import TokenBrokerSystem
 
 /// The built executables next to this test binary.
-private func executable(_ name: String) -> String {
+func executable(_ name: String) -> String {
     let testBinary = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
     return (testBinary as NSString).deletingLastPathComponent + "/" + name
 }
