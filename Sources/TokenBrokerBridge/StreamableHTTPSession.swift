@@ -74,6 +74,8 @@ actor StreamableHTTPSession {
         {
             sessionID = id
         }
+        // Once the handshake is through, the server may send unasked on the GET stream.
+        defer { if message.method == "notifications/initialized" { openStandaloneStream() } }
         let awaited = message.requestIDs
         switch UpstreamHTTP.mediaType(response) {
         case "text/event-stream":
@@ -101,7 +103,6 @@ actor StreamableHTTPSession {
                 fail(message, .malformedAnswer("content type \(response.headers.first(name: "Content-Type") ?? "none")"))
             }
         }
-        if message.method == "notifications/initialized" { openStandaloneStream() }
         return .relayed
     }
 

@@ -41,7 +41,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mcp.server.auth.middleware.bearer_auth import RequireAuthMiddleware
@@ -60,7 +60,7 @@ from mcp.server.auth.routes import (
     create_protected_resource_routes,
 )
 from mcp.server.auth.settings import AuthSettings, ClientRegistrationOptions, RevocationOptions
-from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver import Context, MCPServer
 from mcp.shared.auth import OAuthClientInformationFull, OAuthToken
 
 log = logging.getLogger("interop-fixture")
@@ -283,7 +283,98 @@ class ToolScopeGate:
         await send({"type": "http.response.body", "body": body})
 
 
-def build_resource_server(provider: InMemoryProvider, auth: AuthSettings, prm_scopes: list[str] | None) -> Starlette:
+class FaultInjector:
+    """Answers `tools/call` of the tools named `fault-*` the way broken servers do, for the
+    bridge's fault tests. Inside the auth layer, like ToolScopeGate: a valid token is still
+    required, and 401/403 behave as for any request.
+
+      fault-500      HTTP 500, text body
+      fault-garbage  HTTP 200, content-type application/json, a body that is not JSON
+      fault-cut      HTTP 200 text/event-stream, one notification event (no id), then the
+                     connection ends without the response
+      fault-session  HTTP 404 with the JSON-RPC "Session not found" error, as a server that
+                     dropped the session answers
+    """
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        body, receive = await read_body(receive)
+        faults = [tool for tool in ToolScopeGate._called_tools(body) if tool.startswith("fault-")]
+        if not faults:
+            await self.app(scope, receive, send)
+            return
+        fault = faults[0]
+        if fault == "fault-500":
+            await self._answer(send, 500, b"text/plain", b"internal server error")
+        elif fault == "fault-garbage":
+            await self._answer(send, 200, b"application/json", b"this is not json{")
+        elif fault == "fault-cut":
+            await send({"type": "http.response.start", "status": 200, "headers": [
+                (b"content-type", b"text/event-stream"), (b"cache-control", b"no-cache")]})
+            event = json.dumps({"jsonrpc": "2.0", "method": "notifications/message",
+                                "params": {"level": "info", "data": "about to break"}})
+            await send({"type": "http.response.body", "body": f"event: message\ndata: {event}\n\n".encode(),
+                        "more_body": True})
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+        else:  # fault-session
+            error = {"jsonrpc": "2.0", "id": None, "error": {"code": -32600, "message": "Session not found"}}
+            await self._answer(send, 404, b"application/json", json.dumps(error).encode())
+
+    @staticmethod
+    async def _answer(send: Send, status: int, content_type: bytes, body: bytes) -> None:
+        await send({"type": "http.response.start", "status": status, "headers": [
+            (b"content-type", content_type), (b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body})
+
+
+class ResourceServerLog:
+    """Every request to the resource server's MCP endpoints, for /_test/rs-log: method, path,
+    status, and the transport headers a bridge must send. Whether `Authorization` was
+    present, never its value."""
+
+    def __init__(self, app: ASGIApp, entries: list[dict[str, Any]], paths: tuple[str, ...]):
+        self.app = app
+        self.entries = entries
+        self.paths = paths
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith(self.paths):
+            await self.app(scope, receive, send)
+            return
+        body, receive = await read_body(receive)
+        entry: dict[str, Any] = {
+            "method": scope["method"],
+            "path": scope["path"],
+            "has_authorization": bool(header(scope, b"authorization")),
+            "has_session_id": bool(header(scope, b"mcp-session-id")),
+            "mcp_protocol_version": header(scope, b"mcp-protocol-version") or None,
+            "mcp_method": header(scope, b"mcp-method") or None,
+            "mcp_name": header(scope, b"mcp-name") or None,
+            "last_event_id": header(scope, b"last-event-id") or None,
+            "accept": header(scope, b"accept") or None,
+            "rpc_method": None,
+        }
+        with contextlib.suppress(ValueError, AttributeError):
+            message = json.loads(body) if body else None
+            if isinstance(message, dict):
+                entry["rpc_method"] = message.get("method")
+        self.entries.append(entry)
+
+        async def recording_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                entry["status"] = message["status"]
+            await send(message)
+
+        await self.app(scope, receive, recording_send)
+
+
+def build_resource_server(provider: InMemoryProvider, auth: AuthSettings, prm_scopes: list[str] | None,
+                          args: argparse.Namespace, rs_log: list[dict[str, Any]]) -> Starlette:
     mcp = MCPServer(name="tokenbroker-interop", token_verifier=ProviderTokenVerifier(provider), auth=auth)
 
     @mcp.tool(name="read", description="Reads a file. Requires files:read.")
@@ -294,9 +385,19 @@ def build_resource_server(provider: InMemoryProvider, auth: AuthSettings, prm_sc
     def write_tool() -> str:
         return "write-ok"
 
-    app = mcp.streamable_http_app(host="127.0.0.1")
+    @mcp.tool(name="notify", description="Sends a log message on its answer's stream and a tools/list_changed "
+                                         "on the session's stream, then returns. Requires files:read.")
+    async def notify_tool(ctx: Context) -> str:
+        await ctx.info("notify-log")  # related to this request: rides its SSE answer
+        with contextlib.suppress(Exception):  # unrelated: the GET stream, which only a stateful server has
+            await ctx.session.send_tool_list_changed()
+        return "notify-ok"
+
     prm_url = str(build_resource_metadata_url(auth.resource_server_url))
     prm_path = urlsplit(prm_url).path
+    if args.legacy_sse:
+        return build_legacy_resource_server(mcp, auth, prm_url, rs_log)
+    app = mcp.streamable_http_app(host="127.0.0.1", json_response=args.json_response, stateless_http=args.stateless)
 
     # Two small changes to the app the SDK built, found by path and checked by type so an SDK
     # upgrade that moves things fails loudly instead of silently testing something else.
@@ -304,7 +405,7 @@ def build_resource_server(provider: InMemoryProvider, auth: AuthSettings, prm_sc
     require_auth = mcp_route.endpoint
     if not isinstance(require_auth, RequireAuthMiddleware):
         raise RuntimeError(f"unexpected /mcp endpoint {type(require_auth).__name__}; SDK layout changed")
-    require_auth.app = ToolScopeGate(require_auth.app, TOOL_SCOPES, prm_url)
+    require_auth.app = ToolScopeGate(FaultInjector(require_auth.app), TOOL_SCOPES, prm_url)
 
     if prm_scopes is not None:
         # The SDK's PRM always lists required_scopes; --prm-scopes swaps in its own route builder
@@ -315,6 +416,22 @@ def build_resource_server(provider: InMemoryProvider, auth: AuthSettings, prm_sc
             authorization_servers=[auth.issuer_url],
             scopes_supported=prm_scopes,
         )[0]
+    app.add_middleware(ResourceServerLog, entries=rs_log, paths=("/mcp",))
+    return app
+
+
+def build_legacy_resource_server(mcp: MCPServer, auth: AuthSettings, prm_url: str,
+                                 rs_log: list[dict[str, Any]]) -> Starlette:
+    """The 2024-11-05 HTTP+SSE transport only (the SDK's `sse_app`): GET /sse for the stream,
+    POST /messages/ for each message, both behind the same bearer auth and scope gate. A POST
+    to /sse gets 405, as an old server answers a Streamable HTTP client."""
+    app = mcp.sse_app(host="127.0.0.1")
+    messages = next(r for r in app.router.routes if isinstance(r, Mount) and r.path == "/messages")
+    require_auth = messages.app
+    if not isinstance(require_auth, RequireAuthMiddleware):
+        raise RuntimeError(f"unexpected /messages app {type(require_auth).__name__}; SDK layout changed")
+    require_auth.app = ToolScopeGate(require_auth.app, TOOL_SCOPES, prm_url)
+    app.add_middleware(ResourceServerLog, entries=rs_log, paths=("/sse", "/messages"))
     return app
 
 
@@ -429,7 +546,8 @@ class RequestLogMiddleware:
         return entry
 
 
-def build_authorization_server(provider: InMemoryProvider, auth: AuthSettings, request_log: RequestLog) -> Starlette:
+def build_authorization_server(provider: InMemoryProvider, auth: AuthSettings, request_log: RequestLog,
+                               rs_log: list[dict[str, Any]]) -> Starlette:
     routes = create_auth_routes(
         provider=provider,
         issuer_url=auth.issuer_url,
@@ -447,10 +565,14 @@ def build_authorization_server(provider: InMemoryProvider, auth: AuthSettings, r
     async def expire_access_tokens(_: Request) -> JSONResponse:
         return JSONResponse({"expired": provider.expire_access_tokens()})
 
+    async def get_rs_log(_: Request) -> JSONResponse:
+        return JSONResponse(rs_log)
+
     routes += [
         Route("/_test/log", get_log, methods=["GET"]),
         Route("/_test/stats", get_stats, methods=["GET"]),
         Route("/_test/expire-access-tokens", expire_access_tokens, methods=["POST"]),
+        Route("/_test/rs-log", get_rs_log, methods=["GET"]),
     ]
     return Starlette(routes=routes, middleware=[Middleware(RequestLogMiddleware, request_log=request_log)])
 
@@ -502,7 +624,7 @@ def watch_stdin(on_eof: Callable[[], None]) -> None:
 async def serve(args: argparse.Namespace) -> int:
     as_sock, rs_sock = loopback_socket(), loopback_socket()
     as_url = f"http://127.0.0.1:{as_sock.getsockname()[1]}"
-    rs_url = f"http://127.0.0.1:{rs_sock.getsockname()[1]}/mcp"
+    rs_url = f"http://127.0.0.1:{rs_sock.getsockname()[1]}/{'sse' if args.legacy_sse else 'mcp'}"
     # AuthSettings keeps the issuer without a trailing slash (RFC 8414 exact comparison).
     auth = AuthSettings(
         issuer_url=as_url,
@@ -512,9 +634,11 @@ async def serve(args: argparse.Namespace) -> int:
     )
     provider = InMemoryProvider(args.access_token_lifetime)
     request_log = RequestLog()
+    rs_log: list[dict[str, Any]] = []
     apps = [
-        (build_authorization_server(provider, auth, request_log), as_sock, "off"),
-        (build_resource_server(provider, auth, args.prm_scopes), rs_sock, "on"),  # lifespan runs the session manager
+        (build_authorization_server(provider, auth, request_log, rs_log), as_sock, "off"),
+        # lifespan runs the session manager
+        (build_resource_server(provider, auth, args.prm_scopes, args, rs_log), rs_sock, "on"),
     ]
     servers = [
         _Server(uvicorn.Config(app, lifespan=lifespan, http="h11", log_config=None, access_log=False,
@@ -561,6 +685,12 @@ def main() -> int:
     parser.add_argument("--no-validate-token-resource", dest="validate_token_resource", action="store_false",
                         help="accept tokens not bound to this resource (RFC 8707); by default the SDK's "
                              "AuthSettings.validate_token_resource is on, so a token got without `resource` is refused")
+    parser.add_argument("--json-response", action="store_true",
+                        help="answer POSTs with JSON bodies instead of SSE streams (the SDK's json_response)")
+    parser.add_argument("--stateless", action="store_true",
+                        help="the SDK's stateless HTTP mode: no Mcp-Session-Id, no GET stream")
+    parser.add_argument("--legacy-sse", action="store_true",
+                        help="speak only the 2024-11-05 HTTP+SSE transport: GET /sse (the handshake's rs), POST /messages/")
     parser.add_argument("--ignore-stdin", action="store_true",
                         help="keep running when stdin closes (for running by hand with </dev/null)")
     parser.add_argument("--log-level", default="INFO")

@@ -40,6 +40,30 @@ struct BrokerServices: Sendable {
     let callbackURI: @Sendable () -> String
     let now: @Sendable () -> Date
     let logger: Logger
+    /// Dynamic registrations in progress, one per authorization server at a time.
+    var registrations = RegistrationFlights()
+}
+
+/// One dynamic registration per authorization server at a time, across resources.
+///
+/// Two clients asking at once for resources of the same server (or for the same one)
+/// must end up with one client: a second registration replaces the first in the store,
+/// so tokens and MCP sessions begun under the first no longer match the client the
+/// next step-up uses (the MCP SDK binds a session to its client and answers 404).
+actor RegistrationFlights {
+    private var flights: [String: Task<Result<ResourceSession.ActiveClient, BrokerFailure>, Never>] = [:]
+
+    /// The result of the flight for `issuer` in progress, else of `work`, run once.
+    func run(
+        issuer: String, _ work: @escaping @Sendable () async -> Result<ResourceSession.ActiveClient, BrokerFailure>
+    ) async throws(BrokerFailure) -> ResourceSession.ActiveClient {
+        if let flight = flights[issuer] { return try await flight.value.get() }
+        let flight = Task { await work() }
+        flights[issuer] = flight
+        let result = await flight.value
+        flights[issuer] = nil
+        return try result.get()
+    }
 }
 
 /// Everything the broker does for one resource server, serialised: discovery state,
@@ -354,16 +378,31 @@ actor ResourceSession {
         case .unavailable:
             throw .discovery("the authorization server \(server.issuer) offers no way to register a client; configure a pre-registered [[client]] for it")
         case .dynamicRegistration(let endpoint):
+            return try await services.registrations.run(issuer: server.issuer) {
+                await self.storedOrNewRegistration(at: endpoint, scopes: scopes, redirectURI: redirectURI)
+            }
+        }
+    }
+
+    /// The stored registration when it still fits, else a new one.
+    private func storedOrNewRegistration(at endpoint: HTTPURL, scopes: ScopeSet, redirectURI: String) async -> Result<
+        ActiveClient, BrokerFailure
+    > {
+        let server = discovered.authorizationServer
+        do throws(BrokerFailure) {
             if let stored = try await storage({ try await services.store.clientRegistration(issuer: server.issuer) }),
                 stored.redirectURI == redirectURI, registrationCovers(stored, scopes),
                 stored.clientSecretExpiresAt.map({ $0 > services.now() }) ?? true
             {
-                return ActiveClient(credentials: stored.credentials, redirectURI: redirectURI)
+                return .success(ActiveClient(credentials: stored.credentials, redirectURI: redirectURI))
             }
             // Register for every scope the server offers (an upper bound, not a request):
             // the MCP SDK's server refuses later sign-ins for scopes outside the
             // registration, and re-registering would end the client's MCP session.
-            return try await register(at: endpoint, scopes: server.scopesSupported.union(scopes), redirectURI: redirectURI)
+            return .success(
+                try await register(at: endpoint, scopes: server.scopesSupported.union(scopes), redirectURI: redirectURI))
+        } catch {
+            return .failure(error)
         }
     }
 
