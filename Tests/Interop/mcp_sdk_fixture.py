@@ -294,12 +294,22 @@ class FaultInjector:
                      connection ends without the response
       fault-session  HTTP 404 with the JSON-RPC "Session not found" error, as a server that
                      dropped the session answers
+      fault-resume   HTTP 200 text/event-stream: an event with `id: resume-N` and `retry: 50`,
+                     then the connection ends; a GET with `Last-Event-ID: resume-N` then gets
+                     the answer ("resumed-ok") on a new stream (MCP's resumability)
     """
 
     def __init__(self, app: ASGIApp):
         self.app = app
+        self.resumable: dict[str, Any] = {}  # event id -> the JSON-RPC id its stream owed
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "GET" and header(scope, b"last-event-id") in self.resumable:
+            request_id = self.resumable.pop(header(scope, b"last-event-id"))
+            answer = json.dumps({"jsonrpc": "2.0", "id": request_id,
+                                 "result": {"content": [{"type": "text", "text": "resumed-ok"}], "isError": False}})
+            await self._stream(send, f"id: resumed\ndata: {answer}\n\n".encode())
+            return
         if scope["type"] != "http" or scope["method"] != "POST":
             await self.app(scope, receive, send)
             return
@@ -321,9 +331,24 @@ class FaultInjector:
             await send({"type": "http.response.body", "body": f"event: message\ndata: {event}\n\n".encode(),
                         "more_body": True})
             await send({"type": "http.response.body", "body": b"", "more_body": False})
+        elif fault == "fault-resume":
+            event_id = f"resume-{len(self.resumable) + 1}"
+            with contextlib.suppress(ValueError, KeyError, TypeError):
+                self.resumable[event_id] = json.loads(body)["id"]
+            notification = json.dumps({"jsonrpc": "2.0", "method": "notifications/message",
+                                       "params": {"level": "info", "data": "before the break"}})
+            await self._stream(send, f"id: {event_id}\nretry: 50\ndata: {notification}\n\n".encode())
         else:  # fault-session
             error = {"jsonrpc": "2.0", "id": None, "error": {"code": -32600, "message": "Session not found"}}
             await self._answer(send, 404, b"application/json", json.dumps(error).encode())
+
+    @staticmethod
+    async def _stream(send: Send, events: bytes) -> None:
+        """An SSE response with `events`, then the end of the connection."""
+        await send({"type": "http.response.start", "status": 200, "headers": [
+            (b"content-type", b"text/event-stream"), (b"cache-control", b"no-cache")]})
+        await send({"type": "http.response.body", "body": events, "more_body": True})
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
 
     @staticmethod
     async def _answer(send: Send, status: int, content_type: bytes, body: bytes) -> None:

@@ -172,13 +172,21 @@ struct BridgeInteropTests {
     @Test func serverFaultsFailOneRequestEach() async throws {
         try await Self.withWorld { fixture, browser, daemon in
             let run = try await Self.runClient(
-                steps: ["initialize", "fault-500", "read", "fault-garbage", "ping", "fault-cut", "read", "fault-session", "ping"],
+                steps: [
+                "initialize", "fault-500", "read", "fault-garbage", "ping", "fault-cut", "read", "fault-resume", "fault-session",
+                "ping",
+            ],
                 url: fixture.resource, socket: daemon.socketPath)
             #expect(run.errorReason("fault-500") == "server_error")
             #expect(run.step("fault-500")?["error"]?["data"]?["status"] == 500)
             #expect(run.errorReason("fault-garbage") == "malformed_answer")
             #expect(run.errorReason("fault-cut") == "stream_ended")
             #expect(run.errorReason("fault-session") == "session_gone")
+            // A stream that breaks after an event with an id is resumed from it (GET with
+            // Last-Event-ID, after the server's retry:), and the answer comes on the new one.
+            #expect(run.text("fault-resume") == "resumed-ok")
+            let resumptions = try await fixture.resourceServerLog().filter { $0["method"]?.string == "GET" && $0["last_event_id"] != .null }
+            #expect(resumptions.compactMap { $0["last_event_id"]?.string } == ["resume-1"])
             #expect(run.text("read") == "read-ok")
             let steps = run.outcome["steps"]?.arrayValue ?? []
             #expect(steps.filter { $0["step"]?.stringValue == "ping" }.allSatisfy { $0["error"] == nil && $0["timeout"] == nil })
