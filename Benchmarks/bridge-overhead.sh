@@ -17,10 +17,13 @@ calls=${1:-500}
 binaries=$(scripts/build-release.sh)
 mapfile -t built <<<"$binaries"
 daemon=${built[0]}
-cli=${built[1]}
 python=$(scripts/interop-venv.sh | tail -n 1)
 
 work=$(mktemp -d)
+# As installed: tokenbroker runs the tokenbroker-proxy beside it.
+mkdir "$work/bin"
+cp "${built[1]}" "${built[2]}" "$work/bin/"
+cli="$work/bin/tokenbroker"
 pids=()
 cleanup() {
     for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done

@@ -301,24 +301,28 @@ struct ProxyInvocation: Equatable {
         self.init(arguments: Array(remaining.dropFirst()), socket: socket)
     }
 
-    /// The executable: beside this one, else on `PATH`.
-    static var executablePath: String {
+    /// Where to look: beside this executable (its resolved path, then the path it was run
+    /// by, a symlink's folder), else on `PATH`.
+    static var candidates: [String] {
+        var candidates: [String] = []
         var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
         let count = readlink("/proc/self/exe", &buffer, buffer.count - 1)
-        guard count > 0 else { return executableName }
-        let path = String(decoding: buffer[..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        guard let slash = path.lastIndex(of: "/") else { return executableName }
-        return String(path[...slash]) + executableName
+        if count > 0 {
+            candidates.append(String(decoding: buffer[..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self))
+        }
+        candidates.append(CommandLine.arguments[0])
+        return candidates.compactMap { path in
+            path.lastIndex(of: "/").map { String(path[...$0]) + executableName }
+        }
     }
 
     static let executableName = "tokenbroker-proxy"
 
     /// Replaces this process with the proxy; returns only to exit with an error.
     func exec() -> Never {
-        let path = Self.executablePath
-        let argv = ([path] + arguments).map { strdup($0) } + [nil]
-        execv(path, argv)
-        if errno == ENOENT { execvp(Self.executableName, argv) }
+        let argv = ([Self.executableName] + arguments).map { strdup($0) } + [nil]
+        for path in Self.candidates { execv(path, argv) }
+        execvp(Self.executableName, argv)
         writeStandardError(
             "tokenbroker: cannot run \(Self.executableName) (\(String(cString: strerror(errno)))); it is built and installed next to tokenbroker\n")
         Glibc.exit(ExitStatus.failure)

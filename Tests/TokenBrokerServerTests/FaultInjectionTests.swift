@@ -57,6 +57,20 @@ struct FaultInjectionTests {
         }
     }
 
+    /// Two clients asking at once before anything is registered: one registration, one
+    /// sign-in, the same token for both. (A second registration replaced the first in the
+    /// store, so a later step-up ran under another client and lost the MCP session.)
+    @Test func clientsAskingAtOnceShareOneRegistration() async throws {
+        try await Scenario.run { s in
+            async let first = s.client.token(s.fake.resource, scopes: [Self.read])
+            async let second = s.client.token(s.fake.resource, scopes: [Self.read])
+            let tokens = try await [first.tokenResult(), second.tokenResult()]
+            #expect(tokens[0].accessToken == tokens[1].accessToken)
+            #expect(s.fake.requests(to: "/register").count == 1)
+            #expect(s.fake.requests(to: "/authorize").count == 1)
+        }
+    }
+
     // MARK: - 1. Scope in the token response
 
     @Test func tokenResponseWithoutScopeGrantsWhatWasRequested() async throws {
