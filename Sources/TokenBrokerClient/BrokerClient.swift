@@ -47,12 +47,17 @@ public struct BrokerClient: Sendable {
 
     /// The variables of this process's environment that decide where the socket is
     /// (`BrokerPaths.socketVariables`); read with `getenv`, not the whole environment.
+    /// Without `XDG_RUNTIME_DIR` (a host that passes servers part of its environment),
+    /// the login session's `/run/user/$UID`, as the daemon does.
     public static var socketEnvironment: [String: String] {
         var values: [String: String] = [:]
         for name in BrokerPaths.socketVariables {
             if let value = getenv(name) { values[name] = String(cString: value) }
         }
-        return values
+        guard values["TOKENBROKER_SOCKET"]?.isEmpty ?? true, values["XDG_RUNTIME_DIR"]?.hasPrefix("/") != true else {
+            return values
+        }
+        return BrokerPaths.fillingRuntimeDirectory(values, with: BrokerPaths.loginRuntimeDirectory(userID: getuid()))
     }
 
     /// A token for `resource` covering `scopes`.

@@ -58,7 +58,11 @@ struct TokenBrokerDaemonCommand: AsyncParsableCommand {
         }
         let logger = Logger(label: "tokenbrokerd")
 
-        let socketPath = BrokerPaths.socket(flag: socket ?? file.socket.map(expandTilde(home)), environment: environment, userID: getuid())
+        // Where clients look too when their host passed no XDG_RUNTIME_DIR (BrokerClient.socketEnvironment).
+        let socketEnvironment = BrokerPaths.fillingRuntimeDirectory(
+            environment, with: BrokerPaths.loginRuntimeDirectory(userID: getuid()))
+        let socketPath = BrokerPaths.socket(
+            flag: socket ?? file.socket.map(expandTilde(home)), environment: socketEnvironment, userID: getuid())
         let databasePath = BrokerPaths.database(flag: database ?? file.database.map(expandTilde(home)), environment: environment, homeDirectory: home)
 
         let browser: BrowserLauncher

@@ -7,6 +7,19 @@ struct BrokerPathsTests {
 
     static let home = "/home/alice"
 
+    /// A host that passed no XDG_RUNTIME_DIR: the login session's runtime directory stands
+    /// in, and only then.
+    @Test func theLoginRuntimeDirectoryStandsInForAMissingVariable() {
+        let filled = BrokerPaths.fillingRuntimeDirectory([:], with: "/run/user/1000")
+        #expect(BrokerPaths.socket(flag: nil, environment: filled, userID: 1000).path == "/run/user/1000/tokenbroker/socket")
+        #expect(BrokerPaths.fillingRuntimeDirectory(["XDG_RUNTIME_DIR": "relative"], with: "/run/user/1000")["XDG_RUNTIME_DIR"]
+            == "/run/user/1000")
+        #expect(BrokerPaths.fillingRuntimeDirectory(["XDG_RUNTIME_DIR": "/run/other"], with: "/run/user/1000")["XDG_RUNTIME_DIR"]
+            == "/run/other")
+        #expect(BrokerPaths.fillingRuntimeDirectory([:], with: nil).isEmpty)
+        #expect(BrokerPaths.loginRuntimeDirectory(userID: 4_000_000_000) == nil)
+    }
+
     @Test(
         "socket",
         arguments: [

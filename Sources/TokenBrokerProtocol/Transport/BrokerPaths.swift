@@ -1,3 +1,9 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
 /// Where the socket, the database and the config file live, resolved the same way by
 /// the daemon and the CLI.
 ///
@@ -7,7 +13,8 @@
 /// specification, an `XDG_*` variable holding a relative path is ignored.
 public enum BrokerPaths {
     /// The socket: `--socket`, `$TOKENBROKER_SOCKET`, `$XDG_RUNTIME_DIR/tokenbroker/socket`,
-    /// else `/tmp/tokenbroker-$UID/socket`.
+    /// else `/tmp/tokenbroker-$UID/socket` (callers first fill in `XDG_RUNTIME_DIR` with
+    /// ``fillingRuntimeDirectory(_:with:)``).
     ///
     /// - Parameters:
     ///   - flag: The `--socket` value, `nil` when not given.
@@ -28,6 +35,42 @@ public enum BrokerPaths {
     /// The environment variables ``socket(flag:environment:userID:)`` reads, so a client can
     /// pass just those instead of its whole environment.
     public static let socketVariables = ["TOKENBROKER_SOCKET", "XDG_RUNTIME_DIR"]
+
+    /// `environment` with `XDG_RUNTIME_DIR` set to the login session's runtime directory
+    /// when it is unset and `runtimeDirectory` (what ``loginRuntimeDirectory(userID:)``
+    /// found) is known.
+    ///
+    /// MCP hosts start servers with part of their environment (Claude Desktop passes a few
+    /// variables, Codex CLI a fixed list without `XDG_RUNTIME_DIR`); the daemon a user
+    /// service runs listens under `XDG_RUNTIME_DIR`, which systemd-logind makes
+    /// `/run/user/$UID`. Without this a bridge such a host starts looks in `/tmp` and finds
+    /// no daemon. Daemon and clients apply it alike, so they still agree.
+    public static func fillingRuntimeDirectory(_ environment: [String: String], with runtimeDirectory: String?) -> [String: String] {
+        guard environment["XDG_RUNTIME_DIR"]?.hasPrefix("/") != true, let runtimeDirectory else { return environment }
+        var filled = environment
+        filled["XDG_RUNTIME_DIR"] = runtimeDirectory
+        return filled
+    }
+
+    /// `/run/user/UID` when it is a directory of that user (systemd-logind's runtime
+    /// directory), else `nil`. Reads the filesystem; the resolution above does not.
+    public static func loginRuntimeDirectory(userID: UInt32) -> String? {
+        let path = "/run/user/\(userID)"
+        guard let attributes = try? FileManager.default.attributesOfItem(atPath: path),
+            attributes[.type] as? FileAttributeType == .typeDirectory,
+            Self.ownerID(attributes[.ownerAccountID]) == userID
+        else { return nil }
+        return path
+    }
+
+    private static func ownerID(_ value: Any?) -> UInt32? {
+        switch value {
+        case let id as UInt32: id
+        case let id as UInt: UInt32(exactly: id)
+        case let id as Int: UInt32(exactly: id)
+        default: nil
+        }
+    }
 
     /// The database: `--database`, `$TOKENBROKER_DATABASE`,
     /// `$XDG_STATE_HOME/tokenbroker/broker.sqlite3`, else
