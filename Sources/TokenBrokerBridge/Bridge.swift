@@ -71,6 +71,9 @@ public struct Bridge: Sendable {
         var httpConfiguration = HTTPClient.Configuration()
         httpConfiguration.redirectConfiguration = .disallow  // followed by hand, same origin only
         httpConfiguration.timeout = .init(connect: .seconds(10))
+        // Under uvicorn's 5 s keep-alive, where most Python MCP servers run: a POST on a
+        // connection the server is closing fails with nothing to retry it safely.
+        httpConfiguration.connectionPool = .init(idleTimeout: .seconds(4))
         let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: httpConfiguration)
         let output = output
         let signIns = Mutex<Set<String>>([])

@@ -670,7 +670,10 @@ async def serve(args: argparse.Namespace) -> int:
     ]
     servers = [
         _Server(uvicorn.Config(app, lifespan=lifespan, http="h11", log_config=None, access_log=False,
-                               timeout_graceful_shutdown=2))
+                               timeout_graceful_shutdown=2,
+                               # uvicorn's 5 s default closes idle connections while a slow (loaded)
+                               # test's client is about to reuse them: remoteConnectionClosed.
+                               timeout_keep_alive=75))
         for app, _, lifespan in apps
     ]
 
