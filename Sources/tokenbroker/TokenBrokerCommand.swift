@@ -38,7 +38,9 @@ struct GlobalOptions: ParsableArguments {
 
     /// A client of the daemon at `socket`, or where the daemon resolves its socket.
     static func client(socket: String?) -> BrokerClient {
-        let path = BrokerPaths.socket(flag: socket, environment: BrokerClient.socketEnvironment, userID: getuid()).path
+        // With --socket the environment is not read at all (`token` is timed per process).
+        if let socket, !socket.isEmpty { return BrokerClient(socketPath: socket, application: "tokenbroker") }
+        let path = BrokerPaths.socket(flag: nil, environment: BrokerClient.socketEnvironment, userID: getuid()).path
         return BrokerClient(socketPath: path, application: "tokenbroker")
     }
 }

@@ -1,7 +1,7 @@
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// Where the socket, the database and the config file live, resolved the same way by
@@ -53,23 +53,13 @@ public enum BrokerPaths {
     }
 
     /// `/run/user/UID` when it is a directory of that user (systemd-logind's runtime
-    /// directory), else `nil`. Reads the filesystem; the resolution above does not.
+    /// directory), else `nil`. One `stat`; the resolution above reads no filesystem.
+    /// (Not FileManager: its first use costs `tokenbroker token` a quarter of its time.)
     public static func loginRuntimeDirectory(userID: UInt32) -> String? {
         let path = "/run/user/\(userID)"
-        guard let attributes = try? FileManager.default.attributesOfItem(atPath: path),
-            attributes[.type] as? FileAttributeType == .typeDirectory,
-            Self.ownerID(attributes[.ownerAccountID]) == userID
-        else { return nil }
+        var info = stat()
+        guard stat(path, &info) == 0, info.st_mode & S_IFMT == S_IFDIR, info.st_uid == userID else { return nil }
         return path
-    }
-
-    private static func ownerID(_ value: Any?) -> UInt32? {
-        switch value {
-        case let id as UInt32: id
-        case let id as UInt: UInt32(exactly: id)
-        case let id as Int: UInt32(exactly: id)
-        default: nil
-        }
     }
 
     /// The database: `--database`, `$TOKENBROKER_DATABASE`,
