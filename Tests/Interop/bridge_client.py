@@ -10,17 +10,18 @@ and runs the steps in order. A step is `initialize`, `list` (tools/list), `ping`
 name (tools/call of that tool with no arguments). No step stops the run: each is recorded
 as its result, its JSON-RPC error, or a timeout. `--wait-notifications N` then waits, up to
 N seconds, for a `notifications/tools/list_changed` (on an event, not a sleep). Then it
-closes the session (the command's stdin ends), waits for the command to exit, and prints
-ONE JSON line:
+closes the session (the command's stdin ends), waits for the command to exit (the SDK
+gives it 2 s, then SIGTERMs its process group, then SIGKILLs), and prints ONE JSON line:
 
     {"protocolVersion": "2025-11-25" | null,
      "steps": [{"step": "read", "result": {"text": "read-ok", "isError": false}}
                | {"step": ..., "result": {"tools": ["read", ...]}}
                | {"step": ..., "error": {"code": -32603, "message": ..., "data": ...}}
                | {"step": ..., "timeout": true}],
-     "notifications": [{"method": "notifications/message", "params": {...}}, ...]}
+     "notifications": [{"method": "notifications/message", "params": {...}}, ...],
+     "exitCode": 0 | -15 (killed by that signal) | null (not known)}
 
-Exit status 0 whenever it could print that line.
+Exit status 0 whenever it could print that line; 2 when COMMAND could not be started.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ import os
 import sys
 from typing import Any
 
+import mcp.client.stdio as sdk_stdio
 from mcp import types
 from mcp.client.session import ClientSession
 from mcp.client.stdio import StdioServerParameters, stdio_client
@@ -50,6 +52,22 @@ def method_of(message: Any) -> str | None:
 def dump(model: Any) -> Any:
     dumper = getattr(model, "model_dump", None)
     return dumper(by_alias=True, mode="json", exclude_none=True) if dumper else model
+
+
+def capture_spawned(into: list[Any]) -> None:
+    """`stdio_client` does not hand out the process it starts; its exit code is read from the
+    process the SDK's spawn helper returns. Without the helper (another SDK layout) the exit
+    code is reported as null."""
+    spawn = getattr(sdk_stdio, "_create_platform_compatible_process", None)
+    if spawn is None:
+        return
+
+    async def recording_spawn(*args: Any, **kwargs: Any) -> Any:
+        process = await spawn(*args, **kwargs)
+        into.append(process)
+        return process
+
+    sdk_stdio._create_platform_compatible_process = recording_spawn
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -72,7 +90,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             list_changed.set()
 
     server = StdioServerParameters(command=args.command[0], args=args.command[1:], env=dict(os.environ))
-    outcome: dict[str, Any] = {"protocolVersion": None, "steps": [], "notifications": notifications}
+    outcome: dict[str, Any] = {"protocolVersion": None, "steps": [], "notifications": notifications, "exitCode": None}
+    spawned: list[Any] = []
+    capture_spawned(spawned)
     with open(args.stderr_file, "w") as errlog:
         async with stdio_client(server, errlog=errlog) as (read, write):
             async with ClientSession(read, write, logging_callback=on_log, message_handler=on_message) as session:
@@ -83,6 +103,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                         await asyncio.wait_for(list_changed.wait(), args.wait_notifications)
                     except asyncio.TimeoutError:
                         pass
+    # stdio_client has closed stdin and waited for (or ended) the process by now.
+    if spawned:
+        outcome["exitCode"] = spawned[0].returncode
     return outcome
 
 
@@ -121,7 +144,11 @@ def main() -> int:
     parser.add_argument("command", nargs="+")
     args = parser.parse_args()
 
-    outcome = asyncio.run(run(args))
+    try:
+        outcome = asyncio.run(run(args))
+    except OSError as error:  # COMMAND (or the --stderr-file) could not be opened: no line to print
+        print(f"bridge_client: {error}", file=sys.stderr)
+        return 2
     print(json.dumps(outcome), flush=True)
     return 0
 

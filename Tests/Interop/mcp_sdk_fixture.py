@@ -421,7 +421,10 @@ def build_resource_server(provider: InMemoryProvider, auth: AuthSettings, prm_sc
     prm_url = str(build_resource_metadata_url(auth.resource_server_url))
     prm_path = urlsplit(prm_url).path
     if args.legacy_sse:
-        return build_legacy_resource_server(mcp, auth, prm_url, rs_log)
+        app = build_legacy_resource_server(mcp, auth, prm_url, rs_log)
+        if prm_scopes is not None:
+            replace_prm_route(app, auth, prm_path, prm_scopes)
+        return app
     app = mcp.streamable_http_app(host="127.0.0.1", json_response=args.json_response, stateless_http=args.stateless)
 
     # Two small changes to the app the SDK built, found by path and checked by type so an SDK
@@ -433,16 +436,20 @@ def build_resource_server(provider: InMemoryProvider, auth: AuthSettings, prm_sc
     require_auth.app = ToolScopeGate(FaultInjector(require_auth.app), TOOL_SCOPES, prm_url)
 
     if prm_scopes is not None:
-        # The SDK's PRM always lists required_scopes; --prm-scopes swaps in its own route builder
-        # with another list. Everything else about the document stays the SDK's.
-        index = next(i for i, r in enumerate(app.router.routes) if isinstance(r, Route) and r.path == prm_path)
-        app.router.routes[index] = create_protected_resource_routes(
-            resource_url=auth.resource_server_url,
-            authorization_servers=[auth.issuer_url],
-            scopes_supported=prm_scopes,
-        )[0]
+        replace_prm_route(app, auth, prm_path, prm_scopes)
     app.add_middleware(ResourceServerLog, entries=rs_log, paths=("/mcp",))
     return app
+
+
+def replace_prm_route(app: Starlette, auth: AuthSettings, prm_path: str, prm_scopes: list[str]) -> None:
+    """The SDK's PRM always lists required_scopes; --prm-scopes swaps in its own route builder
+    with another list. Everything else about the document stays the SDK's."""
+    index = next(i for i, r in enumerate(app.router.routes) if isinstance(r, Route) and r.path == prm_path)
+    app.router.routes[index] = create_protected_resource_routes(
+        resource_url=auth.resource_server_url,
+        authorization_servers=[auth.issuer_url],
+        scopes_supported=prm_scopes,
+    )[0]
 
 
 def build_legacy_resource_server(mcp: MCPServer, auth: AuthSettings, prm_url: str,

@@ -102,6 +102,8 @@ struct BridgeInteropTests {
             #expect(run.text("read") == "read-ok")
             #expect(run.text("write") == "write-ok")
             #expect(run.text("notify") == "notify-ok")
+            // It ended by itself when its stdin closed (the SDK would SIGTERM it after 2 s).
+            #expect(run.outcome["exitCode"] == 0)
             // One sign-in per scope round, the second for the union.
             #expect(browser.openedURLs.count == 2)
             let authorizeScopes = try await fixture.log().filter { $0["path"]?.string == "/authorize" }.compactMap { $0["scope"]?.string }
