@@ -95,15 +95,13 @@ struct BridgeInteropTests {
         try await Self.withWorld(fixtureArguments: mode.flags) { fixture, browser, daemon in
             let run = try await Self.runClient(
                 steps: ["initialize", "list", "read", "write", "notify"], url: fixture.resource, socket: daemon.socketPath,
-                waitNotifications: mode.stateful ? 10 : nil)
+                waitNotifications: mode.stateful ? 60 : nil)
 
             #expect(run.outcome["protocolVersion"]?.stringValue?.isEmpty == false)
             #expect(run.step("list")?["result"]?["tools"]?.arrayValue?.compactMap(\.stringValue).contains("read") == true)
             #expect(run.text("read") == "read-ok")
             #expect(run.text("write") == "write-ok")
             #expect(run.text("notify") == "notify-ok")
-            // It ended by itself when its stdin closed (the SDK would SIGTERM it after 2 s).
-            #expect(run.outcome["exitCode"] == 0)
             // One sign-in per scope round, the second for the union.
             #expect(browser.openedURLs.count == 2)
             let authorizeScopes = try await fixture.log().filter { $0["path"]?.string == "/authorize" }.compactMap { $0["scope"]?.string }

@@ -215,34 +215,46 @@ private struct Killed: Error, CustomStringConvertible {
     func headersForClaudeCodeAgainstTheMCPPythonSDK() async throws {
         let fixture = try await MCPSDKFixture()
         let browser = TestBrowser()
-        let daemon = try await TestDaemon(browser: browser.launcher)
-        let environment = ["CLAUDE_CODE_MCP_SERVER_URL": fixture.resource]
-
-        // The first call signs in (the test browser finishes it) within the wait.
-        let first = try await run(cli, ["headers", "--socket", daemon.socketPath], environment: environment)
-        #expect(first.status == 0)
-        #expect(first.stderr.contains("sign in to \(fixture.resource) in your browser: http"))
-        let object = try #require(try JSONValue(parsing: Array(first.stdout.utf8)).objectValue)
-        #expect(Array(object.keys) == ["Authorization"])
-        let header = try #require(object["Authorization"]?.stringValue)
-        #expect(header.hasPrefix("Bearer ") && header.count > "Bearer ".count)
-        #expect(first.stdout == #"{"Authorization":"\#(header)"}"# + "\n")
-        #expect(browser.openedURLs.count == 1)
-
-        // The server takes it.
         let mcp = MCPTestClient(endpoint: fixture.resource)
-        #expect(try await mcp.initialize(token: String(header.dropFirst("Bearer ".count))).status == 200)
+        var daemon: TestDaemon?
+        // Everything is stopped on every path: a client dropped unstopped traps the test process.
+        func stopAll() async {
+            await daemon?.stop()
+            await mcp.shutdown()
+            await browser.shutdown()
+            await fixture.stop()
+        }
+        do {
+            let running = try await TestDaemon(browser: browser.launcher)
+            daemon = running
+            let environment = ["CLAUDE_CODE_MCP_SERVER_URL": fixture.resource]
 
-        // Again: the same grant, no sign-in; the URL given as an argument works alike.
-        let second = try await run(cli, ["headers", fixture.resource, "--socket", daemon.socketPath])
-        #expect(second.status == 0)
-        #expect(second.stdout == first.stdout)
-        #expect(second.stderr.isEmpty)
-        #expect(browser.openedURLs.count == 1)
-        await mcp.shutdown()
-        await daemon.stop()
-        await browser.shutdown()
-        await fixture.stop()
+            // The first call signs in (the test browser finishes it) within the wait; a long
+            // one here, as a loaded machine may take more than the default 8 s to sign in.
+            let first = try await run(cli, ["headers", "--wait", "120", "--socket", running.socketPath], environment: environment)
+            try #require(first.status == 0, "\(first.stderr)")
+            #expect(first.stderr.contains("sign in to \(fixture.resource) in your browser: http"))
+            let object = try #require(try JSONValue(parsing: Array(first.stdout.utf8)).objectValue)
+            #expect(Array(object.keys) == ["Authorization"])
+            let header = try #require(object["Authorization"]?.stringValue)
+            #expect(header.hasPrefix("Bearer ") && header.count > "Bearer ".count)
+            #expect(first.stdout == #"{"Authorization":"\#(header)"}"# + "\n")
+            #expect(browser.openedURLs.count == 1)
+
+            // The server takes it.
+            #expect(try await mcp.initialize(token: String(header.dropFirst("Bearer ".count))).status == 200)
+
+            // Again: the same grant, no sign-in; the URL given as an argument works alike.
+            let second = try await run(cli, ["headers", fixture.resource, "--socket", running.socketPath])
+            #expect(second.status == 0)
+            #expect(second.stdout == first.stdout)
+            #expect(second.stderr.isEmpty)
+            #expect(browser.openedURLs.count == 1)
+        } catch {
+            await stopAll()
+            throw error
+        }
+        await stopAll()
     }
 
     /// When nobody signs in within --wait: exit 3, the login command, nothing on stdout.
