@@ -16,7 +16,7 @@ actor LegacySSESession {
     private var ended = false
 
     /// How long the server has to name its endpoint.
-    static let endpointTimeout: TimeAmount = .seconds(15)
+    static let endpointTimeout: Duration = .seconds(15)
 
     init(upstream: UpstreamHTTP, url: String, output: HostOutput) {
         self.upstream = upstream
@@ -38,7 +38,7 @@ actor LegacySSESession {
         let named = AsyncStream.makeStream(of: String?.self)
         stream = Task { await self.follow(response, announcing: named.continuation) }
         let deadline = Task {
-            try? await Task.sleep(for: .seconds(Self.endpointTimeout.nanoseconds / 1_000_000_000))
+            try? await Task.sleep(for: Self.endpointTimeout)
             named.continuation.yield(nil)
         }
         defer { deadline.cancel() }

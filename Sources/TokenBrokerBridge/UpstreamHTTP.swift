@@ -117,8 +117,7 @@ struct UpstreamHTTP: Sendable {
         do {
             let buffer = try await response.body.collect(upTo: limit)
             return Array(buffer.readableBytesView)
-        } catch let error as NIOTooManyBytesError {
-            _ = error
+        } catch is NIOTooManyBytesError {
             throw .malformedAnswer("the body is over \(limit) bytes")
         } catch {
             throw .unreachable(describe(error))
