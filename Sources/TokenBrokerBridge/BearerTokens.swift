@@ -76,7 +76,7 @@ public actor BearerTokens {
         let id = fetchCount
         let task = Task<String, any Error> {
             let result = try await call()
-            await self.hold(result)
+            self.hold(result)  // the task runs on this actor
             return result.accessToken.exposedValue
         }
         fetch = (id, task)
