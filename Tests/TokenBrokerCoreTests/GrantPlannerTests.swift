@@ -2,54 +2,76 @@ import Foundation
 import Testing
 import TokenBrokerCore
 
-/// A resource's life as the planner sees it: the grant the broker would hold after each
-/// decision, with a fake authorization server that answers each round.
+/// A resource's life through the production state machine: each request is played to
+/// its end against a fake authorization server that answers every round at once, and the
+/// first decision the machine made for it is returned.
 private struct World {
-    var grant: Grant?
-    var ledger = StepUpLedger()
-    var sources: ScopeSources
+    var machine: ResourceStateMachine
     var now = Date(timeIntervalSince1970: 1_800_000_000)
     var issued = 0
     /// Every sign-in the broker started, with its scopes.
     var signIns: [[String]] = []
 
     init(prm: String = "", authorizationServer: String = "") {
-        sources = ScopeSources(
-            protectedResourceScopes: try! ScopeSet(parsing: prm),
-            authorizationServerScopes: try! ScopeSet(parsing: authorizationServer))
+        machine = ResourceStateMachine(
+            resource: try! ResourceURI("https://rs.example/mcp", policy: .strict), grant: nil,
+            sources: ScopeSources(
+                protectedResourceScopes: try! ScopeSet(parsing: prm),
+                authorizationServerScopes: try! ScopeSet(parsing: authorizationServer)))
     }
 
+    var grant: Grant? { machine.grant }
     var currentToken: Secret? { grant?.accessToken }
 
-    /// Plans `request` and plays the action against an authorization server that grants
-    /// `grantScope` (nil: omits `scope`, meaning "as requested").
+    /// Plays `request` to its end against an authorization server that grants `grantScope`
+    /// (nil: omits `scope`, meaning "as requested"); returns the first decision taken.
     @discardableResult
     mutating func ask(_ request: TokenRequest, grantScope: String? = nil, expiresIn: Int = 3600, refreshToken: Bool = true)
         -> GrantAction
     {
-        ledger.noteRequest(request)
-        let action = GrantPlanner.plan(request, grant: grant, sources: sources, ledger: &ledger, now: now)
-        issued += 1
-        switch action {
-        case .authorize(let scopes):
-            signIns.append(scopes.strings)
-            let response = TokenResponse(
-                accessToken: Secret("at-\(issued)"), expiresIn: expiresIn,
-                refreshToken: refreshToken ? Secret("rt-\(issued)") : nil,
-                scope: grantScope.map { try! ScopeSet(parsing: $0) })
-            let base = grant ?? Grant(
-                resource: try! ResourceURI("https://rs.example/mcp", policy: .strict), issuer: "https://as.example",
-                createdAt: now, updatedAt: now)
-            grant = base.applying(response, round: .authorizationCode(requested: scopes), now: now)
-        case .refresh:
-            let response = TokenResponse(
-                accessToken: Secret("at-\(issued)"), expiresIn: expiresIn, refreshToken: Secret("rt-\(issued)"),
-                scope: grantScope.map { try! ScopeSet(parsing: $0) })
-            grant = grant!.applying(response, round: .refresh, now: now)
-        case .serve, .fail:
-            break
+        var (attempt, _) = machine.begin(request)
+        var first: GrantAction?
+        while true {
+            switch machine.next(&attempt, now: now) {
+            case .serve:
+                return first ?? .serve
+            case .refresh:
+                first = first ?? .refresh
+                issued += 1
+                let response = TokenResponse(
+                    accessToken: Secret("at-\(issued)"), expiresIn: expiresIn, refreshToken: Secret("rt-\(issued)"),
+                    scope: grantScope.map { try! ScopeSet(parsing: $0) })
+                guard case .storeRotation(let next, _) = machine.refreshAnswered(.issued(response), now: now) else {
+                    Issue.record("a refresh answered with tokens must be stored")
+                    return first!
+                }
+                machine.rotationStored(next, swapped: true, stored: nil)
+            case .startSignIn(let scopes):
+                first = first ?? .authorize(scopes: scopes)
+                signIns.append(scopes.strings)
+                issued += 1
+                let response = TokenResponse(
+                    accessToken: Secret("at-\(issued)"), expiresIn: expiresIn,
+                    refreshToken: refreshToken ? Secret("rt-\(issued)") : nil,
+                    scope: grantScope.map { try! ScopeSet(parsing: $0) })
+                guard case .storeGrant(let next) = machine.codeExchangeAnswered(
+                    .issued(response), issuer: "https://as.example", scopes: scopes, now: now)
+                else {
+                    Issue.record("a code exchange answered with tokens must be stored")
+                    return first!
+                }
+                machine.signInEnded(storing: next)
+                if case .serve = machine.signInJoined(&attempt, outcome: .signedIn(next), scopes: scopes) { return first! }
+            case .joinSignIn, .awaitRefresh:
+                Issue.record("one request at a time never waits for another")
+                return first ?? .serve
+            case .fail(.scopeUnattainable(let failure)):
+                return first ?? .fail(failure)
+            case .fail(let failure):
+                Issue.record("unexpected failure \(failure)")
+                return first ?? .serve
+            }
         }
-        return action
     }
 
     mutating func advance(_ seconds: TimeInterval) { now = now.addingTimeInterval(seconds) }
@@ -228,8 +250,7 @@ private func challenge403(scope: String?, rejecting token: Secret?, needed: Stri
         var world = World()
         world.ask(TokenRequest(neededScopes: scopes("a")))
         world.ask(challenge403(scope: "b", rejecting: world.currentToken))
-        world.grant?.accessToken = nil
-        world.grant?.refreshToken = nil
+        world.machine.tokensForgotten()
         #expect(world.ask(TokenRequest(neededScopes: scopes("a"))) == .authorize(scopes: scopes("a b")))
     }
 

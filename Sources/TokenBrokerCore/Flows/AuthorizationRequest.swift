@@ -68,8 +68,8 @@ public enum AuthorizationResponseError: Error, Equatable, Sendable, CustomString
     case missingCode
 
     /// The OAuth error code for `data.error`, when there is one.
-    public var oauthError: String? {
-        if case .refused(let error, _) = self { return error }
+    public var oauthError: OAuthErrorCode? {
+        if case .refused(let error, _) = self { return OAuthErrorCode(rawValue: error) }
         return nil
     }
 

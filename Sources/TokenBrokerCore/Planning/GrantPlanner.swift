@@ -20,6 +20,9 @@ public struct TokenRequest: Sendable, Equatable {
     public var minimumValidity: TimeInterval
     /// A person explicitly asked to sign in (`tokenbroker login`): always authorize.
     public var explicitSignIn: Bool
+    /// The challenge arrived while the broker held no token, so it condemns none of ours
+    /// (set by ``ResourceStateMachine/begin(_:cacheHits:)``).
+    public internal(set) var rejectsNoHeldToken = false
 
     /// Creates a request.
     public init(
@@ -165,7 +168,7 @@ public enum GrantPlanner {
         // A challenge for a token other than the current one is old news: another
         // request may already have refreshed or stepped up.
         let condemnsCurrentToken =
-            request.reportsChallenge && currentToken != nil
+            request.reportsChallenge && currentToken != nil && !request.rejectsNoHeldToken
             && (request.rejectedToken == nil || request.rejectedToken == currentToken)
 
         if !condemnsCurrentToken, let grant {

@@ -66,12 +66,12 @@ public struct TokenResponse: Sendable, Equatable {
 /// An OAuth error response body (RFC 6749 §5.2).
 public struct OAuthErrorResponse: Sendable, Equatable, Decodable {
     /// The error code, e.g. `invalid_grant`.
-    public var error: String
+    public var error: OAuthErrorCode
     /// Human-readable text from the server; may be absent.
     public var errorDescription: String?
 
     /// Creates an error response.
-    public init(error: String, errorDescription: String? = nil) {
+    public init(error: OAuthErrorCode, errorDescription: String? = nil) {
         self.error = error
         self.errorDescription = errorDescription
     }

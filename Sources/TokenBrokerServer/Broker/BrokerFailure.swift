@@ -18,7 +18,7 @@ struct BrokerFailure: Error, Sendable, CustomStringConvertible {
     /// The sign-in URL, when one was prepared (`authorization_required`).
     var authorizationURL: String?
     /// The OAuth error code from the server, when there is one (`authorization_failed`).
-    var oauthError: String?
+    var oauthError: OAuthErrorCode?
 
     var description: String { message }
 
@@ -26,7 +26,7 @@ struct BrokerFailure: Error, Sendable, CustomStringConvertible {
     static func upstream(_ message: String) -> BrokerFailure { .init(reason: .upstreamUnavailable, message: message) }
     static func internalError(_ message: String) -> BrokerFailure { .init(reason: .internalError, message: message) }
 
-    static func authorizationFailed(_ message: String, oauthError: String? = nil) -> BrokerFailure {
+    static func authorizationFailed(_ message: String, oauthError: OAuthErrorCode? = nil) -> BrokerFailure {
         .init(reason: .authorizationFailed, message: message, oauthError: oauthError)
     }
 
@@ -36,5 +36,16 @@ struct BrokerFailure: Error, Sendable, CustomStringConvertible {
 
     static func scopeUnattainable(_ failure: GrantPlanFailure) -> BrokerFailure {
         .init(reason: .scopeUnattainable, message: failure.description)
+    }
+}
+
+extension BrokerFailure {
+    /// The failure a resource's state machine gave up with.
+    init(_ failure: GrantFailure) {
+        switch failure {
+        case .scopeUnattainable(let planFailure): self = .scopeUnattainable(planFailure)
+        case .refused(let refusal): self = .authorizationFailed(refusal.description, oauthError: refusal.error)
+        case .unsettled: self = .internalError(failure.description)
+        }
     }
 }

@@ -30,56 +30,22 @@ extension StoredClientRegistration {
     }
 }
 
-/// Shared services of all sessions.
-struct BrokerServices: Sendable {
-    let store: BrokerStore
-    let http: OAuthHTTPClient
-    let discovery: Discovery
-    let configuration: BrokerConfiguration
-    let registry: SignInRegistry
-    let callbackURI: @Sendable () -> String
-    let now: @Sendable () -> Date
-    let logger: Logger
-    /// Dynamic registrations in progress, one per authorization server at a time.
-    var registrations = RegistrationFlights()
-}
-
-/// One dynamic registration per authorization server at a time, across resources.
+/// Everything the broker does for one resource server, serialised: it performs what the
+/// resource's ``ResourceStateMachine`` decides (HTTP, SQLite, the browser) and reports
+/// each result back to it.
 ///
-/// Two clients asking at once for resources of the same server (or for the same one)
-/// must end up with one client: a second registration replaces the first in the store,
-/// so tokens and MCP sessions begun under the first no longer match the client the
-/// next step-up uses (the MCP SDK binds a session to its client and answers 404).
-actor RegistrationFlights {
-    private var flights: [String: Task<Result<ResourceSession.ActiveClient, BrokerFailure>, Never>] = [:]
-
-    /// The result of the flight for `issuer` in progress, else of `work`, run once.
-    func run(
-        issuer: String, _ work: @escaping @Sendable () async -> Result<ResourceSession.ActiveClient, BrokerFailure>
-    ) async throws(BrokerFailure) -> ResourceSession.ActiveClient {
-        if let flight = flights[issuer] { return try await flight.value.get() }
-        let flight = Task { await work() }
-        flights[issuer] = flight
-        let result = await flight.value
-        flights[issuer] = nil
-        return try result.get()
-    }
-}
-
-/// Everything the broker does for one resource server, serialised: discovery state,
-/// the grant, single-flight refresh and sign-in.
-///
-/// An actor, so state changes are ordered; every network wait is an `await`, during
-/// which other requests for this resource may enter and join the flight in progress.
-/// Cache hits never come here (see ``TokenBroker``).
+/// An actor, so events reach the machine in order; every network wait is an `await`,
+/// during which other requests for this resource may enter and are told to join the
+/// flight in progress. Cache hits never come here (see ``TokenBroker``).
 actor ResourceSession {
     let resource: ResourceURI
-    private var discovered: DiscoveredResource
-    private var grant: Grant?
-    private var ledger = StepUpLedger()
+    private(set) var discovered: DiscoveredResource
+    private var machine: ResourceStateMachine
+    /// The refresh in flight, for the requests the machine tells to wait for it.
     private var refreshFlight: Task<Result<Void, BrokerFailure>, Never>?
-    private var signIn: SignInFlight?
-    private let services: BrokerServices
+    /// The sign-in in flight: registering its client, then waiting for a person.
+    private var signInFlight: Task<Result<SignInFlight, BrokerFailure>, Never>?
+    let services: BrokerServices
     private let publish: @Sendable (Grant?) -> Void
     /// Cache hits since the last request that reached this actor; they count as
     /// challenge-free requests for the step-up ledger.
@@ -88,167 +54,123 @@ actor ResourceSession {
     init(discovered: DiscoveredResource, grant: Grant?, services: BrokerServices, publish: @escaping @Sendable (Grant?) -> Void) {
         self.resource = discovered.protectedResource.resource
         self.discovered = discovered
-        self.grant = grant
+        self.machine = ResourceStateMachine(resource: resource, grant: grant, sources: discovered.scopeSources)
         self.services = services
         self.publish = publish
     }
 
+    /// The grant as the machine holds it.
+    var grant: Grant? { machine.grant }
+
     /// Answers a token request: serve, refresh, sign in, or fail.
     func token(_ ask: TokenAsk) async throws(BrokerFailure) -> (Grant, TokenOrigin) {
-        var ask = ask
-        // For the audit log: what it took to answer this request.
-        var origin = TokenOrigin.held
-        for _ in 0..<cacheHits.exchange(0, ordering: .relaxed) {
-            ledger.noteRequest(TokenRequest())
-        }
-        ledger.noteRequest(ask.planning)
-        // A challenge without a named token is about the token held when it arrived;
-        // when none was held, about none of ours (an empty token matches no real one),
-        // so the token a sign-in now produces is not condemned by the same challenge.
-        if ask.planning.reportsChallenge, ask.planning.rejectedToken == nil {
-            ask.planning.rejectedToken = grant?.accessToken ?? Secret("")
-        }
-        if ask.planning.status == 401, grant?.accessToken != nil,
-            ask.planning.rejectedToken == grant?.accessToken
-        {
-            try await followAuthorizationServerMigration(ask)
-        }
-
-        var retriedRegistration = false
-        for _ in 0..<8 {
-            if let flight = refreshFlight {
-                _ = await flight.value
-                origin = .refreshed
-                // The token is as fresh as the server makes it: a lifetime shorter than
-                // minValidSeconds must not make every waiter refresh again.
-                ask.planning.minimumValidity = 0
-                continue
-            }
-            if let flight = signIn {
-                if let answer = try await answer(from: flight, ask) { return (answer, .signIn) }
-                continue
-            }
-            let action = GrantPlanner.plan(
-                ask.planning, grant: grant, sources: discovered.scopeSources, ledger: &ledger, now: services.now())
-            services.logger.trace("planned", metadata: ["resource": "\(resource)", "action": "\(action)"])
-            switch action {
-            case .serve:
-                return (grant!, origin)
-            case .refresh:
-                try await refresh()
-                origin = .refreshed
-                ask.planning.minimumValidity = 0
-            case .authorize(let scopes):
-                let flight = try await startSignIn(scopes: scopes)
-                do {
-                    if let answer = try await answer(from: flight, ask) { return (answer, .signIn) }
-                } catch where !retriedRegistration && ["invalid_scope", "invalid_client"].contains(error.oauthError) {
-                    // The registration was too narrow or is gone (it was deleted when the
-                    // server said so): register again and sign in once more.
-                    retriedRegistration = true
-                }
+        var (attempt, checkAuthorizationServer) = machine.begin(
+            ask.planning, cacheHits: cacheHits.exchange(0, ordering: .relaxed))
+        if checkAuthorizationServer { try await followAuthorizationServerMigration(ask) }
+        while true {
+            let step = machine.next(&attempt, now: services.now())
+            services.logger.trace("step", metadata: ["resource": "\(resource)", "step": "\(step.name)"])
+            switch step {
+            case .serve(let grant):
+                return (grant, attempt.origin)
+            case .awaitRefresh:
+                _ = await refreshFlight?.value
+            case .refresh(let order):
+                try await refresh(order)
+            case .startSignIn(let scopes):
+                signInFlight = Task { await self.beginSignIn(scopes: scopes) }
+                if let grant = try await joinSignIn(&attempt, ask) { return (grant, attempt.origin) }
+            case .joinSignIn:
+                if let grant = try await joinSignIn(&attempt, ask) { return (grant, attempt.origin) }
             case .fail(let failure):
-                throw .scopeUnattainable(failure)
+                throw BrokerFailure(failure)
             }
         }
-        throw .internalError("the broker could not settle on a token for \(resource); this is a bug")
     }
 
-    /// Forgets the tokens and the scope history (revocation), as `grants/revoke` does in
-    /// the database: the next sign-in asks only for what is needed again.
-    func dropTokens() {
-        grant?.accessToken = nil
-        grant?.accessTokenExpiresAt = nil
-        grant?.refreshToken = nil
-        grant?.requestedScopes = []
-        grant?.grantedScopes = []
-        ledger.reset()
-        publish(grant)
+    /// Forgets the tokens and the scope history, after the store did (revocation).
+    func revoked() {
+        machine.revoked()
+        publish(machine.grant)
     }
 
     // MARK: - Refresh
 
-    /// One refresh at a time; concurrent callers wait for it.
-    private func refresh() async throws(BrokerFailure) {
-        if let flight = refreshFlight {
-            _ = await flight.value
-            return
-        }
+    /// Performs the refresh the machine ordered; requests arriving meanwhile wait for it.
+    private func refresh(_ order: RefreshOrder) async throws(BrokerFailure) {
+        // The whole refresh goes to the server that issued the token, even if discovery
+        // learns of another one meanwhile.
+        let server = discovered.authorizationServer
         let flight = Task {
-            let result = await self.performRefresh()
+            let result = await self.performRefresh(order, at: server)
             // Cleared before any waiter resumes, so none of them sees a finished flight.
             self.refreshFlight = nil
+            self.publish(self.machine.grant)
             return result
         }
         refreshFlight = flight
         try await flight.value.get()
     }
 
-    private func performRefresh() async -> Result<Void, BrokerFailure> {
-        guard let current = grant, let refreshToken = current.refreshToken else { return .success(()) }
-        do {
-            let client = try await clientCredentials(for: current.requestedScopes)
+    /// Every path reports an ending to the machine: an answer's event, or `refreshAbandoned`.
+    private func performRefresh(_ order: RefreshOrder, at server: ValidatedAuthorizationServer) async -> Result<Void, BrokerFailure> {
+        do throws(BrokerFailure) {
+            guard server.issuer == order.issuer else {
+                throw .internalError("the refresh token belongs to \(order.issuer), not to \(server.issuer); this is a bug")
+            }
+            let client = try await clientCredentials(for: order.requestedScopes)
             let post = OAuthRequests.refresh(
-                tokenEndpoint: discovered.authorizationServer.tokenEndpoint, refreshToken: refreshToken,
-                resource: resource, client: client.credentials)
-            let answer = try await services.http.post(post)
-            if answer.status == 200 {
-                let response = try decodeTokenResponse(answer)
-                let next = current.applying(response, round: .refresh, now: services.now())
+                tokenEndpoint: server.tokenEndpoint, refreshToken: order.refreshToken, resource: resource,
+                client: client.credentials)
+            let answer = try classify(try await services.http.post(post))
+            switch machine.refreshAnswered(answer, now: services.now()) {
+            case .storeRotation(let next, let sent):
                 let rotation = TokenRotation(
                     accessToken: next.accessToken!, accessTokenExpiresAt: next.accessTokenExpiresAt,
                     refreshToken: next.refreshToken, grantedScopes: next.grantedScopes, rotatedAt: next.updatedAt)
                 // The rotated refresh token is durable before the new access token is used.
                 let swapped = try await storage {
                     try await services.store.replaceTokens(
-                        resource: resource, issuer: current.issuer, expectedRefreshToken: refreshToken, with: rotation)
+                        resource: resource, issuer: order.issuer, expectedRefreshToken: sent, with: rotation)
                 }
-                if swapped {
-                    setGrant(next)
-                } else {
-                    setGrant(try await storage { try await services.store.grant(resource: resource, issuer: current.issuer) })
+                let stored = swapped ? nil : try await storage {
+                    try await services.store.grant(resource: resource, issuer: order.issuer)
                 }
+                machine.rotationStored(next, swapped: swapped, stored: stored)
                 services.logger.info("refreshed", metadata: ["resource": "\(resource)"])
-                return .success(())
-            }
-            let error = OAuthErrorResponse.decode(answer.body)
-            if error?.error == "invalid_grant" || error?.error == "invalid_client" || answer.status == 401 {
-                // Someone may have rotated the token meanwhile: trust the stored grant first.
-                let stored = try await storage { try await services.store.grant(resource: resource, issuer: current.issuer) }
-                if let stored, stored.refreshToken != refreshToken {
-                    setGrant(stored)
-                    return .success(())
+            case .readStoredGrant(let dropRegistration):
+                let stored = try await storage { try await services.store.grant(resource: resource, issuer: order.issuer) }
+                if machine.storedGrantRead(stored) == .forgetTokens {
+                    services.logger.info("refresh token refused; a sign-in is needed", metadata: ["resource": "\(resource)"])
+                    try await storage {
+                        try await services.store.forgetRefusedTokens(
+                            resource: resource, issuer: order.issuer, dropRegistration: dropRegistration, at: services.now())
+                    }
+                    machine.tokensForgotten()
                 }
-                services.logger.info(
-                    "refresh token refused; a sign-in is needed",
-                    metadata: ["resource": "\(resource)", "error": "\(error?.error.prefix(64) ?? "HTTP \(answer.status)")"])
-                if error?.error == "invalid_client" {
-                    _ = try await storage { try await services.store.deleteClientRegistration(issuer: current.issuer) }
-                }
-                _ = try await storage { try await services.store.deleteTokens(resource: resource, at: services.now()) }
-                var cleared = current
-                cleared.accessToken = nil
-                cleared.accessTokenExpiresAt = nil
-                cleared.refreshToken = nil
-                setGrant(cleared)
-                return .success(())
+            case .fail(let failure):
+                throw BrokerFailure(failure)
             }
-            return .failure(.authorizationFailed(
-                "the authorization server refused the refresh (\(error?.error.prefix(64) ?? "HTTP \(answer.status)"))",
-                oauthError: error?.error))
+            return .success(())
         } catch {
+            machine.refreshAbandoned()
             return .failure(error)
         }
     }
 
     // MARK: - Sign-in
 
-    private func startSignIn(scopes: ScopeSet) async throws(BrokerFailure) -> SignInFlight {
-        if let flight = signIn { return flight }
+    /// Registers a client when needed and prepares the sign-in; runs once per sign-in.
+    private func beginSignIn(scopes: ScopeSet) async -> Result<SignInFlight, BrokerFailure> {
         let server = discovered.authorizationServer
-        let client = try await clientCredentials(for: scopes)
-        if let flight = signIn { return flight }  // another request started one while we registered
-
+        let client: ActiveClient
+        do throws(BrokerFailure) {
+            client = try await clientCredentials(for: scopes)
+        } catch {
+            machine.signInEnded(storing: nil)
+            signInFlight = nil
+            return .failure(error)
+        }
         let state = AuthorizationState.generate()
         let pkce = PKCE.generate()
         let request = AuthorizationRequest(
@@ -258,11 +180,10 @@ actor ResourceSession {
             resource: resource, issuer: server.issuer, issParameterSupported: server.issParameterSupported,
             state: state, pkce: pkce, redirectURI: client.redirectURI, client: client.credentials,
             tokenEndpoint: server.tokenEndpoint, scopes: scopes, authorizationURL: request.url, startedAt: services.now())
-        signIn = flight
         services.registry.add(flight)
         services.logger.info("sign-in started", metadata: ["resource": "\(resource)", "scopes": "\(scopes.spaceDelimited)"])
         Task { await self.complete(flight) }
-        return flight
+        return .success(flight)
     }
 
     /// Waits for the callback, then exchanges the code. Runs once per flight.
@@ -274,7 +195,9 @@ actor ResourceSession {
             result = .failure(.authorizationFailed("the sign-in was not completed in time"))
         }
         services.registry.remove(flight)
-        if signIn === flight { signIn = nil }
+        machine.signInEnded(storing: try? result.get())
+        signInFlight = nil
+        publish(machine.grant)
         if case .failure(let failure) = result {
             services.logger.info("sign-in failed", metadata: ["resource": "\(resource)", "reason": "\(failure)"])
         }
@@ -282,62 +205,53 @@ actor ResourceSession {
     }
 
     private func exchange(_ flight: SignInFlight, query: String) async -> Result<Grant, BrokerFailure> {
+        let code: Secret
         do {
-            let code: Secret
-            do {
-                code = try AuthorizationResponse.validate(
-                    query: query, expectedState: flight.state, expectedIssuer: flight.issuer,
-                    issParameterSupported: flight.issParameterSupported)
-            } catch {
-                if error.oauthError == "invalid_scope" || error.oauthError == "invalid_client" {
-                    // The registration is too narrow or stale (the MCP SDK's server checks
-                    // registered scopes): register again next time.
-                    _ = try? await services.store.deleteClientRegistration(issuer: flight.issuer)
-                }
-                throw BrokerFailure.authorizationFailed(error.description, oauthError: error.oauthError)
-            }
+            code = try AuthorizationResponse.validate(
+                query: query, expectedState: flight.state, expectedIssuer: flight.issuer,
+                issParameterSupported: flight.issParameterSupported)
+        } catch {
+            if machine.callbackRefused(error) { _ = try? await services.store.deleteClientRegistration(issuer: flight.issuer) }
+            return .failure(.authorizationFailed(error.description, oauthError: error.oauthError))
+        }
+        do throws(BrokerFailure) {
             let post = OAuthRequests.authorizationCodeExchange(
                 tokenEndpoint: flight.tokenEndpoint, code: code, redirectURI: flight.redirectURI,
                 verifier: flight.pkce.verifier, resource: resource, client: flight.client)
-            let answer = try await services.http.post(post)
-            guard answer.status == 200 else {
-                let error = OAuthErrorResponse.decode(answer.body)
-                if error?.error == "invalid_client" {
-                    _ = try? await services.store.deleteClientRegistration(issuer: flight.issuer)
-                }
-                throw BrokerFailure.authorizationFailed(
-                    "the authorization server refused the code exchange (\(error?.error.prefix(64) ?? "HTTP \(answer.status)"))",
-                    oauthError: error?.error)
+            let answer = try classify(try await services.http.post(post))
+            switch machine.codeExchangeAnswered(answer, issuer: flight.issuer, scopes: flight.scopes, now: services.now()) {
+            case .storeGrant(let next):
+                try await storage { try await services.store.saveGrant(next) }
+                services.logger.info("signed in", metadata: ["resource": "\(resource)", "granted": "\(next.grantedScopes.spaceDelimited)"])
+                return .success(next)
+            case .fail(let refusal, let dropRegistration):
+                if dropRegistration { _ = try? await services.store.deleteClientRegistration(issuer: flight.issuer) }
+                return .failure(BrokerFailure(.refused(refusal)))
             }
-            let response = try decodeTokenResponse(answer)
-            let now = services.now()
-            let base = (grant?.issuer == flight.issuer ? grant : nil)
-                ?? Grant(resource: resource, issuer: flight.issuer, createdAt: now, updatedAt: now)
-            let next = base.applying(response, round: .authorizationCode(requested: flight.scopes), now: now)
-            try await storage { try await services.store.saveGrant(next) }
-            setGrant(next)
-            services.logger.info("signed in", metadata: ["resource": "\(resource)", "granted": "\(next.grantedScopes.spaceDelimited)"])
-            return .success(next)
-        } catch let failure as BrokerFailure {
-            return .failure(failure)
         } catch {
-            return .failure(.internalError("unexpected error during sign-in"))
+            return .failure(error)
         }
     }
 
-    /// Joins `flight` and returns its grant when the sign-in asked for everything this
-    /// request needs: the server's answer is then final, even when it granted fewer
-    /// scopes (RFC 6749 §5.1). Planning again would refuse the narrowed grant as
-    /// `scope_unattainable`, although a person just signed in for this very request.
-    private func answer(from flight: SignInFlight, _ ask: TokenAsk) async throws(BrokerFailure) -> Grant? {
-        let signedIn = try await join(flight, ask)
-        var needed = ask.planning.neededScopes
-        if ask.planning.reportsChallenge { needed.formUnion(ask.planning.challenge?.scope ?? []) }
-        return flight.scopes.isSuperset(of: needed) ? signedIn : nil
+    /// Joins the sign-in in flight; `nil` when the machine is to be asked again.
+    private func joinSignIn(_ attempt: inout TokenAttempt, _ ask: TokenAsk) async throws(BrokerFailure) -> Grant? {
+        guard let starting = signInFlight else { return nil }
+        let flight = try await starting.value.get()
+        let result = try await join(flight, ask)
+        let outcome: SignInOutcome =
+            switch result {
+            case .success(let grant): .signedIn(grant)
+            case .failure(let failure): .failed(failure.oauthError)
+            }
+        switch machine.signInJoined(&attempt, outcome: outcome, scopes: flight.scopes) {
+        case .serve(let grant): return grant
+        case .planAgain: return nil
+        case .giveUp: return try result.get()
+        }
     }
 
     /// Tells the asker about the sign-in and waits for it, up to the asker's patience.
-    private func join(_ flight: SignInFlight, _ ask: TokenAsk) async throws(BrokerFailure) -> Grant {
+    private func join(_ flight: SignInFlight, _ ask: TokenAsk) async throws(BrokerFailure) -> Result<Grant, BrokerFailure> {
         guard ask.interactive else {
             throw .authorizationRequired(
                 "signing in to \(resource) needs a person: open the sign-in URL, or ask again with interactive true",
@@ -353,102 +267,7 @@ actor ResourceSession {
         guard let result = await wait(for: flight.outcome, atMost: ask.waitSeconds) else {
             throw .authorizationFailed("nobody finished signing in to \(resource) within \(Int(ask.waitSeconds)) seconds")
         }
-        return try result.get()
-    }
-
-    // MARK: - Client identity
-
-    struct ActiveClient: Sendable {
-        var credentials: ClientCredentials
-        var redirectURI: String
-    }
-
-    /// The client for this authorization server, registering when needed.
-    private func clientCredentials(for scopes: ScopeSet) async throws(BrokerFailure) -> ActiveClient {
-        let server = discovered.authorizationServer
-        let redirectURI = services.callbackURI()
-        switch ClientIdentityChoice.choose(
-            for: server, preregistered: services.configuration.preregisteredClients,
-            metadataDocumentClientID: services.configuration.metadataDocumentClientID)
-        {
-        case .preregistered(let credentials):
-            return ActiveClient(credentials: credentials, redirectURI: redirectURI)
-        case .metadataDocument(let clientID):
-            return ActiveClient(credentials: ClientCredentials(clientID: clientID), redirectURI: redirectURI)
-        case .unavailable:
-            throw .discovery("the authorization server \(server.issuer) offers no way to register a client; configure a pre-registered [[client]] for it")
-        case .dynamicRegistration(let endpoint):
-            return try await services.registrations.run(issuer: server.issuer) {
-                await self.storedOrNewRegistration(at: endpoint, scopes: scopes, redirectURI: redirectURI)
-            }
-        }
-    }
-
-    /// The stored registration when it still fits, else a new one.
-    private func storedOrNewRegistration(at endpoint: HTTPURL, scopes: ScopeSet, redirectURI: String) async -> Result<
-        ActiveClient, BrokerFailure
-    > {
-        let server = discovered.authorizationServer
-        do throws(BrokerFailure) {
-            if let stored = try await storage({ try await services.store.clientRegistration(issuer: server.issuer) }),
-                stored.redirectURI == redirectURI, registrationCovers(stored, scopes),
-                stored.clientSecretExpiresAt.map({ $0 > services.now() }) ?? true
-            {
-                return .success(ActiveClient(credentials: stored.credentials, redirectURI: redirectURI))
-            }
-            // Register for every scope the server offers (an upper bound, not a request):
-            // the MCP SDK's server refuses later sign-ins for scopes outside the
-            // registration, and re-registering would end the client's MCP session.
-            return .success(
-                try await register(at: endpoint, scopes: server.scopesSupported.union(scopes), redirectURI: redirectURI))
-        } catch {
-            return .failure(error)
-        }
-    }
-
-    private func register(at endpoint: HTTPURL, scopes: ScopeSet, redirectURI: String) async throws(BrokerFailure) -> ActiveClient {
-        let server = discovered.authorizationServer
-        let request = ClientRegistrationRequest(redirectURI: redirectURI, clientName: services.configuration.clientName, scopes: scopes)
-        let body: Data
-        do {
-            body = try JSONEncoder().encode(request)
-        } catch {
-            throw .internalError("could not encode the registration request")
-        }
-        let answer = try await services.http.postJSON(endpoint, body: body)
-        guard answer.status == 200 || answer.status == 201 else {
-            let error = OAuthErrorResponse.decode(answer.body)
-            throw .authorizationFailed(
-                "the authorization server \(server.issuer) refused to register the broker (\(error?.error.prefix(64) ?? "HTTP \(answer.status)"))",
-                oauthError: error?.error)
-        }
-        let response: ClientRegistrationResponse
-        do {
-            response = try JSONDecoder().decode(ClientRegistrationResponse.self, from: answer.body)
-        } catch {
-            throw .authorizationFailed("the authorization server's registration response has no client_id")
-        }
-        let credentials = response.credentials
-        let now = services.now()
-        let stored = StoredClientRegistration(
-            issuer: server.issuer, clientID: credentials.clientID, clientSecret: credentials.clientSecret,
-            tokenEndpointAuthMethod: credentials.authenticationMethod.rawValue, redirectURI: redirectURI, source: .dynamic,
-            registrationResponse: Secret(String(decoding: answer.body, as: UTF8.self)),
-            clientSecretExpiresAt: response.clientSecretExpiresAt.flatMap { $0 > 0 ? Date(timeIntervalSince1970: TimeInterval($0)) : nil },
-            createdAt: now)
-        try await storage { try await services.store.saveClientRegistration(stored) }
-        services.logger.info("registered client", metadata: ["issuer": "\(server.issuer)"])
-        return ActiveClient(credentials: credentials, redirectURI: redirectURI)
-    }
-
-    /// A registration that echoed a `scope` covers only those scopes (the MCP SDK's
-    /// server enforces it); one without `scope` is not restricted.
-    private func registrationCovers(_ registration: StoredClientRegistration, _ scopes: ScopeSet) -> Bool {
-        guard let raw = registration.registrationResponse?.exposedValue.data(using: .utf8),
-            let object = try? JSONSerialization.jsonObject(with: raw) as? [String: Any],
-            let text = object["scope"] as? String, let registered = try? ScopeSet(parsing: text)
-        else { return true }
-        return registered.isSuperset(of: scopes)
+        return result
     }
 
     // MARK: - Authorization server migration
@@ -466,59 +285,68 @@ actor ResourceSession {
             return
         }
         guard fresh.protectedResource.resource == resource else { return }
-        let oldIssuer = discovered.authorizationServer.issuer
-        guard fresh.authorizationServer.issuer != oldIssuer else {
-            discovered = fresh
+        let issuer = fresh.authorizationServer.issuer
+        guard issuer != discovered.authorizationServer.issuer else {
+            adopt(fresh)
             return
         }
-        services.logger.info("authorization server changed", metadata: ["resource": "\(resource)", "issuer": "\(fresh.authorizationServer.issuer)"])
-        try await persist(fresh)
-        discovered = fresh
-        let requested = grant?.requestedScopes ?? []
-        if let old = grant {
-            _ = try await storage { try await services.store.deleteTokens(resource: old.resource, at: services.now()) }
-        }
-        let now = services.now()
-        grant = try await storage { try await services.store.grant(resource: resource, issuer: fresh.authorizationServer.issuer) }
-            ?? Grant(resource: resource, issuer: fresh.authorizationServer.issuer, requestedScopes: requested, createdAt: now, updatedAt: now)
-        ledger.reset()
-        publish(grant)
+        services.logger.info("authorization server changed", metadata: ["resource": "\(resource)", "issuer": "\(issuer)"])
+        let (server, record) = fresh.records(at: services.now())
+        let stored = try await storage { try await services.store.moveResource(to: server, resource: record, at: services.now()) }
+        adopt(fresh)
+        machine.authorizationServerChanged(to: issuer, stored: stored, now: services.now())
+        publish(machine.grant)
     }
 
-    /// Stores discovery results (metadata first: the schema's foreign keys need it).
-    func persist(_ discovered: DiscoveredResource) async throws(BrokerFailure) {
-        let now = services.now()
-        let server = discovered.authorizationServer
-        try await storage {
-            try await services.store.saveAuthorizationServer(StoredAuthorizationServer(
-                issuer: server.issuer, metadataJSON: String(decoding: discovered.authorizationServerJSON, as: UTF8.self), fetchedAt: now))
-            try await services.store.saveResource(StoredResource(
-                resource: discovered.protectedResource.resource,
-                metadataJSON: String(decoding: discovered.protectedResourceJSON, as: UTF8.self), issuer: server.issuer, fetchedAt: now))
-        }
+    private func adopt(_ fresh: DiscoveredResource) {
+        discovered = fresh
+        machine.sources = fresh.scopeSources
     }
 
     // MARK: - Helpers
 
-    private func setGrant(_ next: Grant?) {
-        grant = next
-        publish(next)
-    }
-
-    private func decodeTokenResponse(_ answer: HTTPAnswer) throws(BrokerFailure) -> TokenResponse {
+    private func classify(_ answer: HTTPAnswer) throws(BrokerFailure) -> TokenEndpointAnswer {
         do {
-            return try TokenResponse.decode(answer.body)
+            return try TokenEndpointAnswer(status: answer.status, body: answer.body)
         } catch {
             throw .authorizationFailed("\(error)")
         }
     }
 
-    private func storage<T>(_ work: () async throws -> T) async throws(BrokerFailure) -> T {
+    func storage<T>(_ work: () async throws -> T) async throws(BrokerFailure) -> T {
         do {
             return try await work()
         } catch {
             services.logger.error("storage failed", metadata: ["error": "\(error)"])
             throw .internalError("the broker's database failed: \(error)")
+        }
+    }
+}
+
+extension DiscoveredResource {
+    /// The rows that record this discovery.
+    func records(at now: Date) -> (StoredAuthorizationServer, StoredResource) {
+        let server = authorizationServer
+        return (
+            StoredAuthorizationServer(
+                issuer: server.issuer, metadataJSON: String(decoding: authorizationServerJSON, as: UTF8.self), fetchedAt: now),
+            StoredResource(
+                resource: protectedResource.resource,
+                metadataJSON: String(decoding: protectedResourceJSON, as: UTF8.self), issuer: server.issuer, fetchedAt: now)
+        )
+    }
+}
+
+extension TokenStep {
+    /// The step's name, for trace logs (never a token).
+    var name: String {
+        switch self {
+        case .serve: "serve"
+        case .awaitRefresh: "await refresh"
+        case .refresh: "refresh"
+        case .startSignIn: "start sign-in"
+        case .joinSignIn: "join sign-in"
+        case .fail: "fail"
         }
     }
 }

@@ -41,16 +41,6 @@ struct IssuedToken: Sendable {
     var origin = TokenOrigin.held
 }
 
-/// What it took to hand out a token, for the audit log.
-enum TokenOrigin: Sendable {
-    /// It was held already.
-    case held
-    /// A refresh (this request's or one it waited for) brought it.
-    case refreshed
-    /// A person signed in for it.
-    case signIn
-}
-
 /// The broker: routes each request to the session of its resource server, answering
 /// cache hits on the spot.
 final class TokenBroker: Sendable {
@@ -139,7 +129,8 @@ final class TokenBroker: Sendable {
             let issuer = discovered.authorizationServer.issuer
             let stored = try await loadGrant(resource: declared, issuer: issuer)
             let session = install(discovered: discovered, grant: stored, alias: url)
-            try await session.persist(discovered)
+            let (server, resource) = discovered.records(at: services.now())
+            try await session.storage { try await services.store.recordDiscovery(server: server, resource: resource) }
             return .success(session)
         } catch {
             return .failure(error)

@@ -281,7 +281,7 @@ struct RequestDispatcher: Sendable {
                     try await services.store.saveGrant(cleared)
                 }
             }
-            await broker.existingSession(for: grant.resource)?.dropTokens()
+            await broker.existingSession(for: grant.resource)?.revoked()
             audit.record(peer: peer, application: nil, method: .grantsRevoke, resource: grant.resource.string, scopes: grant.grantedScopes, outcome: .revoked)
             revoked.append(RevokedGrant(resource: grant.resource.string, remote: remote))
         }
@@ -343,7 +343,7 @@ extension BrokerFailure {
             case .scopeUnattainable: .scopeUnattainable
             case .internalError: .internalError
             }
-        return RPCError(reason: reason, message: message, authorizationURL: authorizationURL, oauthError: oauthError)
+        return RPCError(reason: reason, message: message, authorizationURL: authorizationURL, oauthError: oauthError?.rawValue)
     }
 }
 

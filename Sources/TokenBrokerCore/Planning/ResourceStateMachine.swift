@@ -1,0 +1,418 @@
+#if canImport(FoundationEssentials)
+public import FoundationEssentials
+#else
+public import Foundation
+#endif
+
+/// Every decision the broker makes for one resource server, as a value: what the grant is,
+/// whether a refresh or a sign-in is in flight, and what each token request does next.
+///
+/// The shape of AsyncHTTPClient's `Transaction.StateMachine`: one mutating method per
+/// event (a request arrives, a refresh was answered, a sign-in ended, the resource moved
+/// to another authorization server, the grant was revoked), each returning what to do.
+/// It performs no I/O and reads no clock; the daemon's `ResourceSession` actor performs
+/// the actions (HTTP, SQLite, the browser) and feeds their results back.
+///
+/// A token request is a ``TokenAttempt`` that the caller keeps while it works: ``begin(_:cacheHits:)``
+/// makes one, ``next(_:now:)`` says its next step until it is served or fails. While a
+/// refresh or a sign-in is in flight every other attempt is told to wait for it, so there
+/// is one refresh and one sign-in per resource at a time (rotation-safe refresh).
+public struct ResourceStateMachine: Sendable {
+    /// The most steps one request takes before the machine gives up (a refresh, a sign-in,
+    /// a retry after re-registration and the waits between need far fewer).
+    public static let maximumSteps = 8
+
+    /// The resource server this machine decides for.
+    public let resource: ResourceURI
+    /// What the broker holds: the grant as last stored.
+    public private(set) var grant: Grant?
+    /// Scope fallbacks from the latest discovery.
+    public var sources: ScopeSources
+    /// Sign-ins and rejection-driven refreshes since the last successful use.
+    public private(set) var ledger = StepUpLedger()
+    private var refresh = RefreshState.idle
+    private var signIn = SignInState.idle
+
+    private enum RefreshState: Sendable {
+        case idle
+        /// A refresh of `base` with its refresh token is being answered.
+        case inFlight(base: Grant)
+    }
+
+    private enum SignInState: Sendable {
+        case idle
+        /// A sign-in for `scopes` is starting (registering a client) or waiting for a person.
+        case active(scopes: ScopeSet)
+    }
+
+    /// A machine for `resource`, holding `grant` as stored.
+    public init(resource: ResourceURI, grant: Grant?, sources: ScopeSources) {
+        self.resource = resource
+        self.grant = grant
+        self.sources = sources
+    }
+
+    /// True while a refresh is being answered.
+    public var isRefreshing: Bool {
+        if case .inFlight = refresh { return true }
+        return false
+    }
+
+    /// True while a sign-in is starting or waiting for a person.
+    public var isSigningIn: Bool {
+        if case .active = signIn { return true }
+        return false
+    }
+
+    // MARK: - A token request
+
+    /// A client request arrives. `cacheHits` counts the requests answered from memory since
+    /// the last one that reached the machine: each is a challenge-free request for the ledger.
+    ///
+    /// Returns the attempt to pass to ``next(_:now:)``, and whether the request reports a 401
+    /// for the current token, after which the protected resource metadata is read again
+    /// (it may name another authorization server: ``authorizationServerChanged(to:stored:now:)``).
+    public mutating func begin(_ request: TokenRequest, cacheHits: Int = 0) -> (TokenAttempt, checkAuthorizationServer: Bool) {
+        for _ in 0..<cacheHits { ledger.noteRequest(TokenRequest()) }
+        ledger.noteRequest(request)
+        var request = request
+        // A challenge that names no token is about the token held when it arrived; when
+        // none was held, about none of ours, so a token a sign-in brings later is not
+        // condemned by the same challenge.
+        if request.reportsChallenge, request.rejectedToken == nil {
+            if let held = grant?.accessToken {
+                request.rejectedToken = held
+            } else {
+                request.rejectsNoHeldToken = true
+            }
+        }
+        let rejectsCurrent =
+            request.status == 401 && grant?.accessToken != nil && request.rejectedToken == grant?.accessToken
+        return (TokenAttempt(request: request), rejectsCurrent)
+    }
+
+    /// The attempt's next step. Call again after each wait, refresh or sign-in it was told
+    /// to perform, until it is served or fails.
+    public mutating func next(_ attempt: inout TokenAttempt, now: Date) -> TokenStep {
+        attempt.steps += 1
+        guard attempt.steps <= Self.maximumSteps else { return .fail(.unsettled) }
+        if case .inFlight = refresh {
+            // The token is as fresh as the server makes it: a lifetime shorter than the
+            // asked validity must not make every waiter refresh again.
+            attempt.joinedRefresh()
+            return .awaitRefresh
+        }
+        if case .active = signIn { return .joinSignIn }
+        switch GrantPlanner.plan(attempt.request, grant: grant, sources: sources, ledger: &ledger, now: now) {
+        case .serve:
+            guard let grant else { return .fail(.unsettled) }
+            return .serve(grant)
+        case .refresh:
+            guard let grant, let refreshToken = grant.refreshToken else { return .fail(.unsettled) }
+            refresh = .inFlight(base: grant)
+            attempt.joinedRefresh()
+            return .refresh(RefreshOrder(refreshToken: refreshToken, issuer: grant.issuer, requestedScopes: grant.requestedScopes))
+        case .authorize(let scopes):
+            signIn = .active(scopes: scopes)
+            attempt.startedSignIn = true
+            return .startSignIn(scopes: scopes)
+        case .fail(let failure):
+            return .fail(.scopeUnattainable(failure))
+        }
+    }
+
+    // MARK: - Refresh
+
+    /// The token endpoint answered the refresh in flight.
+    public mutating func refreshAnswered(_ answer: TokenEndpointAnswer, now: Date) -> RefreshEffect {
+        guard case .inFlight(let base) = refresh, let sent = base.refreshToken else {
+            return .fail(.unsettled)
+        }
+        switch answer {
+        case .issued(let response):
+            return .storeRotation(base.applying(response, round: .refresh, now: now), replacing: sent)
+        case .refused(let status, let error):
+            if error == .invalidGrant || error == .invalidClient || status == 401 {
+                // Another process may have rotated the token meanwhile: the stored grant decides.
+                return .readStoredGrant(dropRegistration: error == .invalidClient)
+            }
+            refresh = .idle
+            return .fail(.refused(OAuthRefusal(step: .refresh, status: status, error: error)))
+        }
+    }
+
+    /// The rotated grant was offered to the store: `swapped` when it replaced the refresh
+    /// token sent (else another writer got there first and `stored` is what it wrote).
+    public mutating func rotationStored(_ next: Grant, swapped: Bool, stored: Grant?) {
+        grant = swapped ? next : stored
+        refresh = .idle
+    }
+
+    /// After a refused refresh, the grant as stored now. When it holds another refresh token
+    /// someone rotated it meanwhile and it is adopted; otherwise the tokens are dead.
+    public mutating func storedGrantRead(_ stored: Grant?) -> RefusalVerdict {
+        guard case .inFlight(let base) = refresh else { return .adopted }
+        if let stored, stored.refreshToken != base.refreshToken {
+            grant = stored
+            refresh = .idle
+            return .adopted
+        }
+        return .forgetTokens
+    }
+
+    /// The dead tokens were deleted from the store: a sign-in is needed.
+    public mutating func tokensForgotten() {
+        grant?.accessToken = nil
+        grant?.accessTokenExpiresAt = nil
+        grant?.refreshToken = nil
+        refresh = .idle
+    }
+
+    /// The refresh ended without an answer to classify (the server unreachable, storage failed).
+    public mutating func refreshAbandoned() {
+        refresh = .idle
+    }
+
+    // MARK: - Sign-in
+
+    /// The authorization server's redirect was refused before any code exchange.
+    /// Returns whether the client registration should be dropped so the next sign-in
+    /// registers again.
+    public func callbackRefused(_ error: AuthorizationResponseError) -> Bool {
+        error.oauthError?.condemnsRegistration == true
+    }
+
+    /// The token endpoint answered the code exchange of a sign-in at `issuer` that asked
+    /// for `scopes`.
+    public func codeExchangeAnswered(_ answer: TokenEndpointAnswer, issuer: String, scopes: ScopeSet, now: Date) -> ExchangeEffect {
+        switch answer {
+        case .issued(let response):
+            let base = (grant?.issuer == issuer ? grant : nil)
+                ?? Grant(resource: resource, issuer: issuer, createdAt: now, updatedAt: now)
+            return .storeGrant(base.applying(response, round: .authorizationCode(requested: scopes), now: now))
+        case .refused(let status, let error):
+            return .fail(OAuthRefusal(step: .codeExchange, status: status, error: error), dropRegistration: error == .invalidClient)
+        }
+    }
+
+    /// The sign-in in flight ended: with the grant it stored, or without one (refused,
+    /// timed out, or it could not start).
+    public mutating func signInEnded(storing grant: Grant?) {
+        if let grant { self.grant = grant }
+        signIn = .idle
+    }
+
+    /// An attempt that joined a sign-in learns how it ended. A sign-in that asked for
+    /// everything the request needs is its answer, even when the server granted fewer
+    /// scopes (RFC 6749 §5.1): planning again would refuse the narrowed grant, although a
+    /// person just signed in for this very request.
+    public mutating func signInJoined(_ attempt: inout TokenAttempt, outcome: SignInOutcome, scopes: ScopeSet) -> JoinVerdict {
+        let started = attempt.startedSignIn
+        attempt.startedSignIn = false
+        switch outcome {
+        case .signedIn(let signedIn):
+            var needed = attempt.request.neededScopes
+            if attempt.request.reportsChallenge { needed.formUnion(attempt.request.challenge?.scope ?? []) }
+            guard scopes.isSuperset(of: needed) else { return .planAgain }
+            attempt.origin = .signIn
+            return .serve(signedIn)
+        case .failed(let error):
+            // The registration was too narrow or is gone (it was dropped when the server
+            // said so): the request that started the sign-in registers and signs in once more.
+            if started, !attempt.retriedRegistration, error?.condemnsRegistration == true {
+                attempt.retriedRegistration = true
+                return .planAgain
+            }
+            return .giveUp
+        }
+    }
+
+    // MARK: - Other events
+
+    /// The resource's metadata now names another authorization server (SEP-2352): nothing
+    /// of the old one is used there. The grant starts over at `issuer` (with `stored`, a
+    /// grant already held there), keeping the scopes asked for so far.
+    public mutating func authorizationServerChanged(to issuer: String, stored: Grant?, now: Date) {
+        let requested = grant?.requestedScopes ?? []
+        grant = stored ?? Grant(resource: resource, issuer: issuer, requestedScopes: requested, createdAt: now, updatedAt: now)
+        ledger.reset()
+    }
+
+    /// The grant was revoked: tokens and scope history are gone, so the next sign-in asks
+    /// only for what is needed again.
+    public mutating func revoked() {
+        grant?.accessToken = nil
+        grant?.accessTokenExpiresAt = nil
+        grant?.refreshToken = nil
+        grant?.requestedScopes = []
+        grant?.grantedScopes = []
+        ledger.reset()
+    }
+}
+
+/// What it took to answer a token request, for the audit log.
+public enum TokenOrigin: Sendable, Equatable {
+    /// It was held already.
+    case held
+    /// A refresh (this request's or one it waited for) brought it.
+    case refreshed
+    /// A person signed in for it.
+    case signIn
+}
+
+/// One token request on its way through a ``ResourceStateMachine``; the caller keeps it
+/// between steps.
+public struct TokenAttempt: Sendable {
+    /// What is asked, as the machine understood it on arrival.
+    public internal(set) var request: TokenRequest
+    /// What it took so far.
+    public internal(set) var origin = TokenOrigin.held
+    var steps = 0
+    var startedSignIn = false
+    var retriedRegistration = false
+
+    init(request: TokenRequest) {
+        self.request = request
+    }
+
+    mutating func joinedRefresh() {
+        origin = .refreshed
+        request.minimumValidity = 0
+    }
+}
+
+/// What a token request does next.
+public enum TokenStep: Sendable, Equatable {
+    /// Hand out this grant's access token.
+    case serve(Grant)
+    /// A refresh is in flight: wait for it to end, then ask for the next step.
+    case awaitRefresh
+    /// Refresh as ordered, report the answer with ``ResourceStateMachine/refreshAnswered(_:now:)``.
+    case refresh(RefreshOrder)
+    /// Start a sign-in for `scopes` (empty: leave `scope` out), then join it.
+    case startSignIn(scopes: ScopeSet)
+    /// A sign-in is in flight: join it, then report with ``ResourceStateMachine/signInJoined(_:outcome:scopes:)``.
+    case joinSignIn
+    /// Give up.
+    case fail(GrantFailure)
+}
+
+/// The refresh to perform; the issuer is the authorization server it goes to, fixed for
+/// the whole refresh.
+public struct RefreshOrder: Sendable, Equatable {
+    /// The refresh token to send.
+    public var refreshToken: Secret
+    /// The authorization server that issued it.
+    public var issuer: String
+    /// Every scope asked for so far (a client registered for fewer must register again).
+    public var requestedScopes: ScopeSet
+}
+
+/// A token endpoint's answer, classified.
+public enum TokenEndpointAnswer: Sendable, Equatable {
+    /// HTTP 200 with a usable token response.
+    case issued(TokenResponse)
+    /// Any other status, with the OAuth error code when the body carried one.
+    case refused(status: Int, error: OAuthErrorCode?)
+
+    /// Classifies an HTTP answer. A 200 whose body is no usable token response throws.
+    public init(status: Int, body: Data) throws(TokenResponseError) {
+        if status == 200 {
+            self = .issued(try TokenResponse.decode(body))
+        } else {
+            self = .refused(status: status, error: OAuthErrorResponse.decode(body)?.error)
+        }
+    }
+}
+
+/// What to do with a refresh answer.
+public enum RefreshEffect: Sendable, Equatable {
+    /// Store the rotated grant only if the stored refresh token is still `replacing`, then
+    /// report with ``ResourceStateMachine/rotationStored(_:swapped:stored:)``.
+    case storeRotation(Grant, replacing: Secret)
+    /// Read the stored grant (dropping the client registration first when told), then
+    /// report with ``ResourceStateMachine/storedGrantRead(_:)``.
+    case readStoredGrant(dropRegistration: Bool)
+    /// The refresh failed for a reason a sign-in does not fix.
+    case fail(GrantFailure)
+}
+
+/// What a refused refresh comes to once the stored grant is known.
+public enum RefusalVerdict: Sendable, Equatable {
+    /// Another writer had rotated the token; its grant is now held.
+    case adopted
+    /// The tokens are dead: delete them, then report ``ResourceStateMachine/tokensForgotten()``.
+    case forgetTokens
+}
+
+/// What to do with a code exchange answer.
+public enum ExchangeEffect: Sendable, Equatable {
+    /// Store this grant, then report ``ResourceStateMachine/signInEnded(storing:)``.
+    case storeGrant(Grant)
+    /// The sign-in failed (and the client registration is to be dropped when told).
+    case fail(OAuthRefusal, dropRegistration: Bool)
+}
+
+/// How a sign-in that a request joined ended.
+public enum SignInOutcome: Sendable, Equatable {
+    /// The person signed in; this grant is held now.
+    case signedIn(Grant)
+    /// It failed, with the server's OAuth error code when there was one.
+    case failed(OAuthErrorCode?)
+}
+
+/// What a request does after the sign-in it joined.
+public enum JoinVerdict: Sendable, Equatable {
+    /// Hand out this grant's token.
+    case serve(Grant)
+    /// Ask the machine for the next step.
+    case planAgain
+    /// Fail with the sign-in's own failure.
+    case giveUp
+}
+
+/// Why the machine gives up on a request.
+public enum GrantFailure: Error, Sendable, Equatable, CustomStringConvertible {
+    /// No sign-in can bring what is asked (`scope_unattainable`).
+    case scopeUnattainable(GrantPlanFailure)
+    /// The authorization server refused (`authorization_failed`).
+    case refused(OAuthRefusal)
+    /// More steps than any request needs: a bug, not a server's doing.
+    case unsettled
+
+    public var description: String {
+        switch self {
+        case .scopeUnattainable(let failure): failure.description
+        case .refused(let refusal): refusal.description
+        case .unsettled: "the broker could not settle on a token; this is a bug"
+        }
+    }
+}
+
+/// An authorization server's refusal at its token endpoint.
+public struct OAuthRefusal: Sendable, Equatable, CustomStringConvertible {
+    /// Which exchange was refused.
+    public enum Step: Sendable, Equatable {
+        case refresh
+        case codeExchange
+    }
+
+    /// Which exchange was refused.
+    public var step: Step
+    /// The HTTP status.
+    public var status: Int
+    /// The OAuth error code, when the body carried one.
+    public var error: OAuthErrorCode?
+
+    /// Creates a refusal.
+    public init(step: Step, status: Int, error: OAuthErrorCode?) {
+        self.step = step
+        self.status = status
+        self.error = error
+    }
+
+    public var description: String {
+        let what = step == .refresh ? "the refresh" : "the code exchange"
+        return "the authorization server refused \(what) (\(error?.description ?? "HTTP \(status)"))"
+    }
+}

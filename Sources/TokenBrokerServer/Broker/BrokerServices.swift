@@ -1,0 +1,41 @@
+internal import Foundation
+internal import Logging
+internal import TokenBrokerCore
+internal import TokenBrokerStorage
+
+/// Shared services of all sessions.
+struct BrokerServices: Sendable {
+    let store: BrokerStore
+    let http: OAuthHTTPClient
+    let discovery: Discovery
+    let configuration: BrokerConfiguration
+    let registry: SignInRegistry
+    let callbackURI: @Sendable () -> String
+    let now: @Sendable () -> Date
+    let logger: Logger
+    /// Dynamic registrations in progress, one per authorization server at a time.
+    var registrations = RegistrationFlights()
+}
+
+/// One dynamic registration per authorization server at a time, across resources.
+///
+/// Two clients asking at once for resources of the same server (or for the same one)
+/// must end up with one client: a second registration replaces the first in the store,
+/// so tokens and MCP sessions begun under the first no longer match the client the
+/// next step-up uses (the MCP SDK binds a session to its client and answers 404).
+actor RegistrationFlights {
+    private var flights: [String: Task<Result<ActiveClient, BrokerFailure>, Never>] = [:]
+
+    /// The result of the flight for `issuer` in progress, else of `work`, run once.
+    func run(
+        issuer: String, _ work: @escaping @Sendable () async -> Result<ActiveClient, BrokerFailure>
+    ) async throws(BrokerFailure) -> ActiveClient {
+        if let flight = flights[issuer] { return try await flight.value.get() }
+        let flight = Task { await work() }
+        flights[issuer] = flight
+        let result = await flight.value
+        flights[issuer] = nil
+        return try result.get()
+    }
+}
+

@@ -1,0 +1,102 @@
+internal import Foundation
+internal import Logging
+internal import TokenBrokerCore
+internal import TokenBrokerStorage
+
+/// A client identity in use at an authorization server, with the redirect URI it was
+/// registered with.
+struct ActiveClient: Sendable {
+    var credentials: ClientCredentials
+    var redirectURI: String
+}
+
+extension ResourceSession {
+    /// The client for this authorization server, registering when needed.
+    func clientCredentials(for scopes: ScopeSet) async throws(BrokerFailure) -> ActiveClient {
+        let server = discovered.authorizationServer
+        let redirectURI = services.callbackURI()
+        switch ClientIdentityChoice.choose(
+            for: server, preregistered: services.configuration.preregisteredClients,
+            metadataDocumentClientID: services.configuration.metadataDocumentClientID)
+        {
+        case .preregistered(let credentials):
+            return ActiveClient(credentials: credentials, redirectURI: redirectURI)
+        case .metadataDocument(let clientID):
+            return ActiveClient(credentials: ClientCredentials(clientID: clientID), redirectURI: redirectURI)
+        case .unavailable:
+            throw .discovery("the authorization server \(server.issuer) offers no way to register a client; configure a pre-registered [[client]] for it")
+        case .dynamicRegistration(let endpoint):
+            return try await services.registrations.run(issuer: server.issuer) {
+                await self.storedOrNewRegistration(at: endpoint, scopes: scopes, redirectURI: redirectURI)
+            }
+        }
+    }
+
+    /// The stored registration when it still fits, else a new one.
+    func storedOrNewRegistration(at endpoint: HTTPURL, scopes: ScopeSet, redirectURI: String) async -> Result<
+        ActiveClient, BrokerFailure
+    > {
+        let server = discovered.authorizationServer
+        do throws(BrokerFailure) {
+            if let stored = try await storage({ try await services.store.clientRegistration(issuer: server.issuer) }),
+                stored.redirectURI == redirectURI, registrationCovers(stored, scopes),
+                stored.clientSecretExpiresAt.map({ $0 > services.now() }) ?? true
+            {
+                return .success(ActiveClient(credentials: stored.credentials, redirectURI: redirectURI))
+            }
+            // Register for every scope the server offers (an upper bound, not a request):
+            // the MCP SDK's server refuses later sign-ins for scopes outside the
+            // registration, and re-registering would end the client's MCP session.
+            return .success(
+                try await register(at: endpoint, scopes: server.scopesSupported.union(scopes), redirectURI: redirectURI))
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    func register(at endpoint: HTTPURL, scopes: ScopeSet, redirectURI: String) async throws(BrokerFailure) -> ActiveClient {
+        let server = discovered.authorizationServer
+        let request = ClientRegistrationRequest(redirectURI: redirectURI, clientName: services.configuration.clientName, scopes: scopes)
+        let body: Data
+        do {
+            body = try JSONEncoder().encode(request)
+        } catch {
+            throw .internalError("could not encode the registration request")
+        }
+        let answer = try await services.http.postJSON(endpoint, body: body)
+        guard answer.status == 200 || answer.status == 201 else {
+            let error = OAuthErrorResponse.decode(answer.body)
+            throw .authorizationFailed(
+                "the authorization server \(server.issuer) refused to register the broker (\(error?.error.description ?? "HTTP \(answer.status)"))",
+                oauthError: error?.error)
+        }
+        let response: ClientRegistrationResponse
+        do {
+            response = try JSONDecoder().decode(ClientRegistrationResponse.self, from: answer.body)
+        } catch {
+            throw .authorizationFailed("the authorization server's registration response has no client_id")
+        }
+        let credentials = response.credentials
+        let now = services.now()
+        let stored = StoredClientRegistration(
+            issuer: server.issuer, clientID: credentials.clientID, clientSecret: credentials.clientSecret,
+            tokenEndpointAuthMethod: credentials.authenticationMethod.rawValue, redirectURI: redirectURI, source: .dynamic,
+            registrationResponse: Secret(String(decoding: answer.body, as: UTF8.self)),
+            clientSecretExpiresAt: response.clientSecretExpiresAt.flatMap { $0 > 0 ? Date(timeIntervalSince1970: TimeInterval($0)) : nil },
+            createdAt: now)
+        try await storage { try await services.store.saveClientRegistration(stored) }
+        services.logger.info("registered client", metadata: ["issuer": "\(server.issuer)"])
+        return ActiveClient(credentials: credentials, redirectURI: redirectURI)
+    }
+
+    /// A registration that echoed a `scope` covers only those scopes (the MCP SDK's
+    /// server enforces it); one without `scope` is not restricted.
+    func registrationCovers(_ registration: StoredClientRegistration, _ scopes: ScopeSet) -> Bool {
+        guard let raw = registration.registrationResponse?.exposedValue.data(using: .utf8),
+            let object = try? JSONSerialization.jsonObject(with: raw) as? [String: Any],
+            let text = object["scope"] as? String, let registered = try? ScopeSet(parsing: text)
+        else { return true }
+        return registered.isSuperset(of: scopes)
+    }
+
+}
