@@ -4,16 +4,75 @@ public import FoundationEssentials
 public import Foundation
 #endif
 
-/// The result of `grants/list`: one entry per resource server the broker holds state for.
+/// The params of `grants/list`: a page of grants and what to list.
+public struct GrantsListParams: BrokerParams, Hashable {
+    /// The default `limit`.
+    public static let defaultLimit = 100
+    /// The largest `limit`: with the daemon's byte cap per page, a page stays well under
+    /// the 1 MiB line limit.
+    public static let maximumLimit = 500
+
+    /// `limit`: at most this many grants.
+    public var limit: Int
+    /// `cursor`: the previous page's `nextCursor`; absent for the first page.
+    public var cursor: String?
+    /// `resource`: only resources whose URI starts with this text.
+    public var resourcePrefix: String?
+    /// `issuer`: only grants at this authorization server.
+    public var issuer: String?
+    /// `pending`: only sign-ins waiting for a person.
+    public var pendingOnly: Bool
+
+    /// Creates params.
+    public init(
+        limit: Int = GrantsListParams.defaultLimit, cursor: String? = nil, resourcePrefix: String? = nil,
+        issuer: String? = nil, pendingOnly: Bool = false
+    ) {
+        self.limit = limit
+        self.cursor = cursor
+        self.resourcePrefix = resourcePrefix
+        self.issuer = issuer
+        self.pendingOnly = pendingOnly
+    }
+
+    /// Reads the params; absent members take their defaults.
+    public init(jsonValue: JSONValue) throws(WireFormatError) {
+        let object = try JSONObjectReader(jsonValue)
+        self.init(
+            limit: try object.optionalInteger("limit", in: 1...Self.maximumLimit) ?? Self.defaultLimit,
+            cursor: try object.optionalString("cursor"),
+            resourcePrefix: try object.optionalString("resource"),
+            issuer: try object.optionalString("issuer"),
+            pendingOnly: try object.optionalBool("pending") ?? false)
+    }
+
+    /// The params object; members at their defaults are left out.
+    public var jsonValue: JSONValue {
+        var members: [String: JSONValue] = ["limit": .integer(limit)]
+        if let cursor { members["cursor"] = .string(cursor) }
+        if let resourcePrefix { members["resource"] = .string(resourcePrefix) }
+        if let issuer { members["issuer"] = .string(issuer) }
+        if pendingOnly { members["pending"] = .bool(true) }
+        return .object(members)
+    }
+}
+
+/// The result of `grants/list`: a page of entries, one per resource server the broker
+/// holds state for, and where the next page starts.
 public struct GrantsListResult: JSONValueConvertible, Hashable {
     /// `grants`.
     public var grants: [GrantSummary]
+    /// `nextCursor`: pass it as `cursor` for the next page; `nil` (`null`) after the last.
+    public var nextCursor: String?
 
     /// Creates a result.
     ///
-    /// - Parameter grants: One entry per resource server.
-    public init(grants: [GrantSummary]) {
+    /// - Parameters:
+    ///   - grants: One entry per resource server.
+    ///   - nextCursor: Where the next page starts, if there is one.
+    public init(grants: [GrantSummary], nextCursor: String? = nil) {
         self.grants = grants
+        self.nextCursor = nextCursor
     }
 
     /// Reads the result.
@@ -21,12 +80,13 @@ public struct GrantsListResult: JSONValueConvertible, Hashable {
     /// - Parameter jsonValue: The result object.
     /// - Throws: ``WireFormatError`` naming the bad member, such as `grants[0].updatedAt`.
     public init(jsonValue: JSONValue) throws(WireFormatError) {
-        self.init(grants: try JSONObjectReader(jsonValue).array(of: GrantSummary.self, "grants"))
+        let object = try JSONObjectReader(jsonValue)
+        self.init(grants: try object.array(of: GrantSummary.self, "grants"), nextCursor: try object.optionalString("nextCursor"))
     }
 
-    /// `{"grants": [...]}`.
+    /// `{"grants": [...], "nextCursor": … }`.
     public var jsonValue: JSONValue {
-        ["grants": .array(grants.map(\.jsonValue))]
+        ["grants": .array(grants.map(\.jsonValue)), "nextCursor": nextCursor.map(JSONValue.string) ?? .null]
     }
 }
 

@@ -59,6 +59,12 @@ final class AuditRecorder: Sendable {
     }
 
     /// Writes what has accumulated, in one transaction.
+    /// The newest entries, newest first, including any not yet written.
+    func recent(limit: Int) async throws(StorageError) -> [AuditEntry] {
+        await flush()
+        return try await store.recentAuditEntries(limit: limit)
+    }
+
     func flush() async {
         let (entries, dropped) = backlog.withLock { backlog in
             defer { backlog = Backlog() }

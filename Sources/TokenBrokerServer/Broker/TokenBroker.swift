@@ -60,6 +60,9 @@ final class TokenBroker: Sendable {
         self.services = services
     }
 
+    /// Which resource and endpoint URLs are acceptable (https, or loopback http when allowed).
+    var transportPolicy: TransportPolicy { services.http.policy }
+
     /// The hot path: a held token that covers `needed` and stays valid, from memory.
     func cachedToken(for url: ResourceURI, needed: ScopeSet, minimumValidity: TimeInterval) -> IssuedToken? {
         let now = services.now()

@@ -17,8 +17,6 @@ struct RequestDispatcher: Sendable {
     let info: BrokerInfo
     let audit: AuditRecorder
 
-    var services: BrokerServices { broker.services }
-
     /// Answers one request. Never throws: every failure becomes an error response.
     func respond(
         to request: JSONRPCRequest, peer: PeerIdentity, notify: @escaping @Sendable (JSONRPCNotification) async -> Void
@@ -29,7 +27,8 @@ struct RequestDispatcher: Sendable {
                 let params = try TokenGetParams(params: request.params)
                 return JSONRPCResponse(id: request.id, result: try await tokenGet(params, peer: peer, notify: notify))
             case .grantsList:
-                return JSONRPCResponse(id: request.id, result: try await grantsList())
+                let params = try GrantsListParams(params: request.params)
+                return JSONRPCResponse(id: request.id, result: try await grantsList(params))
             case .grantsRevoke:
                 let params = try GrantsRevokeParams(params: request.params)
                 return JSONRPCResponse(id: request.id, result: try await revoke(params, peer: peer))
@@ -49,7 +48,7 @@ struct RequestDispatcher: Sendable {
         } catch let failure as BrokerFailure {
             return JSONRPCResponse(id: request.id, error: failure.rpcError)
         } catch {
-            services.logger.error("unexpected error", metadata: ["method": "\(request.method)", "error": "\(type(of: error))"])
+            broker.services.logger.error("unexpected error", metadata: ["method": "\(request.method)", "error": "\(type(of: error))"])
             return JSONRPCResponse(id: request.id, error: .internalError)
         }
     }
@@ -80,7 +79,7 @@ struct RequestDispatcher: Sendable {
     private func validated(_ params: TokenGetParams) throws(RPCError) -> (ResourceURI, ScopeSet, String?) {
         let url: ResourceURI
         do {
-            url = try ResourceURI(params.resource, policy: services.http.policy)
+            url = try ResourceURI(params.resource, policy: broker.transportPolicy)
         } catch {
             throw .invalidParams(message: "\(error)")
         }
@@ -157,7 +156,7 @@ struct RequestDispatcher: Sendable {
         _ params: AuthorizationCompleteParams, peer: PeerIdentity
     ) async throws -> AuthorizationCompleteResult {
         do {
-            let grant = try await finishSignIn(pasted: params.redirectURL)
+            let grant = try await broker.completeSignIn(pastedAddress: params.redirectURL)
             audit.record(
                 peer: peer, application: nil, method: .authorizationComplete, resource: grant.resource.string,
                 scopes: grant.grantedScopes, outcome: .completed)
@@ -171,79 +170,50 @@ struct RequestDispatcher: Sendable {
         }
     }
 
-    private func finishSignIn(pasted address: String) async throws -> Grant {
-        let pasted = address.trimmingCharacters(in: .whitespacesAndNewlines)
-        let parts = pasted.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
-        let query = parts.count == 2 ? String(parts[1].prefix { $0 != "#" }) : ""
-        guard let state = FormURLEncoding.decode(query).first(where: { $0.0 == "state" })?.1 else {
-            throw RPCError.invalidParams(
-                message: "That is not a sign-in response: paste the whole address the browser ended on, with its `state` and `code`.")
-        }
-        // Only this daemon's own redirect URI: an address meant for another program's
-        // sign-in must not be taken for ours.
-        guard let flight = services.registry.flight(state: state), String(parts[0]) == flight.redirectURI else {
-            throw BrokerFailure.authorizationFailed(
-                "No sign-in in progress matches that address. Was all of it pasted? Otherwise the sign-in expired, was finished already, or belongs to another program.")
-        }
-        // A paste can be cut short (a wrapped line, a terminal's line limit): what the
-        // callback would reject is refused here without ending the sign-in, so the person
-        // can paste again. Only the server's own refusal (`error=`) ends it for everyone.
-        do {
-            _ = try AuthorizationResponse.validate(
-                query: query, expectedState: flight.state, expectedIssuer: flight.issuer,
-                issParameterSupported: flight.issParameterSupported)
-        } catch .refused {
-        } catch {
-            throw BrokerFailure.authorizationFailed(
-                "That address was not accepted (\(error)); paste all of it, from http:// to the end. The sign-in still waits.")
-        }
-        guard flight.callback.fulfill(query) else {
-            throw BrokerFailure.authorizationFailed("That sign-in already received its response; it is not used twice.")
-        }
-        guard let outcome = await flight.outcome.value() else {
-            throw BrokerFailure.authorizationFailed("The sign-in ended before the address arrived; start it again.")
-        }
-        return try outcome.get()
-    }
-
     // MARK: grants/list
 
-    private func grantsList() async throws -> GrantsListResult {
-        let grants = try await storage { try await services.store.allGrants() }
-        let flights = services.registry.all
-        var summaries: [GrantSummary] = []
-        for grant in grants.sorted(by: { $0.resource < $1.resource }) {
-            let registration = try await storage { try await services.store.clientRegistration(issuer: grant.issuer) }
-            let clientID = registration?.clientID ?? services.configuration.preregisteredClients.first {
-                MetadataValidation.issuersMatch(declared: $0.issuer, expected: grant.issuer)
-            }?.credentials.clientID
-            let flight = flights.first { $0.resource == grant.resource }
-            summaries.append(GrantSummary(
-                resource: grant.resource.string, issuer: grant.issuer, clientID: clientID,
-                requestedScopes: grant.requestedScopes.strings, grantedScopes: grant.grantedScopes.strings,
-                hasAccessToken: grant.accessToken != nil, accessTokenExpiresAt: grant.accessTokenExpiresAt,
-                hasRefreshToken: grant.refreshToken != nil, updatedAt: grant.updatedAt,
-                pendingAuthorization: flight.map {
-                    PendingAuthorization(authorizationURL: $0.authorizationURL, scopes: $0.scopes.strings, startedAt: $0.startedAt)
-                }))
+    /// The most bytes of grant entries in one answer, so a page of long entries (many
+    /// scopes, long URLs) still fits well within the 1 MiB line limit.
+    static let grantsPageBytes = 512 * 1024
+
+    private func grantsList(_ params: GrantsListParams) async throws -> GrantsListResult {
+        let cursor = try params.cursor.map(Self.grantKey(cursor:))
+        let page = try await broker.grants(
+            after: cursor, limit: params.limit,
+            filter: GrantFilter(resourcePrefix: params.resourcePrefix, issuer: params.issuer), pendingOnly: params.pendingOnly)
+        var grants: [GrantSummary] = []
+        var bytes = 0
+        for summary in page.grants {
+            bytes += summary.jsonValue.serialized().count + 1
+            if bytes > Self.grantsPageBytes, let last = grants.last {
+                // The rest comes on the next page, after the last entry sent.
+                return GrantsListResult(grants: grants, nextCursor: Self.cursor(after: GrantKey(resource: last.resource, issuer: last.issuer)))
+            }
+            grants.append(summary)
         }
-        // A first sign-in in progress has no grant row yet; show it all the same.
-        for flight in flights where !grants.contains(where: { $0.resource == flight.resource }) {
-            summaries.append(GrantSummary(
-                resource: flight.resource.string, issuer: flight.issuer, clientID: flight.client.clientID,
-                requestedScopes: [], grantedScopes: [], hasAccessToken: false, accessTokenExpiresAt: nil,
-                hasRefreshToken: false, updatedAt: flight.startedAt,
-                pendingAuthorization: PendingAuthorization(
-                    authorizationURL: flight.authorizationURL, scopes: flight.scopes.strings, startedAt: flight.startedAt)))
+        return GrantsListResult(grants: grants, nextCursor: page.next.map(Self.cursor(after:)))
+    }
+
+    /// An opaque cursor: the last key listed, base64url so clients pass it back unchanged.
+    static func cursor(after key: GrantKey) -> String {
+        Data((key.resource + "\n" + key.issuer).utf8).base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+    }
+
+    static func grantKey(cursor: String) throws(RPCError) -> GrantKey {
+        let base64 = cursor.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        guard cursor.utf8.count <= 16 * 1024, let data = Data(base64Encoded: base64),
+            let text = String(data: data, encoding: .utf8), let newline = text.firstIndex(of: "\n")
+        else {
+            throw .invalidParams(message: "`cursor` is not one this daemon gave; pass a `nextCursor` unchanged, or none for the first page.")
         }
-        return GrantsListResult(grants: summaries)
+        return GrantKey(resource: String(text[..<newline]), issuer: String(text[text.index(after: newline)...]))
     }
 
     // MARK: audit/list
 
     private func auditList(_ params: AuditListParams) async throws -> AuditListResult {
-        await audit.flush()
-        let entries = try await storage { try await services.store.recentAuditEntries(limit: params.limit) }
+        let entries = try await audit.recent(limit: params.limit)
         return AuditListResult(entries: entries.map {
             AuditRecord(
                 at: $0.at, uid: Int($0.peerUID), pid: Int($0.peerPID), executable: $0.executable, application: $0.application,
@@ -254,79 +224,19 @@ struct RequestDispatcher: Sendable {
     // MARK: grants/revoke
 
     private func revoke(_ params: GrantsRevokeParams, peer: PeerIdentity) async throws -> GrantsRevokeResult {
-        let all = try await storage { try await services.store.allGrants() }
-        let targets: [Grant]
-        switch params {
-        case .all:
-            targets = all
-        case .resource(let text):
-            let url: ResourceURI
+        var resource: ResourceURI?
+        if case .resource(let text) = params {
             do {
-                url = try ResourceURI(text, policy: services.http.policy)
+                resource = try ResourceURI(text, policy: broker.transportPolicy)
             } catch {
                 throw RPCError.invalidParams(message: "\(error)")
             }
-            // The grant may be keyed by a resource that covers this URL (`/api` for `/api/files`).
-            targets = all.filter { $0.resource.covers(url) }
         }
-        var revoked: [RevokedGrant] = []
-        for grant in targets {
-            let remote = await revokeRemotely(grant)
-            try await storage {
-                _ = try await services.store.deleteTokens(resource: grant.resource, at: services.now())
-                // Revocation ends the grant: the next sign-in asks only for what is needed again.
-                if var cleared = try await services.store.grant(resource: grant.resource, issuer: grant.issuer) {
-                    cleared.requestedScopes = []
-                    cleared.grantedScopes = []
-                    try await services.store.saveGrant(cleared)
-                }
-            }
-            await broker.existingSession(for: grant.resource)?.revoked()
+        let revoked = try await broker.revoke(resource: resource)
+        for (grant, _) in revoked {
             audit.record(peer: peer, application: nil, method: .grantsRevoke, resource: grant.resource.string, scopes: grant.grantedScopes, outcome: .revoked)
-            revoked.append(RevokedGrant(resource: grant.resource.string, remote: remote))
         }
-        return GrantsRevokeResult(revoked: revoked)
-    }
-
-    /// RFC 7009 at the server's revocation endpoint: the refresh token (which ends the
-    /// grant at most servers), then the access token.
-    private func revokeRemotely(_ grant: Grant) async -> RemoteRevocation {
-        let tokens = [(grant.refreshToken, "refresh_token"), (grant.accessToken, "access_token")].compactMap { token, hint in
-            token.map { ($0, hint) }
-        }
-        guard !tokens.isEmpty else { return .revoked }
-        guard let stored = try? await services.store.authorizationServer(issuer: grant.issuer),
-            let metadata = try? JSONDecoder().decode(AuthorizationServerMetadata.self, from: Data(stored.metadataJSON.utf8)),
-            let endpointText = metadata.revocationEndpoint, let endpoint = try? HTTPURL(parsing: endpointText),
-            (try? services.http.policy.check(endpoint)) != nil
-        else { return .unsupported }
-        guard let client = await clientCredentials(issuer: grant.issuer) else { return .failed }
-        for (token, hint) in tokens {
-            let post = OAuthRequests.revocation(revocationEndpoint: endpoint, token: token, hint: hint, client: client)
-            guard let answer = try? await services.http.post(post), answer.status == 200 else { return .failed }
-        }
-        return .revoked
-    }
-
-    private func clientCredentials(issuer: String) async -> ClientCredentials? {
-        if let preregistered = services.configuration.preregisteredClients.first(where: {
-            MetadataValidation.issuersMatch(declared: $0.issuer, expected: issuer)
-        }) {
-            return preregistered.credentials
-        }
-        guard let stored = try? await services.store.clientRegistration(issuer: issuer) else {
-            return services.configuration.metadataDocumentClientID.map { ClientCredentials(clientID: $0) }
-        }
-        return stored.credentials
-    }
-
-    private func storage<T>(_ work: () async throws -> T) async throws -> T {
-        do {
-            return try await work()
-        } catch {
-            services.logger.error("storage failed", metadata: ["error": "\(error)"])
-            throw BrokerFailure.internalError("the broker's database failed: \(error)")
-        }
+        return GrantsRevokeResult(revoked: revoked.map { RevokedGrant(resource: $0.0.resource.string, remote: $0.1) })
     }
 }
 

@@ -276,7 +276,7 @@ struct AuditRow: Codable, FetchableRecord, MutablePersistableRecord {
     }
 }
 
-private func readResourceURI(_ text: String, column: String) throws(StorageError) -> ResourceURI {
+func readResourceURI(_ text: String, column: String) throws(StorageError) -> ResourceURI {
     do {
         return try ResourceURI(storedCanonical: text)
     } catch {
@@ -284,7 +284,7 @@ private func readResourceURI(_ text: String, column: String) throws(StorageError
     }
 }
 
-private func readScopes(_ text: String, column: String) throws(StorageError) -> ScopeSet {
+func readScopes(_ text: String, column: String) throws(StorageError) -> ScopeSet {
     do {
         return try ScopeSet(parsing: text)
     } catch {

@@ -96,3 +96,19 @@ extension BrokerStore {
         try await write("delete all tokens") { try $0.deleteTokens(resource: nil, at: time) }
     }
 }
+
+extension BrokerStore {
+    /// A page of grant overviews in (resource, issuer) order, after `cursor`: one query
+    /// with the client id joined, and no token read into memory.
+    ///
+    /// - Parameters:
+    ///   - cursor: The key of the last grant of the previous page, or `nil` for the first.
+    ///   - limit: The most grants returned.
+    ///   - filter: Which grants qualify.
+    /// - Throws: ``StorageError``.
+    public func grantOverviews(
+        after cursor: GrantKey?, limit: Int, filter: GrantFilter = GrantFilter()
+    ) async throws(StorageError) -> [GrantOverview] {
+        try await read("list the grants") { try $0.grantOverviews(after: cursor, limit: limit, filter: filter) }
+    }
+}

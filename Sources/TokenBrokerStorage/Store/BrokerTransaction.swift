@@ -68,6 +68,48 @@ package struct BrokerTransaction {
         try GrantRow.fetchAll(db, sql: "SELECT * FROM grants ORDER BY resource, issuer").map { try $0.record() }
     }
 
+    func grantOverviews(after cursor: GrantKey?, limit: Int, filter: GrantFilter) throws -> [GrantOverview] {
+        var conditions: [String] = []
+        var arguments: StatementArguments = []
+        if let cursor {
+            conditions.append("(g.resource, g.issuer) > (?, ?)")
+            arguments += [cursor.resource, cursor.issuer]
+        }
+        if let prefix = filter.resourcePrefix {
+            // substr, not LIKE: a prefix with % or _ means those characters.
+            conditions.append("substr(g.resource, 1, ?) = ?")
+            arguments += [prefix.count, prefix]
+        }
+        if let issuer = filter.issuer {
+            conditions.append("g.issuer = ?")
+            arguments += [issuer]
+        }
+        let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+        arguments += [limit]
+        let rows = try Row.fetchAll(
+            db,
+            sql: """
+                SELECT g.resource, g.issuer, c.client_id, g.requested_scopes, g.granted_scopes,
+                    g.access_token IS NOT NULL AS has_access_token, g.access_token_expires_at,
+                    g.refresh_token IS NOT NULL AS has_refresh_token, g.updated_at
+                FROM grants g LEFT JOIN client_registrations c ON c.issuer = g.issuer
+                \(whereClause)
+                ORDER BY g.resource, g.issuer
+                LIMIT ?
+                """,
+            arguments: arguments)
+        return try rows.map { row in
+            GrantOverview(
+                resource: try readResourceURI(row["resource"], column: "grants.resource"), issuer: row["issuer"],
+                clientID: row["client_id"],
+                requestedScopes: try readScopes(row["requested_scopes"], column: "grants.requested_scopes"),
+                grantedScopes: try readScopes(row["granted_scopes"], column: "grants.granted_scopes"),
+                hasAccessToken: row["has_access_token"],
+                accessTokenExpiresAt: (row["access_token_expires_at"] as Int64?).map(Date.init(storedSeconds:)),
+                hasRefreshToken: row["has_refresh_token"], updatedAt: Date(storedSeconds: row["updated_at"]))
+        }
+    }
+
     /// Writes `rotation` only if the stored refresh token is still `expectedRefreshToken`.
     ///
     /// One `UPDATE … WHERE refresh_token IS ?`: the comparison and the write cannot

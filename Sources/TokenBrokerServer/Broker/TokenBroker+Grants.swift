@@ -1,0 +1,192 @@
+internal import Foundation
+internal import Logging
+internal import TokenBrokerCore
+internal import TokenBrokerProtocol
+internal import TokenBrokerStorage
+
+// What the broker does with grants besides handing out tokens: list them, revoke them,
+// and finish a sign-in from a pasted address. The socket layer only maps these to JSON-RPC.
+extension TokenBroker {
+    // MARK: - Listing
+
+    /// A page of grants in resource order, with the sign-ins in progress; `next` is where
+    /// the following page starts, `nil` after the last. First sign-ins that have no grant
+    /// row yet come at the end of the last page.
+    func grants(after cursor: GrantKey?, limit: Int, filter: GrantFilter, pendingOnly: Bool) async throws(BrokerFailure)
+        -> (grants: [GrantSummary], next: GrantKey?)
+    {
+        let flights = services.registry.all.filter { flight in
+            filter.resourcePrefix.map { flight.resource.string.hasPrefix($0) } ?? true
+                && filter.issuer.map { flight.issuer == $0 } ?? true
+        }
+        let pendingByResource = Dictionary(flights.map { ($0.resource.string, $0) }, uniquingKeysWith: { first, _ in first })
+        if pendingOnly {
+            // Sign-ins in progress are few and in memory: one page.
+            let summaries = flights.sorted { $0.resource < $1.resource }.map { flight in
+                GrantSummary(flight: flight)
+            }
+            return (summaries, nil)
+        }
+        // One more than asked tells whether another page follows.
+        let overviews = try await storage {
+            try await services.store.grantOverviews(after: cursor, limit: limit + 1, filter: filter)
+        }
+        let page = overviews.prefix(limit)
+        var summaries = page.map { overview in
+            GrantSummary(overview: overview, preregistered: services.configuration.preregisteredClients,
+                         flight: pendingByResource[overview.resource.string])
+        }
+        guard overviews.count <= limit else { return (summaries, page.last?.key) }
+        // The last page: first sign-ins in progress have no grant row yet; show them too.
+        for flight in flights.sorted(by: { $0.resource < $1.resource }) {
+            // Resources sort before their extensions, so a grant for exactly this one comes first.
+            let first = try await storage {
+                try await services.store.grantOverviews(after: nil, limit: 1, filter: GrantFilter(resourcePrefix: flight.resource.string))
+            }
+            if first.first?.resource != flight.resource { summaries.append(GrantSummary(flight: flight)) }
+        }
+        return (summaries, nil)
+    }
+
+    // MARK: - Revocation
+
+    /// Revokes `resource`'s grants (every grant that covers it: `/api` for `/api/files`),
+    /// or all grants when `nil`. Local tokens go first, in one transaction each; then RFC
+    /// 7009 at each authorization server, several at once.
+    func revoke(resource: ResourceURI?) async throws(BrokerFailure) -> [(Grant, RemoteRevocation)] {
+        let all = try await storage { try await services.store.allGrants() }
+        let targets = resource.map { url in all.filter { $0.resource.covers(url) } } ?? all
+        for grant in targets {
+            try await storage { try await services.store.revokeGrant(resource: grant.resource, issuer: grant.issuer, at: services.now()) }
+            await existingSession(for: grant.resource)?.revoked()
+        }
+        return await withTaskGroup(of: (Int, RemoteRevocation).self) { group in
+            for (index, grant) in targets.enumerated() {
+                group.addTask { (index, await self.revokeRemotely(grant)) }
+            }
+            var outcomes = [RemoteRevocation](repeating: .failed, count: targets.count)
+            for await (index, outcome) in group { outcomes[index] = outcome }
+            return Array(zip(targets, outcomes))
+        }
+    }
+
+    /// RFC 7009 at the server's revocation endpoint: the refresh token (which ends the
+    /// grant at most servers), then the access token.
+    private func revokeRemotely(_ grant: Grant) async -> RemoteRevocation {
+        let tokens = [(grant.refreshToken, "refresh_token"), (grant.accessToken, "access_token")].compactMap { token, hint in
+            token.map { ($0, hint) }
+        }
+        guard !tokens.isEmpty else { return .revoked }
+        guard let server = await storedAuthorizationServer(issuer: grant.issuer), let endpoint = server.revocationEndpoint
+        else { return .unsupported }
+        guard let client = await services.knownClient(at: server) else { return .failed }
+        for (token, hint) in tokens {
+            let post = OAuthRequests.revocation(revocationEndpoint: endpoint, token: token, hint: hint, client: client)
+            guard let answer = try? await services.http.post(post), answer.status == 200 else { return .failed }
+        }
+        return .revoked
+    }
+
+    /// The stored metadata of `issuer`, validated as discovery validates it.
+    private func storedAuthorizationServer(issuer: String) async -> ValidatedAuthorizationServer? {
+        guard let stored = try? await services.store.authorizationServer(issuer: issuer),
+            let metadata = try? JSONDecoder().decode(AuthorizationServerMetadata.self, from: Data(stored.metadataJSON.utf8))
+        else { return nil }
+        return try? MetadataValidation.validateAuthorizationServer(metadata, expectedIssuer: issuer, policy: services.http.policy)
+    }
+
+    // MARK: - A pasted redirect
+
+    /// Finishes a waiting sign-in with the address its browser was sent back to, pasted
+    /// by hand; returns once the code exchange is done. Messages never repeat the address:
+    /// it holds the code.
+    func completeSignIn(pastedAddress address: String) async throws(BrokerFailure) -> Grant {
+        let pasted = address.trimmingCharacters(in: .whitespacesAndNewlines)
+        let parts = pasted.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
+        let query = parts.count == 2 ? String(parts[1].prefix { $0 != "#" }) : ""
+        guard let state = FormURLEncoding.decode(query).first(where: { $0.0 == "state" })?.1 else {
+            throw BrokerFailure(
+                reason: .invalidParams,
+                message: "That is not a sign-in response: paste the whole address the browser ended on, with its `state` and `code`.")
+        }
+        // Only this daemon's own redirect URI: an address meant for another program's
+        // sign-in must not be taken for ours.
+        guard let flight = services.registry.flight(state: state), String(parts[0]) == flight.redirectURI else {
+            throw .authorizationFailed(
+                "No sign-in in progress matches that address. Was all of it pasted? Otherwise the sign-in expired, was finished already, or belongs to another program.")
+        }
+        // A paste can be cut short (a wrapped line, a terminal's line limit): what the
+        // callback would reject is refused here without ending the sign-in, so the person
+        // can paste again. Only the server's own refusal (`error=`) ends it for everyone.
+        do {
+            _ = try AuthorizationResponse.validate(
+                query: query, expectedState: flight.state, expectedIssuer: flight.issuer,
+                issParameterSupported: flight.issParameterSupported)
+        } catch .refused {
+        } catch {
+            throw .authorizationFailed(
+                "That address was not accepted (\(error)); paste all of it, from http:// to the end. The sign-in still waits.")
+        }
+        guard flight.callback.fulfill(query) else {
+            throw .authorizationFailed("That sign-in already received its response; it is not used twice.")
+        }
+        guard let outcome = await flight.outcome.value() else {
+            throw .authorizationFailed("The sign-in ended before the address arrived; start it again.")
+        }
+        return try outcome.get()
+    }
+
+    func storage<T>(_ work: () async throws -> T) async throws(BrokerFailure) -> T {
+        do {
+            return try await work()
+        } catch {
+            services.logger.error("storage failed", metadata: ["error": "\(error)"])
+            throw .internalError("the broker's database failed: \(error)")
+        }
+    }
+}
+
+extension BrokerServices {
+    /// The client the broker is known as at `server`, without registering: the rule a
+    /// sign-in uses (``ClientIdentityChoice``), then the stored registration.
+    func knownClient(at server: ValidatedAuthorizationServer) async -> ClientCredentials? {
+        switch ClientIdentityChoice.choose(
+            for: server, preregistered: configuration.preregisteredClients,
+            metadataDocumentClientID: configuration.metadataDocumentClientID)
+        {
+        case .preregistered(let credentials): credentials
+        case .metadataDocument(let clientID): ClientCredentials(clientID: clientID)
+        case .dynamicRegistration: try? await store.clientRegistration(issuer: server.issuer)?.credentials
+        case .unavailable: nil
+        }
+    }
+}
+
+extension GrantSummary {
+    init(overview: GrantOverview, preregistered: [PreregisteredClient], flight: SignInFlight?) {
+        let clientID = overview.clientID ?? preregistered.first {
+            MetadataValidation.issuersMatch(declared: $0.issuer, expected: overview.issuer)
+        }?.credentials.clientID
+        self.init(
+            resource: overview.resource.string, issuer: overview.issuer, clientID: clientID,
+            requestedScopes: overview.requestedScopes.strings, grantedScopes: overview.grantedScopes.strings,
+            hasAccessToken: overview.hasAccessToken, accessTokenExpiresAt: overview.accessTokenExpiresAt,
+            hasRefreshToken: overview.hasRefreshToken, updatedAt: overview.updatedAt,
+            pendingAuthorization: flight.map(TokenBrokerProtocol.PendingAuthorization.init(flight:)))
+    }
+
+    /// A sign-in in progress, shown as the grant it is becoming.
+    init(flight: SignInFlight) {
+        self.init(
+            resource: flight.resource.string, issuer: flight.issuer, clientID: flight.client.clientID,
+            requestedScopes: [], grantedScopes: [], hasAccessToken: false, accessTokenExpiresAt: nil,
+            hasRefreshToken: false, updatedAt: flight.startedAt,
+            pendingAuthorization: TokenBrokerProtocol.PendingAuthorization(flight: flight))
+    }
+}
+
+extension TokenBrokerProtocol.PendingAuthorization {
+    init(flight: SignInFlight) {
+        self.init(authorizationURL: flight.authorizationURL, scopes: flight.scopes.strings, startedAt: flight.startedAt)
+    }
+}
