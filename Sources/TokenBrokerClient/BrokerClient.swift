@@ -131,10 +131,29 @@ public struct BrokerClient: Sendable {
             nil)
     }
 
-    /// Every grant the daemon holds (no secrets).
+    /// Every grant the daemon holds (no secrets), all pages collected.
+    ///
+    /// With thousands of grants, prefer ``grantSummaries(matching:)``, which hands them
+    /// out a page at a time.
     public func grants() async throws(BrokerClientError) -> [GrantSummary] {
-        let result: GrantsListResult = try await call(JSONRPCRequest(id: 1, method: .grantsList), nil)
-        return result.grants
+        var all: [GrantSummary] = []
+        var params = GrantsListParams(limit: GrantsListParams.maximumLimit)
+        repeat {
+            let page = try await grants(params)
+            all += page.grants
+            params.cursor = page.nextCursor
+        } while params.cursor != nil
+        return all
+    }
+
+    /// One page of `grants/list`: pass the result's `nextCursor` as the next `cursor`.
+    public func grants(_ params: GrantsListParams) async throws(BrokerClientError) -> GrantsListResult {
+        try await call(JSONRPCRequest(id: 1, method: .grantsList, params: params), nil)
+    }
+
+    /// The grants matching `params`' filters, fetched a page at a time as they are consumed.
+    public func grantSummaries(matching params: GrantsListParams = GrantsListParams()) -> GrantSummaries {
+        GrantSummaries(client: self, first: params)
     }
 
     /// Revokes the grant of `resource` at its authorization server and locally.
@@ -244,4 +263,46 @@ public func withBrokerClient<Result>(
         socketPath.map { BrokerClient(socketPath: $0, application: application) }
         ?? BrokerClient(environment: environment ?? BrokerClient.socketEnvironment, application: application)
     return try await body(client)
+}
+
+/// The daemon's grants as an asynchronous sequence, one `grants/list` page per fetch.
+public struct GrantSummaries: AsyncSequence, Sendable {
+    public typealias Element = GrantSummary
+    public typealias Failure = BrokerClientError
+
+    let client: BrokerClient
+    let first: GrantsListParams
+
+    /// Starts at the first page.
+    public func makeAsyncIterator() -> Iterator {
+        Iterator(client: client, next: first)
+    }
+
+    /// Hands out one page's grants, then fetches the next.
+    public struct Iterator: AsyncIteratorProtocol {
+        public typealias Element = GrantSummary
+        public typealias Failure = BrokerClientError
+
+        let client: BrokerClient
+        var next: GrantsListParams?
+        var buffered: [GrantSummary] = []
+
+        public mutating func next(isolation actor: isolated (any Actor)?) async throws(BrokerClientError) -> GrantSummary? {
+            while buffered.isEmpty {
+                guard let params = next else { return nil }
+                let page = try await client.grants(params)
+                buffered = page.grants.reversed()
+                next = page.nextCursor.map { cursor in
+                    var following = params
+                    following.cursor = cursor
+                    return following
+                }
+            }
+            return buffered.popLast()
+        }
+
+        public mutating func next() async throws(BrokerClientError) -> GrantSummary? {
+            try await next(isolation: nil)
+        }
+    }
 }

@@ -138,17 +138,37 @@ extension TokenBrokerCommand {
 
         @OptionGroup var options: GlobalOptions
         @ParentCommand var root: TokenBrokerCommand
-        @Flag(help: "Print the daemon's JSON (grants/list) for scripts.") var json = false
+        @Flag(help: "Print the daemon's JSON (grants/list) for scripts, as one document.") var json = false
 
+        /// Pages through `grants/list` and prints each page as it arrives, so thousands of
+        /// grants start printing at once and no answer nears the line limit.
         func run() throws {
             do {
-                let list: JSONValue = try client.callBlocking(JSONRPCRequest(id: 1, method: .grantsList))
+                var cursor: String?
+                var printed = 0
+                var notes: [String] = []
+                if json { print(#"{"grants":["#, terminator: "") }
+                repeat {
+                    let page: GrantsListResult = try client.callBlocking(JSONRPCRequest(
+                        id: 1, method: .grantsList, params: GrantsListParams(limit: GrantsListParams.maximumLimit, cursor: cursor)))
+                    if json {
+                        let items = page.grants.map(\.jsonValue.serializedString).joined(separator: ",")
+                        print((printed > 0 && !items.isEmpty ? "," : "") + items, terminator: "")
+                    } else if !page.grants.isEmpty {
+                        let (table, pageNotes) = StatusTable.renderPage(page.grants, now: Date(), header: printed == 0)
+                        print(table, terminator: "")
+                        notes += pageNotes
+                    }
+                    printed += page.grants.count
+                    cursor = page.nextCursor
+                } while cursor != nil
                 if json {
-                    print(list.serializedString)
-                    return
+                    print(#"],"nextCursor":null}"#)
+                } else if printed == 0 {
+                    print(StatusTable.empty, terminator: "")
+                } else {
+                    print(notes.map { $0 + "\n" }.joined(), terminator: "")
                 }
-                let grants = try decoded { () throws(WireFormatError) in try GrantsListResult(jsonValue: list).grants }
-                print(StatusTable.render(grants, now: Date()), terminator: "")
             } catch {
                 fail(error)
             }

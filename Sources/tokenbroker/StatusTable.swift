@@ -9,10 +9,17 @@ import Foundation
 /// Plain-text tables for people; `--json` is for scripts.
 enum StatusTable {
     static func render(_ grants: [GrantSummary], now: Date) -> String {
-        guard !grants.isEmpty else {
-            return "No grants yet. A client's first token request (or `tokenbroker login URL`) creates one.\n"
-        }
-        var rows = [["RESOURCE", "ISSUER", "GRANTED", "ALSO REQUESTED", "ACCESS TOKEN", "REFRESH"]]
+        guard !grants.isEmpty else { return empty }
+        let (table, notes) = renderPage(grants, now: now, header: true)
+        return table + notes.map { $0 + "\n" }.joined()
+    }
+
+    static let empty = "No grants yet. A client's first token request (or `tokenbroker login URL`) creates one.\n"
+
+    /// One page of the table (columns sized to the page, so it prints as it arrives), and
+    /// the notes about sign-ins waiting, which go after the last page.
+    static func renderPage(_ grants: [GrantSummary], now: Date, header: Bool) -> (table: String, notes: [String]) {
+        var rows = header ? [["RESOURCE", "ISSUER", "GRANTED", "ALSO REQUESTED", "ACCESS TOKEN", "REFRESH"]] : []
         var notes: [String] = []
         for grant in grants {
             let extra = grant.requestedScopes.filter { !grant.grantedScopes.contains($0) }
@@ -28,7 +35,7 @@ enum StatusTable {
                     "Sign-in waiting for \(grant.resource) (since \(relative(pending.startedAt, now: now))): \(pending.authorizationURL)")
             }
         }
-        return layout(rows) + notes.map { $0 + "\n" }.joined()
+        return (layout(rows), notes)
     }
 
     static func renderAudit(_ entries: [AuditRecord]) -> String {

@@ -10,18 +10,19 @@ func executable(_ name: String) -> String {
     return (testBinary as NSString).deletingLastPathComponent + "/" + name
 }
 
-private struct Run: Sendable {
+struct Run: Sendable {
     var status: Int32
     var stdout: String
     var stderr: String
 }
 
-/// Runs a program to completion, off the cooperative pool (its output is small: pipes cannot fill).
-private func run(_ program: String, _ arguments: [String], environment: [String: String] = [:]) async throws -> Run {
+/// Runs a program to completion, off the cooperative pool. Stdout is read to its end before
+/// stderr, so stderr must stay under a pipe buffer (64 KiB); stdout may be any size.
+func run(_ program: String, _ arguments: [String], environment: [String: String] = [:]) async throws -> Run {
     try await offThePool { try runBlocking(program, arguments, environment: environment) }
 }
 
-private func runBlocking(_ program: String, _ arguments: [String], environment: [String: String]) throws -> Run {
+func runBlocking(_ program: String, _ arguments: [String], environment: [String: String]) throws -> Run {
     let process = try ChildProcess(
         executable: program, arguments: arguments,
         environment: ProcessInfo.processInfo.environment.merging(environment) { $1 },

@@ -50,22 +50,30 @@ extension TokenBroker {
 
     // MARK: - Revocation
 
+    /// Remote revocations in flight at once.
+    static let concurrentRevocations = 8
+
     /// Revokes `resource`'s grants (every grant that covers it: `/api` for `/api/files`),
-    /// or all grants when `nil`. Local tokens go first, in one transaction each; then RFC
+    /// or all grants when `nil`. Local tokens go first, all in one transaction; then RFC
     /// 7009 at each authorization server, several at once.
     func revoke(resource: ResourceURI?) async throws(BrokerFailure) -> [(Grant, RemoteRevocation)] {
         let all = try await storage { try await services.store.allGrants() }
         let targets = resource.map { url in all.filter { $0.resource.covers(url) } } ?? all
-        for grant in targets {
-            try await storage { try await services.store.revokeGrant(resource: grant.resource, issuer: grant.issuer, at: services.now()) }
-            await existingSession(for: grant.resource)?.revoked()
-        }
+        let keys = targets.map { GrantKey(resource: $0.resource.string, issuer: $0.issuer) }
+        try await storage { try await services.store.revokeGrants(keys, at: services.now()) }
+        for grant in targets { await existingSession(for: grant.resource)?.revoked() }
+        // A few at a time: thousands of grants must not become thousands of connections.
         return await withTaskGroup(of: (Int, RemoteRevocation).self) { group in
-            for (index, grant) in targets.enumerated() {
+            var outcomes = [RemoteRevocation](repeating: .failed, count: targets.count)
+            var pending = targets.enumerated().makeIterator()
+            for _ in 0..<Self.concurrentRevocations {
+                guard let (index, grant) = pending.next() else { break }
                 group.addTask { (index, await self.revokeRemotely(grant)) }
             }
-            var outcomes = [RemoteRevocation](repeating: .failed, count: targets.count)
-            for await (index, outcome) in group { outcomes[index] = outcome }
+            for await (index, outcome) in group {
+                outcomes[index] = outcome
+                if let (next, grant) = pending.next() { group.addTask { (next, await self.revokeRemotely(grant)) } }
+            }
             return Array(zip(targets, outcomes))
         }
     }

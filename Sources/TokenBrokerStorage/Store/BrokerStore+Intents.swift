@@ -1,3 +1,4 @@
+internal import GRDB
 public import Foundation
 public import TokenBrokerCore
 
@@ -46,23 +47,32 @@ extension BrokerStore {
         }
     }
 
-    /// Ends a grant locally (revocation): its tokens and its scope history, so the next
-    /// sign-in asks only for what is needed again. The row stays for `status`.
+    /// Ends grants locally (revocation), all in one transaction: their tokens and their
+    /// scope history, so the next sign-in asks only for what is needed again. The rows
+    /// stay for `status`.
     ///
-    /// - Returns: Whether a grant was stored.
+    /// - Returns: How many grants were stored.
     /// - Throws: ``StorageError``.
     @discardableResult
-    public func revokeGrant(resource: ResourceURI, issuer: String, at time: Date) async throws(StorageError) -> Bool {
-        try await write("revoke the grant for \(resource) at \(issuer)") { transaction in
-            guard var grant = try transaction.grant(resource: resource, issuer: issuer) else { return false }
-            grant.accessToken = nil
-            grant.accessTokenExpiresAt = nil
-            grant.refreshToken = nil
-            grant.requestedScopes = []
-            grant.grantedScopes = []
-            grant.updatedAt = time
-            try transaction.save(grant)
-            return true
+    public func revokeGrants(_ keys: [GrantKey], at time: Date) async throws(StorageError) -> Int {
+        try await write("revoke \(keys.count) grants") { transaction in
+            try keys.reduce(0) { count, key in
+                try count + transaction.revokeGrant(key, at: time)
+            }
         }
+    }
+}
+
+extension BrokerTransaction {
+    func revokeGrant(_ key: GrantKey, at time: Date) throws -> Int {
+        try db.execute(
+            sql: """
+                UPDATE grants
+                SET access_token = NULL, access_token_expires_at = NULL, refresh_token = NULL,
+                    requested_scopes = '', granted_scopes = '', updated_at = ?
+                WHERE resource = ? AND issuer = ?
+                """,
+            arguments: [time.storedSeconds, key.resource, key.issuer])
+        return db.changesCount
     }
 }

@@ -1,3 +1,5 @@
+package import TokenBrokerCore
+
 // Package-only hooks for the storage tests and the crash-test helper
 // (`TokenBrokerStorageCrashWriter`). Not public: the daemon has no use for them.
 extension BrokerStore {
@@ -6,6 +8,17 @@ extension BrokerStore {
         _ body: @escaping @Sendable (BrokerTransaction) throws -> T
     ) async throws(StorageError) -> T {
         try await write("run a test transaction", body)
+    }
+
+    /// Stores many records in one transaction: test set-ups with thousands of grants.
+    package func seed(
+        servers: [StoredAuthorizationServer], resources: [StoredResource], grants: [Grant]
+    ) async throws(StorageError) {
+        try await write("seed the database") { transaction in
+            for server in servers { try transaction.save(server) }
+            for resource in resources { try transaction.save(resource) }
+            for grant in grants { try transaction.save(grant) }
+        }
     }
 
     /// The value of `PRAGMA <name>` on the writer connection.
