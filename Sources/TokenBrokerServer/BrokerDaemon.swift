@@ -131,6 +131,7 @@ public final class BrokerDaemon: Service, Sendable {
                 path: options.socketPath, dispatcher: dispatcher, limiter: limiter, logger: logger)
         }
 
+        await broker.resumeSignIns()
         logger.info(
             "tokenbrokerd serving",
             metadata: ["socket": "\(options.socketPath)", "database": "\(options.databasePath)", "callback": "\(callback.redirectURI)"])

@@ -5,10 +5,10 @@ import TokenBrokerStorage
 
 @Suite("Schema migrations")
 struct MigrationTests {
-    @Test("a new database gets the initial migration", arguments: StoreKind.allCases)
+    @Test("a new database gets every migration, in order", arguments: StoreKind.allCases)
     func appliesInitialMigration(kind: StoreKind) async throws {
         let applied = try await kind.withStore { store in try await store.appliedMigrations() }
-        #expect(applied == ["v1-initial"])
+        #expect(applied == ["v1-initial", "v2-pending-authorization-client"])
     }
 
     @Test("reopening a current database changes nothing in its schema")
@@ -22,7 +22,7 @@ struct MigrationTests {
             let reopened = try BrokerStore.open(path: path)
             defer { try? reopened.close() }
             #expect(try await reopened.schemaDump() == schema)
-            #expect(try await reopened.appliedMigrations() == ["v1-initial"])
+            #expect(try await reopened.appliedMigrations() == ["v1-initial", "v2-pending-authorization-client"])
         }
     }
 

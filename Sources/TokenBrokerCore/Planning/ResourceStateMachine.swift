@@ -195,6 +195,14 @@ public struct ResourceStateMachine: Sendable {
         }
     }
 
+    /// A sign-in started before a restart is waiting again for its callback or paste.
+    /// Returns false when another sign-in is in flight already (the older one is dropped).
+    public mutating func signInResumed(scopes: ScopeSet) -> Bool {
+        guard case .idle = signIn else { return false }
+        signIn = .active(scopes: scopes)
+        return true
+    }
+
     /// The sign-in in flight ended: with the grant it stored, or without one (refused,
     /// timed out, or it could not start).
     public mutating func signInEnded(storing grant: Grant?) {

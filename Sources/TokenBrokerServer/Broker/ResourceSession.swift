@@ -182,14 +182,59 @@ actor ResourceSession {
             tokenEndpoint: server.tokenEndpoint, scopes: scopes, authorizationURL: request.url, startedAt: services.now())
         services.registry.add(flight)
         services.logger.info("sign-in started", metadata: ["resource": "\(resource)", "scopes": "\(scopes.spaceDelimited)"])
+        await persist(flight)
         Task { await self.complete(flight) }
         return .success(flight)
+    }
+
+    /// Keeps the sign-in on disk, so a daemon restarted before the person finishes still
+    /// takes the callback or the paste. Without it the sign-in still works until a restart.
+    private func persist(_ flight: SignInFlight) async {
+        let pending = PendingAuthorization(
+            state: flight.state.value, resource: resource, issuer: flight.issuer, codeVerifier: flight.pkce.verifier,
+            redirectURI: flight.redirectURI, requestedScopes: flight.scopes, authorizationURL: flight.authorizationURL,
+            startedAt: flight.startedAt, clientID: flight.client.clientID)
+        do {
+            try await services.store.insertPendingAuthorization(pending)
+        } catch {
+            services.logger.warning("sign-in not kept for a restart", metadata: ["resource": "\(resource)", "error": "\(error)"])
+        }
+    }
+
+    /// Takes up a sign-in a previous run of the daemon started and kept on disk: it waits
+    /// for its callback or paste for the rest of its lifetime. The browser is not opened
+    /// again; a client that asks is told the same URL.
+    func resume(_ pending: PendingAuthorization) async {
+        let server = discovered.authorizationServer
+        guard pending.issuer == server.issuer, let verifier = try? PKCE(verifier: pending.codeVerifier),
+            let client = await services.knownClient(at: server), client.clientID == pending.clientID,
+            machine.signInResumed(scopes: pending.requestedScopes)
+        else {
+            services.logger.info("not resuming a sign-in from before the restart", metadata: ["resource": "\(resource)"])
+            _ = try? await services.store.takePendingAuthorization(state: pending.state)
+            return
+        }
+        let flight = SignInFlight(
+            resource: resource, issuer: server.issuer, issParameterSupported: server.issParameterSupported,
+            state: AuthorizationState(value: pending.state), pkce: verifier, redirectURI: pending.redirectURI, client: client,
+            tokenEndpoint: server.tokenEndpoint, scopes: pending.requestedScopes, authorizationURL: pending.authorizationURL,
+            startedAt: pending.startedAt)
+        _ = flight.claimBrowser()
+        signInFlight = Task { .success(flight) }
+        services.registry.add(flight)
+        publish(machine.grant)
+        services.logger.info("sign-in resumed", metadata: ["resource": "\(resource)"])
+        Task { await self.complete(flight) }
     }
 
     /// Waits for the callback, then exchanges the code. Runs once per flight.
     private func complete(_ flight: SignInFlight) async {
         let result: Result<Grant, BrokerFailure>
-        if let query = await wait(for: flight.callback, atMost: services.configuration.signInLifetime) {
+        let lifetimeLeft = services.configuration.signInLifetime - services.now().timeIntervalSince(flight.startedAt)
+        let query = await wait(for: flight.callback, atMost: max(0, lifetimeLeft))
+        // The code is used at most once, whatever happens next: the kept sign-in goes first.
+        _ = try? await services.store.takePendingAuthorization(state: flight.state.value)
+        if let query {
             result = await exchange(flight, query: query)
         } else {
             result = .failure(.authorizationFailed("the sign-in was not completed in time"))

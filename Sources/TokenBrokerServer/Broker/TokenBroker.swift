@@ -164,6 +164,28 @@ final class TokenBroker: Sendable {
         }
     }
 
+    /// Takes up the sign-ins a previous run of the daemon kept on disk and that have
+    /// time left, from storage alone (no network: it runs before the daemon is ready, so
+    /// a callback arriving right after a restart finds its sign-in).
+    func resumeSignIns() async {
+        guard let kept = try? await services.store.pendingAuthorizations(), !kept.isEmpty else { return }
+        let cutoff = services.now().addingTimeInterval(-services.configuration.signInLifetime)
+        for pending in kept {
+            let session = pending.startedAt > cutoff ? await storedSession(for: pending.resource) : nil
+            guard let session else {
+                _ = try? await services.store.takePendingAuthorization(state: pending.state)
+                continue
+            }
+            await session.resume(pending)
+        }
+    }
+
+    /// The session for exactly `resource`, known or restored from storage; never discovered.
+    private func storedSession(for resource: ResourceURI) async -> ResourceSession? {
+        if let known = existingSession(for: resource) { return known }
+        return try? await restoreSession(for: resource)
+    }
+
     private func loadGrant(resource: ResourceURI, issuer: String) async throws(BrokerFailure) -> Grant? {
         do {
             return try await services.store.grant(resource: resource, issuer: issuer)

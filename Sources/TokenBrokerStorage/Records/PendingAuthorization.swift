@@ -22,6 +22,8 @@ public struct PendingAuthorization: Sendable, Equatable {
     public var authorizationURL: String
     /// When the sign-in started.
     public var startedAt: Date
+    /// The client the sign-in was started as (`nil` for rows written before it was kept).
+    public var clientID: String?
 
     /// Creates a record.
     ///
@@ -34,6 +36,7 @@ public struct PendingAuthorization: Sendable, Equatable {
     ///   - requestedScopes: The scopes requested.
     ///   - authorizationURL: The URL the person must open.
     ///   - startedAt: When the sign-in started.
+    ///   - clientID: The client the sign-in was started as.
     public init(
         state: String,
         resource: ResourceURI,
@@ -42,7 +45,8 @@ public struct PendingAuthorization: Sendable, Equatable {
         redirectURI: String,
         requestedScopes: ScopeSet,
         authorizationURL: String,
-        startedAt: Date
+        startedAt: Date,
+        clientID: String? = nil
     ) {
         self.state = state
         self.resource = resource
@@ -52,5 +56,6 @@ public struct PendingAuthorization: Sendable, Equatable {
         self.requestedScopes = requestedScopes
         self.authorizationURL = authorizationURL
         self.startedAt = startedAt
+        self.clientID = clientID
     }
 }

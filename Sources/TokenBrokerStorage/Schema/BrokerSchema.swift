@@ -12,6 +12,11 @@ enum BrokerSchema {
     static let migrator: DatabaseMigrator = {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1-initial", migrate: createInitialTables)
+        // Append-only: a sign-in resumed after a restart exchanges its code as the client
+        // it was started for, so that client's id is kept with it.
+        migrator.registerMigration("v2-pending-authorization-client") { db in
+            try db.execute(sql: "ALTER TABLE pending_authorizations ADD COLUMN client_id TEXT CHECK (client_id <> '')")
+        }
         return migrator
     }()
 

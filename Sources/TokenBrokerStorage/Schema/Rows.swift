@@ -178,6 +178,7 @@ struct PendingAuthorizationRow: Codable, FetchableRecord, PersistableRecord {
     var requestedScopes: String
     var authorizationURL: String
     var startedAt: Int64
+    var clientID: String?
 
     enum CodingKeys: String, CodingKey {
         case state
@@ -188,6 +189,7 @@ struct PendingAuthorizationRow: Codable, FetchableRecord, PersistableRecord {
         case requestedScopes = "requested_scopes"
         case authorizationURL = "authorization_url"
         case startedAt = "started_at"
+        case clientID = "client_id"
     }
 
     init(_ record: PendingAuthorization) {
@@ -199,6 +201,7 @@ struct PendingAuthorizationRow: Codable, FetchableRecord, PersistableRecord {
         requestedScopes = record.requestedScopes.spaceDelimited
         authorizationURL = record.authorizationURL
         startedAt = record.startedAt.storedSeconds
+        clientID = record.clientID
     }
 
     func record() throws(StorageError) -> PendingAuthorization {
@@ -210,7 +213,8 @@ struct PendingAuthorizationRow: Codable, FetchableRecord, PersistableRecord {
             redirectURI: redirectURI,
             requestedScopes: try readScopes(requestedScopes, column: "pending_authorizations.requested_scopes"),
             authorizationURL: authorizationURL,
-            startedAt: Date(storedSeconds: startedAt))
+            startedAt: Date(storedSeconds: startedAt),
+            clientID: clientID)
     }
 }
 
