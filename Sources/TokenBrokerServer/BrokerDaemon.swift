@@ -59,13 +59,23 @@ public final class BrokerDaemon: Service, Sendable {
     let options: DaemonOptions
     let logger: Logger
     let now: @Sendable () -> Date
+    let sleep: @Sendable (Double) async -> Void
     private let ready = OneShot<Result<DaemonEndpoints, BrokerDaemonError>>()
 
     /// Creates a daemon; nothing happens until ``run()``.
-    public init(options: DaemonOptions, logger: Logger, now: @escaping @Sendable () -> Date = { Date() }) {
+    ///
+    /// - Parameters:
+    ///   - now: the clock's current time.
+    ///   - sleep: sleeps on the same clock for a number of seconds (returning early when
+    ///     cancelled), for the daemon's own deadlines.
+    public init(
+        options: DaemonOptions, logger: Logger, now: @escaping @Sendable () -> Date = { Date() },
+        sleep: @escaping @Sendable (Double) async -> Void = { seconds in try? await Task.sleep(for: .seconds(seconds)) }
+    ) {
         self.options = options
         self.logger = logger
         self.now = now
+        self.sleep = sleep
     }
 
     /// Waits until the daemon serves (or failed to start).
@@ -109,7 +119,7 @@ public final class BrokerDaemon: Service, Sendable {
         let http = OAuthHTTPClient(client: httpClient, policy: options.configuration.transportPolicy, logger: logger)
         let services = BrokerServices(
             store: store, http: http, discovery: Discovery(http: http, logger: logger), configuration: options.configuration,
-            registry: registry, callbackURI: { callback.redirectURI }, now: now, logger: logger)
+            registry: registry, callbackURI: { callback.redirectURI }, now: now, sleep: sleep, logger: logger)
         let broker = TokenBroker(services: services)
         let audit = AuditRecorder(store: store, now: now, logger: logger)
         let info = BrokerInfo(
@@ -138,27 +148,16 @@ public final class BrokerDaemon: Service, Sendable {
         SystemdNotifier(environment: options.environment).notify("READY=1")
         ready.fulfill(.success(DaemonEndpoints(socketPath: options.socketPath, callbackPort: callback.port)))
 
-        await withGracefulShutdownHandler {
-            await withDiscardingTaskGroup { group in
-                group.addTask { try? await callback.run() }
-                group.addTask { await audit.run() }
-                group.addTask {
-                    // Cancellation (tests) ends the daemon like a graceful shutdown.
-                    await waitForCancellation()
-                    await socket.close()
-                    await callback.close()
-                }
-                // Returns once the listener is closed and every connection has answered
-                // its requests in flight (idle connections end on graceful shutdown).
-                try? await socket.run()
-                group.cancelAll()
-            }
+        // Started in this order and stopped in reverse: the socket first (its requests in
+        // flight still answer, and may wait for a sign-in's callback), then the callback,
+        // and the audit writer last, so it writes what the other two recorded.
+        let lifecycle = ServiceGroup(
+            configuration: ServiceGroupConfiguration(
+                services: [.init(service: audit), .init(service: callback), .init(service: socket)], logger: logger))
+        try? await withGracefulShutdownHandler {
+            try await lifecycle.run()
         } onGracefulShutdown: {
             SystemdNotifier(environment: self.options.environment).notify("STOPPING=1")
-            Task {
-                await socket.close()
-                await callback.close()
-            }
         }
         await audit.flush()
         try? await httpClient.shutdown()
@@ -187,15 +186,6 @@ public struct BrokerDaemonError: Error, Sendable, CustomStringConvertible {
 
     init(_ description: String) {
         self.description = description
-    }
-}
-
-private func waitForCancellation() async {
-    let (stream, continuation) = AsyncStream.makeStream(of: Void.self)
-    await withTaskCancellationHandler {
-        for await _ in stream {}
-    } onCancel: {
-        continuation.finish()
     }
 }
 

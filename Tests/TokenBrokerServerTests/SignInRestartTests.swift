@@ -38,6 +38,22 @@ import TokenBrokerProtocol
         }
     }
 
+    /// A sign-in nobody finishes ends after its lifetime (900 s) on the daemon's clock:
+    /// the waiting client hears so, and the next request starts a new one.
+    @Test func aSignInEndsAfterItsLifetime() async throws {
+        try await Scenario.run(browser: ManualBrowser(autoFollow: { _ in false })) { s in
+            let clock = s.clock
+            let reply = try await s.client.token(s.fake.resource, scopes: [Self.read], waitSeconds: 86_400) { notification in
+                if notification.method == .authorizationPending { clock.advance(900 + 1) }
+            }
+            #expect(reply.reason == "authorization_failed")
+            #expect(reply.response.error?.message.contains("not completed in time") == true)
+            #expect(try await s.grants().grants.allSatisfy { $0.pendingAuthorization == nil })
+            let again = try await s.client.token(s.fake.resource, scopes: [Self.read], interactive: false)
+            #expect(again.reason == "authorization_required")
+        }
+    }
+
     /// A kept sign-in past its lifetime is not taken up: it is forgotten.
     @Test func anExpiredKeptSignInIsForgotten() async throws {
         try await Scenario.run { s in

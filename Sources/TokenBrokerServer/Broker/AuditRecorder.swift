@@ -1,5 +1,6 @@
 internal import Foundation
 internal import Logging
+internal import ServiceLifecycle
 internal import Synchronization
 internal import TokenBrokerCore
 internal import TokenBrokerProtocol
@@ -11,7 +12,7 @@ internal import TokenBrokerStorage
 /// Repeats are coalesced: within one flush interval, the same process getting the same
 /// outcome for the same resource is recorded once (with the first time), so a client
 /// that asks for its token before every call does not flood the log.
-final class AuditRecorder: Sendable {
+final class AuditRecorder: Service {
     private struct Key: Hashable {
         var pid: Int32
         var method: String
@@ -58,13 +59,13 @@ final class AuditRecorder: Sendable {
         }
     }
 
-    /// Writes what has accumulated, in one transaction.
     /// The newest entries, newest first, including any not yet written.
     func recent(limit: Int) async throws(StorageError) -> [AuditEntry] {
         await flush()
         return try await store.recentAuditEntries(limit: limit)
     }
 
+    /// Writes what has accumulated, in one transaction.
     func flush() async {
         let (entries, dropped) = backlog.withLock { backlog in
             defer { backlog = Backlog() }
@@ -81,17 +82,21 @@ final class AuditRecorder: Sendable {
         }
     }
 
-    /// Flushes every `interval` until cancelled, then once more; prunes old lines daily.
-    func run(interval: Duration = .seconds(2)) async {
+    /// Flushes every two seconds until graceful shutdown or cancellation, then once more;
+    /// prunes old lines daily. The daemon stops it last, so it writes what the others recorded.
+    func run() async {
         var lastPrune: Date?
-        while !Task.isCancelled {
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
             if lastPrune.map({ now().timeIntervalSince($0) > 24 * 3600 }) ?? true {
                 lastPrune = now()
                 _ = try? await store.deleteAuditEntries(before: now().addingTimeInterval(-Self.retention))
             }
-            try? await Task.sleep(for: interval)
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: Self.flushInterval) }
             await flush()
         }
         await flush()
     }
+
+    /// How long entries wait in memory at most.
+    static let flushInterval = Duration.seconds(2)
 }

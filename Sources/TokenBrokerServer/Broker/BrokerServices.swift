@@ -12,6 +12,8 @@ struct BrokerServices: Sendable {
     let registry: SignInRegistry
     let callbackURI: @Sendable () -> String
     let now: @Sendable () -> Date
+    /// Sleeps on the clock `now` reads, for the daemon's own deadlines (a sign-in's lifetime).
+    let sleep: Sleep
     let logger: Logger
     /// Dynamic registrations in progress, one per authorization server at a time.
     var registrations = RegistrationFlights()

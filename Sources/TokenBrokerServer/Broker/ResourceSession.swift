@@ -231,7 +231,7 @@ actor ResourceSession {
     private func complete(_ flight: SignInFlight) async {
         let result: Result<Grant, BrokerFailure>
         let lifetimeLeft = services.configuration.signInLifetime - services.now().timeIntervalSince(flight.startedAt)
-        let query = await wait(for: flight.callback, atMost: max(0, lifetimeLeft))
+        let query = await wait(for: flight.callback, atMost: max(0, lifetimeLeft), sleep: services.sleep)
         // The code is used at most once, whatever happens next: the kept sign-in goes first.
         _ = try? await services.store.takePendingAuthorization(state: flight.state.value)
         if let query {

@@ -2,6 +2,7 @@ internal import Logging
 internal import NIOCore
 internal import NIOHTTP1
 internal import NIOPosix
+internal import ServiceLifecycle
 internal import TokenBrokerCore
 
 /// The loopback listener that receives authorization responses (RFC 8252 §7.3) on
@@ -10,7 +11,7 @@ internal import TokenBrokerCore
 /// It hands the query to the sign-in waiting for that `state`, waits for the code
 /// exchange to finish, and tells the person whether they may close the tab. It serves
 /// nothing else.
-struct CallbackServer: Sendable {
+struct CallbackServer: Service {
     typealias Connection = NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>
 
     let listener: NIOAsyncChannel<Connection, Never>
@@ -47,20 +48,19 @@ struct CallbackServer: Sendable {
         return CallbackServer(listener: listener, port: boundPort, registry: registry, logger: logger)
     }
 
-    /// Serves until the listener closes.
+    /// Serves until graceful shutdown or cancellation.
     func run() async throws {
-        try await withThrowingDiscardingTaskGroup { group in
-            try await listener.executeThenClose { connections in
-                for try await connection in connections {
-                    group.addTask { await handle(connection) }
+        try await withGracefulShutdownHandler {
+            try await withThrowingDiscardingTaskGroup { group in
+                try await listener.executeThenClose { connections in
+                    for try await connection in connections {
+                        group.addTask { await handle(connection) }
+                    }
                 }
             }
+        } onGracefulShutdown: {
+            listener.channel.close(promise: nil)
         }
-    }
-
-    /// Closes the listener.
-    func close() async {
-        try? await listener.channel.close()
     }
 
     private func handle(_ connection: Connection) async {

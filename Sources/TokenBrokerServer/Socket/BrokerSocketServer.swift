@@ -13,7 +13,7 @@ internal import Glibc
 /// The Unix-domain socket clients talk to: newline-delimited JSON-RPC, cache hits answered
 /// on the event loop, one task per other request so a slow sign-in never blocks the next
 /// line, and only peers of our uid.
-struct BrokerSocketServer: Sendable {
+struct BrokerSocketServer: Service {
     /// A connection, with who is on the other end (`nil`: another uid, to be closed).
     struct Connection: Sendable {
         let channel: NIOAsyncChannel<InboundRequest, ByteBuffer>
@@ -83,20 +83,32 @@ struct BrokerSocketServer: Sendable {
         if info.st_mode & 0o777 != 0o700 { chmod(directory, 0o700) }
     }
 
-    /// Accepts connections until the listener closes or the task is cancelled.
+    /// Accepts connections until graceful shutdown or cancellation; then removes the
+    /// socket file and returns once every connection has answered its requests in flight
+    /// (idle connections end on graceful shutdown).
     func run() async throws {
-        try await withThrowingDiscardingTaskGroup { group in
-            try await listener.executeThenClose { connections in
-                for try await connection in connections {
-                    group.addTask { await serve(connection) }
+        try await withGracefulShutdownHandler {
+            try await withThrowingDiscardingTaskGroup { group in
+                do {
+                    try await listener.executeThenClose { connections in
+                        for try await connection in connections {
+                            group.addTask { await serve(connection) }
+                        }
+                    }
+                } catch {
+                    removeSocketFile()
+                    throw error
                 }
+                removeSocketFile()
+                // The group now waits for the connections' requests in flight.
             }
+        } onGracefulShutdown: {
+            listener.channel.close(promise: nil)
         }
     }
 
-    /// Stops accepting and removes the socket file we created.
-    func close() async {
-        try? await listener.channel.close()
+    /// Removes the socket file we created, once no longer accepting.
+    private func removeSocketFile() {
         if let ownedPath { unlink(ownedPath) }
     }
 

@@ -56,13 +56,20 @@ final class OneShot<Value: Sendable>: Sendable {
 /// and `Int(seconds)` trap on the largest).
 let longestWait: Double = 366 * 86_400
 
-/// Waits for `oneShot` at most `seconds` (at most ``longestWait``); `nil` on timeout or cancellation.
-func wait<Value: Sendable>(for oneShot: OneShot<Value>, atMost seconds: Double) async -> Value? {
+/// Sleeps for a number of seconds on some clock; returns early when cancelled.
+typealias Sleep = @Sendable (_ seconds: Double) async -> Void
+
+/// The wall clock's ``Sleep``.
+let wallClockSleep: Sleep = { seconds in try? await Task.sleep(for: .seconds(seconds)) }
+
+/// Waits for `oneShot` at most `seconds` (at most ``longestWait``) on `sleep`'s clock;
+/// `nil` on timeout or cancellation.
+func wait<Value: Sendable>(for oneShot: OneShot<Value>, atMost seconds: Double, sleep: @escaping Sleep = wallClockSleep) async -> Value? {
     let bounded = seconds.isFinite ? min(max(seconds, 0), longestWait) : longestWait
     return await withTaskGroup(of: Value?.self) { group in
         group.addTask { await oneShot.value() }
         group.addTask {
-            try? await Task.sleep(for: .seconds(bounded))
+            await sleep(bounded)
             return nil
         }
         let first = await group.next() ?? nil

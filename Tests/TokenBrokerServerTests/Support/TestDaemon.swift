@@ -61,18 +61,57 @@ final class TestBrowser: Sendable {
     }
 }
 
-/// A wall clock a test moves by hand.
+/// A wall clock a test moves by hand; the daemon's own deadlines sleep on it.
 final class ManualClock: Sendable {
-    private let current: Mutex<Date>
-
-    init(_ start: Date = Date()) {
-        current = Mutex(start)
+    private struct Sleeper {
+        var deadline: Date
+        var wake: CheckedContinuation<Void, Never>
     }
 
-    var now: Date { current.withLock { $0 } }
+    private struct State {
+        var now: Date
+        var sleepers: [UInt64: Sleeper] = [:]
+        var nextID: UInt64 = 0
+    }
 
+    private let state: Mutex<State>
+
+    init(_ start: Date = Date()) {
+        state = Mutex(State(now: start))
+    }
+
+    var now: Date { state.withLock { $0.now } }
+
+    /// Moves time on, waking every sleeper whose deadline has come.
     func advance(_ seconds: TimeInterval) {
-        current.withLock { $0 = $0.addingTimeInterval(seconds) }
+        let due = state.withLock { state in
+            state.now = state.now.addingTimeInterval(seconds)
+            let due = state.sleepers.filter { $0.value.deadline <= state.now }
+            for id in due.keys { state.sleepers[id] = nil }
+            return due.values.map(\.wake)
+        }
+        for wake in due { wake.resume() }
+    }
+
+    /// Returns when the clock was advanced by `seconds`, or when the task is cancelled.
+    @Sendable func sleep(_ seconds: Double) async {
+        let id = state.withLock { state in
+            defer { state.nextID += 1 }
+            return state.nextID
+        }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (wake: CheckedContinuation<Void, Never>) in
+                let resumeNow = state.withLock { state in
+                    let deadline = state.now.addingTimeInterval(seconds)
+                    if deadline <= state.now || Task.isCancelled { return true }
+                    state.sleepers[id] = Sleeper(deadline: deadline, wake: wake)
+                    return false
+                }
+                if resumeNow { wake.resume() }
+            }
+        } onCancel: {
+            state.withLock { $0.sleepers.removeValue(forKey: id) }?.wake.resume()
+        }
     }
 }
 
@@ -102,7 +141,7 @@ final class TestDaemon: Sendable {
                 transportPolicy: TransportPolicy(allowsHTTPLoopback: allowHTTPLoopback),
                 preregisteredClients: preregistered, browser: browser),
             environment: environment, version: "test")
-        let daemon = BrokerDaemon(options: options, logger: logger, now: { clock.now })
+        let daemon = BrokerDaemon(options: options, logger: logger, now: { clock.now }, sleep: clock.sleep)
         self.daemon = daemon
         task = Task { try await daemon.run() }
         _ = try await daemon.endpoints()
