@@ -117,9 +117,11 @@ public final class BrokerDaemon: Service, Sendable {
         let callback = try await CallbackServer.bind(preferredPort: preferredPort, registry: registry, logger: logger)
 
         let http = OAuthHTTPClient(client: httpClient, policy: options.configuration.transportPolicy, logger: logger)
+        let flights = FlightTasks()
         let services = BrokerServices(
             store: store, http: http, discovery: Discovery(http: http, logger: logger), configuration: options.configuration,
-            registry: registry, callbackURI: { callback.redirectURI }, now: now, sleep: sleep, logger: logger)
+            registry: registry, callbackURI: { callback.redirectURI }, now: now, sleep: sleep, logger: logger,
+            flights: flights)
         let broker = TokenBroker(services: services)
         let audit = AuditRecorder(store: store, now: now, logger: logger)
         let info = BrokerInfo(
@@ -150,10 +152,12 @@ public final class BrokerDaemon: Service, Sendable {
 
         // Started in this order and stopped in reverse: the socket first (its requests in
         // flight still answer, and may wait for a sign-in's callback), then the callback,
-        // and the audit writer last, so it writes what the other two recorded.
+        // then the flights those requests waited for, and the audit writer last, so it
+        // writes what the others recorded.
         let lifecycle = ServiceGroup(
             configuration: ServiceGroupConfiguration(
-                services: [.init(service: audit), .init(service: callback), .init(service: socket)], logger: logger))
+                services: [.init(service: audit), .init(service: flights), .init(service: callback), .init(service: socket)],
+                logger: logger))
         try? await withGracefulShutdownHandler {
             try await lifecycle.run()
         } onGracefulShutdown: {

@@ -1,19 +1,11 @@
 internal import TokenBrokerCore
+internal import TokenBrokerProtocol
 
 /// Why a request could not be answered, in the contract's vocabulary. The message is
 /// a sentence a person can act on and never carries a secret.
 struct BrokerFailure: Error, Sendable, CustomStringConvertible {
-    enum Reason: Sendable, Equatable {
-        case invalidParams
-        case authorizationRequired
-        case authorizationFailed
-        case discoveryFailed
-        case upstreamUnavailable
-        case scopeUnattainable
-        case internalError
-    }
-
-    var reason: Reason
+    /// The contract's `data.reason`.
+    var reason: RPCErrorReason
     var message: String
     /// The sign-in URL, when one was prepared (`authorization_required`).
     var authorizationURL: String?
@@ -25,6 +17,9 @@ struct BrokerFailure: Error, Sendable, CustomStringConvertible {
     static func discovery(_ message: String) -> BrokerFailure { .init(reason: .discoveryFailed, message: message) }
     static func upstream(_ message: String) -> BrokerFailure { .init(reason: .upstreamUnavailable, message: message) }
     static func internalError(_ message: String) -> BrokerFailure { .init(reason: .internalError, message: message) }
+
+    /// The daemon is stopping (or the request was cancelled) before the work it waited for ended.
+    static let stopping = BrokerFailure.internalError("tokenbrokerd is stopping; ask again once it is back")
 
     static func authorizationFailed(_ message: String, oauthError: OAuthErrorCode? = nil) -> BrokerFailure {
         .init(reason: .authorizationFailed, message: message, oauthError: oauthError)

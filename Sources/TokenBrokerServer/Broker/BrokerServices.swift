@@ -15,6 +15,8 @@ struct BrokerServices: Sendable {
     /// Sleeps on the clock `now` reads, for the daemon's own deadlines (a sign-in's lifetime).
     let sleep: Sleep
     let logger: Logger
+    /// Where discoveries, refreshes and sign-ins run.
+    let flights: FlightTasks
     /// Dynamic registrations in progress, one per authorization server at a time.
     var registrations = RegistrationFlights()
 }
@@ -26,18 +28,22 @@ struct BrokerServices: Sendable {
 /// so tokens and MCP sessions begun under the first no longer match the client the
 /// next step-up uses (the MCP SDK binds a session to its client and answers 404).
 actor RegistrationFlights {
-    private var flights: [String: Task<Result<ActiveClient, BrokerFailure>, Never>] = [:]
+    private var flights: [String: OneShot<Result<ActiveClient, BrokerFailure>>] = [:]
 
-    /// The result of the flight for `issuer` in progress, else of `work`, run once.
+    /// The result of the flight for `issuer` in progress, else of `work`, run once in `tasks`.
     func run(
-        issuer: String, _ work: @escaping @Sendable () async -> Result<ActiveClient, BrokerFailure>
+        issuer: String, in tasks: FlightTasks, _ work: @escaping @Sendable () async -> Result<ActiveClient, BrokerFailure>
     ) async throws(BrokerFailure) -> ActiveClient {
-        if let flight = flights[issuer] { return try await flight.value.get() }
-        let flight = Task { await work() }
+        if let flight = flights[issuer] { return try await Self.result(of: flight) }
+        let flight = OneShot<Result<ActiveClient, BrokerFailure>>()
         flights[issuer] = flight
-        let result = await flight.value
-        flights[issuer] = nil
+        if !tasks.spawn({ flight.fulfill(await work()) }) { flight.fulfill(.failure(.stopping)) }
+        defer { if flights[issuer] === flight { flights[issuer] = nil } }
+        return try await Self.result(of: flight)
+    }
+
+    private static func result(of flight: OneShot<Result<ActiveClient, BrokerFailure>>) async throws(BrokerFailure) -> ActiveClient {
+        guard let result = await flight.value() else { throw .stopping }
         return try result.get()
     }
 }
-

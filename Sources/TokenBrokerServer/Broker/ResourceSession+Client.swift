@@ -26,7 +26,7 @@ extension ResourceSession {
         case .unavailable:
             throw .discovery("the authorization server \(server.issuer) offers no way to register a client; configure a pre-registered [[client]] for it")
         case .dynamicRegistration(let endpoint):
-            return try await services.registrations.run(issuer: server.issuer) {
+            return try await services.registrations.run(issuer: server.issuer, in: services.flights) {
                 await self.storedOrNewRegistration(at: endpoint, scopes: scopes, redirectURI: redirectURI)
             }
         }

@@ -6,7 +6,7 @@ internal import TokenBrokerStorage
 
 /// What a request asks of a resource session.
 struct TokenAsk: Sendable {
-    var planning: TokenRequest
+    var request: TokenRequest
     var challengeMetadataURL: String?
     var interactive: Bool
     var waitSeconds: Double
@@ -42,9 +42,9 @@ actor ResourceSession {
     private(set) var discovered: DiscoveredResource
     private var machine: ResourceStateMachine
     /// The refresh in flight, for the requests the machine tells to wait for it.
-    private var refreshFlight: Task<Result<Void, BrokerFailure>, Never>?
+    private var refreshFlight: OneShot<Result<Void, BrokerFailure>>?
     /// The sign-in in flight: registering its client, then waiting for a person.
-    private var signInFlight: Task<Result<SignInFlight, BrokerFailure>, Never>?
+    private var signInFlight: OneShot<Result<SignInFlight, BrokerFailure>>?
     let services: BrokerServices
     private let publish: @Sendable (Grant?) -> Void
     /// Cache hits since the last request that reached this actor; they count as
@@ -65,7 +65,7 @@ actor ResourceSession {
     /// Answers a token request: serve, refresh, sign in, or fail.
     func token(_ ask: TokenAsk) async throws(BrokerFailure) -> (Grant, TokenOrigin) {
         var (attempt, checkAuthorizationServer) = machine.begin(
-            ask.planning, cacheHits: cacheHits.exchange(0, ordering: .relaxed))
+            ask.request, cacheHits: cacheHits.exchange(0, ordering: .relaxed))
         if checkAuthorizationServer { try await followAuthorizationServerMigration(ask) }
         while true {
             let step = machine.next(&attempt, now: services.now())
@@ -74,11 +74,17 @@ actor ResourceSession {
             case .serve(let grant):
                 return (grant, attempt.origin)
             case .awaitRefresh:
-                _ = await refreshFlight?.value
+                guard await refreshFlight?.value() != nil else { throw .stopping }
             case .refresh(let order):
                 try await refresh(order)
             case .startSignIn(let scopes):
-                signInFlight = Task { await self.beginSignIn(scopes: scopes) }
+                let starting = OneShot<Result<SignInFlight, BrokerFailure>>()
+                signInFlight = starting
+                guard services.flights.spawn({ starting.fulfill(await self.beginSignIn(scopes: scopes)) }) else {
+                    machine.signInEnded(storing: nil)
+                    signInFlight = nil
+                    throw .stopping
+                }
                 if let grant = try await joinSignIn(&attempt, ask) { return (grant, attempt.origin) }
             case .joinSignIn:
                 if let grant = try await joinSignIn(&attempt, ask) { return (grant, attempt.origin) }
@@ -101,15 +107,23 @@ actor ResourceSession {
         // The whole refresh goes to the server that issued the token, even if discovery
         // learns of another one meanwhile.
         let server = discovered.authorizationServer
-        let flight = Task {
-            let result = await self.performRefresh(order, at: server)
-            // Cleared before any waiter resumes, so none of them sees a finished flight.
-            self.refreshFlight = nil
-            self.publish(self.machine.grant)
-            return result
+        let done = OneShot<Result<Void, BrokerFailure>>()
+        refreshFlight = done
+        guard services.flights.spawn({ await self.runRefresh(order, at: server, reportingTo: done) }) else {
+            machine.refreshAbandoned()
+            refreshFlight = nil
+            throw .stopping
         }
-        refreshFlight = flight
-        try await flight.value.get()
+        guard let result = await done.value() else { throw .stopping }
+        try result.get()
+    }
+
+    private func runRefresh(_ order: RefreshOrder, at server: ValidatedAuthorizationServer, reportingTo done: OneShot<Result<Void, BrokerFailure>>) async {
+        let result = await performRefresh(order, at: server)
+        // Cleared before any waiter resumes, so none of them sees a finished flight.
+        if refreshFlight === done { refreshFlight = nil }
+        publish(machine.grant)
+        done.fulfill(result)
     }
 
     /// Every path reports an ending to the machine: an answer's event, or `refreshAbandoned`.
@@ -183,7 +197,7 @@ actor ResourceSession {
         services.registry.add(flight)
         services.logger.info("sign-in started", metadata: ["resource": "\(resource)", "scopes": "\(scopes.spaceDelimited)"])
         await persist(flight)
-        Task { await self.complete(flight) }
+        services.flights.spawn { await self.complete(flight) }
         return .success(flight)
     }
 
@@ -220,11 +234,13 @@ actor ResourceSession {
             tokenEndpoint: server.tokenEndpoint, scopes: pending.requestedScopes, authorizationURL: pending.authorizationURL,
             startedAt: pending.startedAt)
         _ = flight.claimBrowser()
-        signInFlight = Task { .success(flight) }
+        let started = OneShot<Result<SignInFlight, BrokerFailure>>()
+        started.fulfill(.success(flight))
+        signInFlight = started
         services.registry.add(flight)
         publish(machine.grant)
         services.logger.info("sign-in resumed", metadata: ["resource": "\(resource)"])
-        Task { await self.complete(flight) }
+        services.flights.spawn { await self.complete(flight) }
     }
 
     /// Waits for the callback, then exchanges the code. Runs once per flight.
@@ -232,6 +248,12 @@ actor ResourceSession {
         let result: Result<Grant, BrokerFailure>
         let lifetimeLeft = services.configuration.signInLifetime - services.now().timeIntervalSince(flight.startedAt)
         let query = await wait(for: flight.callback, atMost: max(0, lifetimeLeft), sleep: services.sleep)
+        if query == nil, Task.isCancelled {
+            // The daemon is stopping: the kept sign-in stays on disk for the next run.
+            services.registry.remove(flight)
+            flight.outcome.fulfill(.failure(.stopping))
+            return
+        }
         // The code is used at most once, whatever happens next: the kept sign-in goes first.
         _ = try? await services.store.takePendingAuthorization(state: flight.state.value)
         if let query {
@@ -281,7 +303,8 @@ actor ResourceSession {
     /// Joins the sign-in in flight; `nil` when the machine is to be asked again.
     private func joinSignIn(_ attempt: inout TokenAttempt, _ ask: TokenAsk) async throws(BrokerFailure) -> Grant? {
         guard let starting = signInFlight else { return nil }
-        let flight = try await starting.value.get()
+        guard let started = await starting.value() else { throw .stopping }
+        let flight = try started.get()
         let result = try await join(flight, ask)
         let outcome: SignInOutcome =
             switch result {

@@ -50,7 +50,7 @@ final class TokenBroker: Sendable {
         /// Client URL (canonical) → the resource its metadata declares.
         var aliases: [ResourceURI: ResourceURI] = [:]
         var sessions: [ResourceURI: ResourceSession] = [:]
-        var discoveries: [ResourceURI: Task<Result<ResourceSession, BrokerFailure>, Never>] = [:]
+        var discoveries: [ResourceURI: OneShot<Result<ResourceSession, BrokerFailure>>] = [:]
         var cache: [ResourceURI: CachedToken] = [:]
     }
 
@@ -82,8 +82,8 @@ final class TokenBroker: Sendable {
 
     /// Answers a token request that the cache could not.
     func token(for url: ResourceURI, ask: TokenAsk) async throws(BrokerFailure) -> IssuedToken {
-        if !ask.planning.reportsChallenge, !ask.planning.explicitSignIn,
-            let hit = cachedToken(for: url, needed: ask.planning.neededScopes, minimumValidity: ask.planning.minimumValidity)
+        if !ask.request.reportsChallenge, !ask.request.explicitSignIn,
+            let hit = cachedToken(for: url, needed: ask.request.neededScopes, minimumValidity: ask.request.minimumValidity)
         {
             return hit
         }
@@ -100,26 +100,43 @@ final class TokenBroker: Sendable {
     /// The session for a client URL: known, restored from the database, or discovered
     /// (one discovery per URL at a time).
     func session(for url: ResourceURI, challengeMetadataURL: String?) async throws(BrokerFailure) -> ResourceSession {
+        typealias Discovery = OneShot<Result<ResourceSession, BrokerFailure>>
         enum Next {
             case ready(ResourceSession)
-            case wait(Task<Result<ResourceSession, BrokerFailure>, Never>)
+            case join(Discovery)
+            case start(Discovery)
         }
         let next: Next = state.withLock { state in
             if let key = state.aliases[url], let session = state.sessions[key] { return .ready(session) }
             if let session = state.sessions[url] { return .ready(session) }
-            if let task = state.discoveries[url] { return .wait(task) }
-            let task = Task { await self.establishSession(for: url, challengeMetadataURL: challengeMetadataURL) }
-            state.discoveries[url] = task
-            return .wait(task)
+            if let discovery = state.discoveries[url] { return .join(discovery) }
+            let discovery = Discovery()
+            state.discoveries[url] = discovery
+            return .start(discovery)
         }
+        let discovery: Discovery
         switch next {
         case .ready(let session):
             return session
-        case .wait(let task):
-            let result = await task.value
-            state.withLock { _ = $0.discoveries.removeValue(forKey: url) }
-            return try result.get()
+        case .join(let running):
+            discovery = running
+        case .start(let started):
+            discovery = started
+            let spawned = services.flights.spawn {
+                let result = await self.establishSession(for: url, challengeMetadataURL: challengeMetadataURL)
+                // Only this discovery's own entry: a later one for the same URL stays.
+                self.state.withLock { state in
+                    if state.discoveries[url] === started { state.discoveries[url] = nil }
+                }
+                started.fulfill(result)
+            }
+            if !spawned {
+                state.withLock { _ = $0.discoveries.removeValue(forKey: url) }
+                started.fulfill(.failure(.stopping))
+            }
         }
+        guard let result = await discovery.value() else { throw .stopping }
+        return try result.get()
     }
 
     private func establishSession(for url: ResourceURI, challengeMetadataURL: String?) async -> Result<ResourceSession, BrokerFailure> {

@@ -1,6 +1,7 @@
 internal import Foundation
 internal import Logging
 internal import TokenBrokerCore
+internal import TokenBrokerProtocol
 
 /// What discovery found for a resource: validated metadata plus the raw documents to store.
 struct DiscoveredResource: Sendable {

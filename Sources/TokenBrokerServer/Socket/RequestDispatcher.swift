@@ -110,7 +110,7 @@ struct RequestDispatcher: Sendable {
             }
         }
         let ask = TokenAsk(
-            planning: TokenRequest(
+            request: TokenRequest(
                 neededScopes: needed, challenge: challenge, status: params.status ?? (challenge == nil ? nil : 401),
                 rejectedToken: params.rejectedToken.map { Secret($0.exposedValue) },
                 minimumValidity: TimeInterval(params.minValidSeconds)),
@@ -243,16 +243,6 @@ struct RequestDispatcher: Sendable {
 extension BrokerFailure {
     /// The wire form of this failure.
     var rpcError: RPCError {
-        let reason: RPCErrorReason =
-            switch self.reason {
-            case .invalidParams: .invalidParams
-            case .authorizationRequired: .authorizationRequired
-            case .authorizationFailed: .authorizationFailed
-            case .discoveryFailed: .discoveryFailed
-            case .upstreamUnavailable: .upstreamUnavailable
-            case .scopeUnattainable: .scopeUnattainable
-            case .internalError: .internalError
-            }
         return RPCError(reason: reason, message: message, authorizationURL: authorizationURL, oauthError: oauthError?.rawValue)
     }
 }
