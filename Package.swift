@@ -8,9 +8,9 @@ let strictSettings: [SwiftSetting] = [
     .enableUpcomingFeature("InternalImportsByDefault"),
 ]
 
+// Linux only: the daemon and the client use prctl(2), pipe2(2), SO_PEERCRED and /proc.
 let package = Package(
     name: "TokenBroker",
-    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "tokenbrokerd", targets: ["tokenbrokerd"]),
         .executable(name: "tokenbroker", targets: ["tokenbroker"]),

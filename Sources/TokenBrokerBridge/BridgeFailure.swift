@@ -58,7 +58,7 @@ public enum BridgeFailure: Error, Sendable {
 
     /// The JSON-RPC `error` object for the host.
     public var errorObject: JSONValue {
-        if case .broker(.rpc(let error)) = self { return error.jsonValue }
+        if case .broker(let brokerError) = self, let error = brokerError.rpcError { return error.jsonValue }
         var data: [String: JSONValue] = ["reason": .string(reason)]
         switch self {
         case .status(let status, _), .tokenRefused(let status): data["status"] = .integer(status)
@@ -72,7 +72,7 @@ extension HostOutput {
     /// Answers request `id` with `failure`; the first time the daemon is missing, says so
     /// on stderr too (with the command that starts it).
     public func write(errorFor id: JSONValue, failure: BridgeFailure) {
-        if case .broker(.daemonNotRunning) = failure, reportDaemonAbsenceOnce() {
+        if case .broker(let error) = failure, error.code == .daemonNotRunning, reportDaemonAbsenceOnce() {
             diagnose(failure.message)
         }
         let answer: JSONValue = ["jsonrpc": "2.0", "id": id, "error": failure.errorObject]

@@ -1,36 +1,70 @@
 public import TokenBrokerProtocol
 
-/// Why a call to the broker failed.
-public enum BrokerClientError: Error, Sendable, Equatable, CustomStringConvertible {
-    /// Nothing listens on the socket: the daemon is not running.
-    case daemonNotRunning(path: String)
-    /// The socket exists but could not be used.
-    case connectionFailed(path: String, reason: String)
-    /// The daemon closed the connection before answering.
-    case connectionClosed
-    /// The daemon sent something that is not the protocol.
-    case protocolViolation(String)
-    /// The daemon answered with an error; `error.reason` is the stable reason string.
-    case rpc(RPCError)
+/// Why a call to the daemon failed: it is not running, the connection failed or closed,
+/// its answer could not be read, or it answered with an error (``reason`` then names it).
+///
+/// A struct over a ``Code``, not an enum: a later version can add kinds of failure
+/// without breaking a client that switches over them.
+public struct BrokerClientError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The kind of failure; compare with the static members.
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        private let name: String
 
-    public var description: String {
-        switch self {
-        case .daemonNotRunning(let path):
-            "tokenbrokerd is not running (nothing listens on \(path)); start it with `systemctl --user start tokenbroker.socket` or `tokenbrokerd`"
-        case .connectionFailed(let path, let reason):
-            "cannot connect to tokenbrokerd at \(path): \(reason)"
-        case .connectionClosed:
-            "tokenbrokerd closed the connection before answering"
-        case .protocolViolation(let problem):
-            "tokenbrokerd's answer could not be read: \(problem)"
-        case .rpc(let error):
-            error.message
+        private init(_ name: String) {
+            self.name = name
         }
+
+        /// Nothing listens on the socket: the daemon is not running.
+        public static let daemonNotRunning = Code("daemon not running")
+        /// The socket exists but could not be used.
+        public static let connectionFailed = Code("connection failed")
+        /// The daemon closed the connection before answering.
+        public static let connectionClosed = Code("connection closed")
+        /// The daemon sent something that is not the protocol.
+        public static let protocolViolation = Code("protocol violation")
+        /// The daemon answered with an error (see ``BrokerClientError/rpcError``).
+        public static let rpc = Code("error response")
+
+        public var description: String { name }
+    }
+
+    /// The kind of failure.
+    public let code: Code
+    /// The socket path, for ``Code/daemonNotRunning`` and ``Code/connectionFailed``.
+    public let path: String?
+    /// The daemon's error, for ``Code/rpc``.
+    public let rpcError: RPCError?
+    /// What went wrong, in a sentence for a person.
+    public let description: String
+
+    private init(code: Code, path: String? = nil, rpcError: RPCError? = nil, description: String) {
+        self.code = code
+        self.path = path
+        self.rpcError = rpcError
+        self.description = description
     }
 
     /// The daemon's reason (`authorization_required`, …), when it answered with an error.
-    public var reason: RPCErrorReason? {
-        if case .rpc(let error) = self { return error.reason }
-        return nil
+    public var reason: RPCErrorReason? { rpcError?.reason }
+
+    package static func daemonNotRunning(path: String) -> BrokerClientError {
+        BrokerClientError(
+            code: .daemonNotRunning, path: path,
+            description: "tokenbrokerd is not running (nothing listens on \(path)); start it with `systemctl --user start tokenbroker.socket` or `tokenbrokerd`")
+    }
+
+    package static func connectionFailed(path: String, reason: String) -> BrokerClientError {
+        BrokerClientError(code: .connectionFailed, path: path, description: "cannot connect to tokenbrokerd at \(path): \(reason)")
+    }
+
+    package static let connectionClosed = BrokerClientError(
+        code: .connectionClosed, description: "tokenbrokerd closed the connection before answering")
+
+    package static func protocolViolation(_ problem: String) -> BrokerClientError {
+        BrokerClientError(code: .protocolViolation, description: "tokenbrokerd's answer could not be read: \(problem)")
+    }
+
+    package static func rpc(_ error: RPCError) -> BrokerClientError {
+        BrokerClientError(code: .rpc, rpcError: error, description: error.message)
     }
 }

@@ -72,16 +72,15 @@ enum ExitStatus {
 func fail(_ error: BrokerClientError) -> Never {
     writeStandardError("tokenbroker: \(error.description)\n")
     let status: Int32
-    switch error {
-    case .daemonNotRunning: status = ExitStatus.daemonNotRunning
-    case .rpc(let rpc):
-        switch rpc.reason {
+    if error.code == .daemonNotRunning {
+        status = ExitStatus.daemonNotRunning
+    } else {
+        switch error.reason {
         case .authorizationRequired, .authorizationFailed: status = ExitStatus.signInNeeded
         case .invalidParams: status = ExitStatus.invalidInput
         case .discoveryFailed, .upstreamUnavailable, .scopeUnattainable: status = ExitStatus.serverProblem
         default: status = ExitStatus.failure
         }
-    default: status = ExitStatus.failure
     }
     Glibc.exit(status)
 }

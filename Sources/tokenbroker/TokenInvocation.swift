@@ -138,12 +138,12 @@ struct TokenInvocation: Equatable {
                 let headers: JSONValue = ["Authorization": .string("Bearer " + result.accessToken.exposedValue)]
                 print(headers.serializedString)
             }
-        } catch .rpc(let error) where error.reason == .authorizationRequired {
+        } catch let error where error.reason == .authorizationRequired {
             // The same scopes, or the sign-in would not be for what this token needs.
             writeStandardError("tokenbroker: signing in to \(resource) is needed; run: \(login)\n")
             Glibc.exit(ExitStatus.signInNeeded)
-        } catch .rpc(let error) where error.reason == .authorizationFailed && waits {
-            writeStandardError("tokenbroker: \(error.message); run: \(login)\n")
+        } catch let error where error.reason == .authorizationFailed && waits {
+            writeStandardError("tokenbroker: \(error.description); run: \(login)\n")
             Glibc.exit(ExitStatus.signInNeeded)
         } catch {
             fail(error)

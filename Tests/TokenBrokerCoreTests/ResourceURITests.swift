@@ -18,6 +18,17 @@ import TokenBrokerCore
         #expect(try ResourceURI(input, policy: .loopbackHTTPAllowed).string == canonical)
     }
 
+    /// IPv6 literals are addresses, not any run of hex digits and colons.
+    @Test(arguments: [
+        ("https://[::1]/mcp", true), ("https://[2001:db8::1]:8443/mcp", true), ("https://[::ffff:127.0.0.1]/mcp", true),
+        ("https://[1:2:3:4:5:6:7:8]/mcp", true), ("https://[::::]/mcp", false), ("https://[1:2:3:4:5:6:7:8:9]/mcp", false),
+        ("https://[1::2::3]/mcp", false), ("https://[fe80::1%25eth0]/mcp", false), ("https://[12345::1]/mcp", false),
+        ("https://[::1.2.3.256]/mcp", false), ("https://[]/mcp", false), ("https://[:1]/mcp", false),
+    ])
+    func ipv6Literals(url: String, valid: Bool) {
+        #expect(((try? HTTPURL(parsing: url)) != nil) == valid, Comment(rawValue: url))
+    }
+
     @Test func trailingSlashAndRootFormsNameOneResource() throws {
         let a = try ResourceURI("https://x.example", policy: .strict)
         let b = try ResourceURI("https://x.example/", policy: .strict)

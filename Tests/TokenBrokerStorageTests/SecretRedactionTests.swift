@@ -11,11 +11,11 @@ struct SecretRedactionTests {
             try await Fixture.seed(store)
             try await store.saveGrant(Fixture.grant())
             try await store.saveClientRegistration(Fixture.clientRegistration())
-            try await store.insertPendingAuthorization(Fixture.pending())
+            try await store.keepSignIn(Fixture.pending())
 
             let grant = try #require(try await store.grant(resource: Fixture.resource, issuer: Fixture.issuer))
             let registration = try #require(try await store.clientRegistration(issuer: Fixture.issuer))
-            let pending = try #require(try await store.pendingAuthorizations().first)
+            let pending = try #require(try await store.keptSignIns().first)
             let rotation = TokenRotation(
                 accessToken: Fixture.accessToken, accessTokenExpiresAt: nil, refreshToken: Fixture.refreshToken,
                 grantedScopes: [], rotatedAt: Fixture.t0)
@@ -53,9 +53,9 @@ struct SecretRedactionTests {
             expectNoSecret(String(reflecting: try #require(invalid)))
 
             // Unique violation on a row holding a verifier.
-            try await store.insertPendingAuthorization(Fixture.pending())
+            try await store.keepSignIn(Fixture.pending())
             let duplicate = await #expect(throws: StorageError.self) {
-                try await store.insertPendingAuthorization(Fixture.pending())
+                try await store.keepSignIn(Fixture.pending())
             }
             expectNoSecret(String(describing: try #require(duplicate)))
         }

@@ -120,8 +120,8 @@ enum Fixture {
 
     static func pending(
         state: String = "state-1", _ resource: ResourceURI = resource, startedAt: Date = t0
-    ) -> PendingAuthorization {
-        PendingAuthorization(
+    ) -> StoredSignIn {
+        StoredSignIn(
             state: state,
             resource: resource,
             issuer: issuer,

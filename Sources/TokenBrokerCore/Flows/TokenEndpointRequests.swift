@@ -1,3 +1,8 @@
+#if canImport(FoundationEssentials)
+internal import FoundationEssentials
+#else
+internal import Foundation
+#endif
 /// A form POST to an OAuth endpoint, ready to send. Its body and `Authorization`
 /// header carry secrets, so both are ``Secret``s.
 public struct OAuthFormPost: Sendable, Equatable {
@@ -63,7 +68,7 @@ public enum OAuthRequests {
         switch (client.authenticationMethod, client.clientSecret) {
         case (.clientSecretBasic, let secret?):
             let pair = FormURLEncoding.escape(client.clientID) + ":" + FormURLEncoding.escape(secret.exposedValue)
-            authorization = Secret("Basic " + Base64Encoding.encode(Array(pair.utf8)))
+            authorization = Secret("Basic " + Data(pair.utf8).base64EncodedString())
         case (.clientSecretPost, let secret?):
             fields.append(("client_secret", secret.exposedValue))
         default:

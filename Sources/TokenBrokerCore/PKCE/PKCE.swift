@@ -1,3 +1,8 @@
+#if canImport(FoundationEssentials)
+internal import FoundationEssentials
+#else
+internal import Foundation
+#endif
 internal import Crypto
 
 /// A PKCE pair (RFC 7636) using `S256`, the only method the broker sends.
@@ -58,66 +63,12 @@ public enum PKCEError: Error, Equatable, Sendable, CustomStringConvertible {
     }
 }
 
-/// The `state` parameter: an unguessable value binding a callback to the request that
-/// started it (RFC 6749 §10.12).
-public struct AuthorizationState: Hashable, Sendable, CustomStringConvertible {
-    /// The value sent in the authorization request and expected back.
-    public let value: String
-
-    /// 256 bits from the system's secure random source.
-    public static func generate() -> AuthorizationState {
-        AuthorizationState(value: Base64URL.encode(SecureRandom.bytes(count: 32)))
-    }
-
-    /// Wraps a value read back from a callback or the database.
-    public init(value: String) {
-        self.value = value
-    }
-
-    /// `state` guards one sign-in; like a secret, it is never printed in full.
-    public var description: String { "state(\(value.prefix(4))…)" }
-}
-
-/// Random bytes from the operating system's CSPRNG (getrandom(2) on Linux).
-enum SecureRandom {
-    static func bytes(count: Int) -> [UInt8] {
-        // SymmetricKey draws from swift-crypto's secure random source.
-        let key = SymmetricKey(size: SymmetricKeySize(bitCount: count * 8))
-        return key.withUnsafeBytes { Array($0) }
-    }
-}
-
 /// Base64url without padding (RFC 4648 §5), as PKCE and `state` use it.
 public enum Base64URL {
     /// Encodes `bytes` without `=` padding.
     public static func encode(_ bytes: [UInt8]) -> String {
-        Base64Encoding.encode(bytes, alphabet: Base64Encoding.urlAlphabet, padding: false)
-    }
-}
-
-/// Base64 with the standard alphabet and padding (RFC 4648 §4), for HTTP Basic.
-enum Base64Encoding {
-    static let standardAlphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
-    static let urlAlphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
-
-    static func encode(_ bytes: [UInt8], alphabet: [UInt8] = standardAlphabet, padding: Bool = true) -> String {
-        var output: [UInt8] = []
-        output.reserveCapacity((bytes.count + 2) / 3 * 4)
-        var index = 0
-        while index < bytes.count {
-            let count = min(3, bytes.count - index)
-            var chunk = UInt32(bytes[index]) << 16
-            if count > 1 { chunk |= UInt32(bytes[index + 1]) << 8 }
-            if count > 2 { chunk |= UInt32(bytes[index + 2]) }
-            for position in 0..<4 {
-                if position <= count {
-                    output.append(alphabet[Int(chunk >> (18 - 6 * UInt32(position)) & 63)])
-                } else if padding {
-                    output.append(UInt8(ascii: "="))
-                }
-            }
-            index += 3
-        }
-        return String(decoding: output, as: UTF8.self)
+        var text = Data(bytes).base64EncodedString()
+        while text.last == "=" { text.removeLast() }
+        return String(text.map { $0 == "+" ? "-" : $0 == "/" ? "_" : $0 })
     }
 }

@@ -130,7 +130,7 @@ public struct HTTPURL: Hashable, Sendable, CustomStringConvertible {
             guard let close = authority.firstIndex(of: UInt8(ascii: "]")) else { throw .invalidHost }
             hostBytes = authority[authority.startIndex...close]
             let inner = authority[(authority.startIndex + 1)..<close]
-            guard !inner.isEmpty, inner.allSatisfy(isIPv6LiteralCharacter) else { throw .invalidHost }
+            guard isIPv6Address(inner) else { throw .invalidHost }
             let rest = authority[(close + 1)...]
             if !rest.isEmpty {
                 guard rest.first == UInt8(ascii: ":") else { throw .invalidHost }
@@ -188,16 +188,6 @@ public struct HTTPURL: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
-    private static func isIPv6LiteralCharacter(_ byte: UInt8) -> Bool {
-        switch byte {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "a")...UInt8(ascii: "f"),
-            UInt8(ascii: "A")...UInt8(ascii: "F"), UInt8(ascii: ":"), UInt8(ascii: "."):
-            return true
-        default:
-            return false
-        }
-    }
-
     private static func firstIndex(of needle: [UInt8], in haystack: [UInt8]) -> Int? {
         guard haystack.count >= needle.count else { return nil }
         // The scheme is short; stop at the first character a scheme cannot contain.
@@ -215,6 +205,49 @@ public struct HTTPURL: Hashable, Sendable, CustomStringConvertible {
 
 extension Character {
     fileprivate var isASCIIDigitCharacter: Bool { isASCII && isNumber }
+}
+
+/// RFC 4291 §2.2 text form: eight groups of 1-4 hex digits, one `::` standing for one or
+/// more zero groups, and optionally a dotted IPv4 address as the last 32 bits. No zone
+/// identifier (RFC 6874): a zone names a local interface, not a server.
+func isIPv6Address(_ bytes: ArraySlice<UInt8>) -> Bool {
+    let characters = Array(bytes)
+    var halves: [String] = []
+    var start = 0
+    var index = 0
+    while index < characters.count {
+        if index + 1 < characters.count, characters[index] == UInt8(ascii: ":"), characters[index + 1] == UInt8(ascii: ":") {
+            halves.append(String(decoding: characters[start..<index], as: UTF8.self))
+            index += 2
+            start = index
+        } else {
+            index += 1
+        }
+    }
+    halves.append(String(decoding: characters[start...], as: UTF8.self))
+    guard halves.count <= 2 else { return false }
+    func groups(_ part: String, mayEndInIPv4: Bool) -> Int? {
+        guard !part.isEmpty else { return 0 }
+        let pieces = part.split(separator: ":", omittingEmptySubsequences: false)
+        var count = 0
+        for (index, piece) in pieces.enumerated() {
+            if mayEndInIPv4, index == pieces.count - 1, piece.contains(".") {
+                let octets = piece.split(separator: ".", omittingEmptySubsequences: false)
+                guard octets.count == 4, octets.allSatisfy({ !$0.isEmpty && $0.count <= 3 && $0.allSatisfy(\.isASCIIDigitCharacter) && Int($0)! <= 255 })
+                else { return nil }
+                count += 2
+            } else {
+                guard (1...4).contains(piece.count), piece.allSatisfy(\.isHexDigit) else { return nil }
+                count += 1
+            }
+        }
+        return count
+    }
+    if halves.count == 1 {
+        return groups(halves[0], mayEndInIPv4: true) == 8
+    }
+    guard let head = groups(halves[0], mayEndInIPv4: false), let tail = groups(halves[1], mayEndInIPv4: true) else { return false }
+    return head + tail <= 7
 }
 
 /// Why a string is not an acceptable absolute `http(s)` URL.

@@ -6,8 +6,9 @@ public import Foundation
 
 /// The params of `audit/list`: how many of the most recent entries to return.
 public struct AuditListParams: BrokerParams, Hashable {
-    /// The default and largest `limit`.
+    /// The `limit` when none is given.
     public static let defaultLimit = 50
+    /// The largest `limit` accepted.
     public static let maximumLimit = 1000
 
     /// `limit`: at most this many entries, newest first.
@@ -64,7 +65,7 @@ public struct AuditRecord: JSONValueConvertible, Hashable {
     public var resource: String?
     /// `scopes`: the scopes served or asked for.
     public var scopes: [String]
-    /// `outcome`: `served`, `revoked`, or `denied:<reason>`.
+    /// `outcome`: `served`, `refreshed`, `authorized`, `revoked`, `completed`, or `denied:<reason>`.
     public var outcome: String
 
     /// Creates a record.

@@ -204,12 +204,12 @@ actor ResourceSession {
     /// Keeps the sign-in on disk, so a daemon restarted before the person finishes still
     /// takes the callback or the paste. Without it the sign-in still works until a restart.
     private func persist(_ flight: SignInFlight) async {
-        let pending = PendingAuthorization(
+        let pending = StoredSignIn(
             state: flight.state.value, resource: resource, issuer: flight.issuer, codeVerifier: flight.pkce.verifier,
             redirectURI: flight.redirectURI, requestedScopes: flight.scopes, authorizationURL: flight.authorizationURL,
             startedAt: flight.startedAt, clientID: flight.client.clientID)
         do {
-            try await services.store.insertPendingAuthorization(pending)
+            try await services.store.keepSignIn(pending)
         } catch {
             services.logger.warning("sign-in not kept for a restart", metadata: ["resource": "\(resource)", "error": "\(error)"])
         }
@@ -218,14 +218,14 @@ actor ResourceSession {
     /// Takes up a sign-in a previous run of the daemon started and kept on disk: it waits
     /// for its callback or paste for the rest of its lifetime. The browser is not opened
     /// again; a client that asks is told the same URL.
-    func resume(_ pending: PendingAuthorization) async {
+    func resume(_ pending: StoredSignIn) async {
         let server = discovered.authorizationServer
         guard pending.issuer == server.issuer, let verifier = try? PKCE(verifier: pending.codeVerifier),
             let client = await services.knownClient(at: server), client.clientID == pending.clientID,
             machine.signInResumed(scopes: pending.requestedScopes)
         else {
             services.logger.info("not resuming a sign-in from before the restart", metadata: ["resource": "\(resource)"])
-            _ = try? await services.store.takePendingAuthorization(state: pending.state)
+            _ = try? await services.store.takeSignIn(state: pending.state)
             return
         }
         let flight = SignInFlight(
@@ -255,7 +255,7 @@ actor ResourceSession {
             return
         }
         // The code is used at most once, whatever happens next: the kept sign-in goes first.
-        _ = try? await services.store.takePendingAuthorization(state: flight.state.value)
+        _ = try? await services.store.takeSignIn(state: flight.state.value)
         if let query {
             result = await exchange(flight, query: query)
         } else {

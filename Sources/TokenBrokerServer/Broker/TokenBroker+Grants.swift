@@ -180,7 +180,7 @@ extension GrantSummary {
             requestedScopes: overview.requestedScopes.strings, grantedScopes: overview.grantedScopes.strings,
             hasAccessToken: overview.hasAccessToken, accessTokenExpiresAt: overview.accessTokenExpiresAt,
             hasRefreshToken: overview.hasRefreshToken, updatedAt: overview.updatedAt,
-            pendingAuthorization: flight.map(TokenBrokerProtocol.PendingAuthorization.init(flight:)))
+            pendingAuthorization: flight.map(PendingAuthorization.init(flight:)))
     }
 
     /// A sign-in in progress, shown as the grant it is becoming.
@@ -189,11 +189,11 @@ extension GrantSummary {
             resource: flight.resource.string, issuer: flight.issuer, clientID: flight.client.clientID,
             requestedScopes: [], grantedScopes: [], hasAccessToken: false, accessTokenExpiresAt: nil,
             hasRefreshToken: false, updatedAt: flight.startedAt,
-            pendingAuthorization: TokenBrokerProtocol.PendingAuthorization(flight: flight))
+            pendingAuthorization: PendingAuthorization(flight: flight))
     }
 }
 
-extension TokenBrokerProtocol.PendingAuthorization {
+extension PendingAuthorization {
     init(flight: SignInFlight) {
         self.init(authorizationURL: flight.authorizationURL, scopes: flight.scopes.strings, startedAt: flight.startedAt)
     }

@@ -185,12 +185,12 @@ final class TokenBroker: Sendable {
     /// time left, from storage alone (no network: it runs before the daemon is ready, so
     /// a callback arriving right after a restart finds its sign-in).
     func resumeSignIns() async {
-        guard let kept = try? await services.store.pendingAuthorizations(), !kept.isEmpty else { return }
+        guard let kept = try? await services.store.keptSignIns(), !kept.isEmpty else { return }
         let cutoff = services.now().addingTimeInterval(-services.configuration.signInLifetime)
         for pending in kept {
             let session = pending.startedAt > cutoff ? await storedSession(for: pending.resource) : nil
             guard let session else {
-                _ = try? await services.store.takePendingAuthorization(state: pending.state)
+                _ = try? await services.store.takeSignIn(state: pending.state)
                 continue
             }
             await session.resume(pending)

@@ -68,7 +68,12 @@ struct OAuthHTTPClient: Sendable {
         } catch {
             throw .discovery("\(url.origin + url.path) \(error)")
         }
-        let where_ = url.origin + url.path
+        let endpoint = url.origin + url.path
+        // AsyncHTTPClient parses the string again (Foundation's URL): it must reach the
+        // host and port the policy checked, not whatever another parser makes of it.
+        guard Self.connectsTo(url, request.url) else {
+            throw .discovery("\(endpoint) is read differently by the HTTP client; refusing to contact it")
+        }
         do {
             let response = try await client.execute(request, timeout: requestTimeout)
             let buffer = try await response.body.collect(upTo: Self.maximumBodySize)
@@ -76,19 +81,31 @@ struct OAuthHTTPClient: Sendable {
                 status: Int(response.status.code), body: Data(buffer.readableBytesView),
                 contentType: response.headers.first(name: "Content-Type"))
             logger.debug(
-                "oauth http", metadata: ["url": "\(where_)", "method": "\(request.method.rawValue)", "status": "\(answer.status)"])
+                "oauth http", metadata: ["url": "\(endpoint)", "method": "\(request.method.rawValue)", "status": "\(answer.status)"])
             if answer.status >= 500 {
-                throw BrokerFailure.upstream("\(where_) answered HTTP \(answer.status); try again later")
+                throw BrokerFailure.upstream("\(endpoint) answered HTTP \(answer.status); try again later")
             }
             return answer
         } catch let failure as BrokerFailure {
             throw failure
         } catch is NIOTooManyBytesError {
-            throw .upstream("\(where_) sent more than \(Self.maximumBodySize) bytes; refusing the response")
+            throw .upstream("\(endpoint) sent more than \(Self.maximumBodySize) bytes; refusing the response")
         } catch {
-            logger.info("oauth http failed", metadata: ["url": "\(where_)", "error": "\(type(of: error))"])
+            logger.info("oauth http failed", metadata: ["url": "\(endpoint)", "error": "\(type(of: error))"])
             throw .upstream("could not reach \(url.origin): \(Self.describe(error))")
         }
+    }
+
+    /// Whether Foundation's reading of `string` (what the HTTP client connects to) names
+    /// the scheme, host and port of the validated `url`.
+    static func connectsTo(_ url: HTTPURL, _ string: String) -> Bool {
+        guard let parsed = URL(string: string), let scheme = parsed.scheme?.lowercased(),
+            let host = parsed.host(percentEncoded: false)?.lowercased()
+        else { return false }
+        let expectedHost = url.host.hasPrefix("[") ? String(url.host.dropFirst().dropLast()) : url.host
+        let bareHost = host.hasPrefix("[") ? String(host.dropFirst().dropLast()) : host
+        let defaultPort = scheme == "https" ? 443 : 80
+        return scheme == url.scheme && bareHost == expectedHost && (parsed.port ?? defaultPort) == (url.port ?? defaultPort)
     }
 
     /// A short reason without URLs' queries or anything a server sent back.

@@ -1,7 +1,5 @@
 #if canImport(Glibc)
 internal import Glibc
-#elseif canImport(Darwin)
-internal import Darwin
 #endif
 
 /// Prepares the directory and files of an on-disk database before SQLite sees them.

@@ -1,7 +1,5 @@
 #if canImport(Glibc)
 internal import Glibc
-#elseif canImport(Darwin)
-internal import Darwin
 #endif
 
 /// The exclusive claim of one ``BrokerStore`` to serve a database file.

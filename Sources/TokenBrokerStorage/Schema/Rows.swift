@@ -167,7 +167,7 @@ struct GrantRow: Codable, FetchableRecord, PersistableRecord {
     }
 }
 
-struct PendingAuthorizationRow: Codable, FetchableRecord, PersistableRecord {
+struct StoredSignInRow: Codable, FetchableRecord, PersistableRecord {
     static let databaseTableName = "pending_authorizations"
 
     var state: String
@@ -192,7 +192,7 @@ struct PendingAuthorizationRow: Codable, FetchableRecord, PersistableRecord {
         case clientID = "client_id"
     }
 
-    init(_ record: PendingAuthorization) {
+    init(_ record: StoredSignIn) {
         state = record.state
         resource = record.resource.string
         issuer = record.issuer
@@ -204,8 +204,8 @@ struct PendingAuthorizationRow: Codable, FetchableRecord, PersistableRecord {
         clientID = record.clientID
     }
 
-    func record() throws(StorageError) -> PendingAuthorization {
-        PendingAuthorization(
+    func record() throws(StorageError) -> StoredSignIn {
+        StoredSignIn(
             state: state,
             resource: try readResourceURI(resource, column: "pending_authorizations.resource"),
             issuer: issuer,

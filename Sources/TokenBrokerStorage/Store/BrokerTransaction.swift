@@ -157,25 +157,25 @@ package struct BrokerTransaction {
 
     // MARK: Pending authorizations
 
-    func insert(_ pending: PendingAuthorization) throws {
-        try PendingAuthorizationRow(pending).insert(db)
+    func insert(_ pending: StoredSignIn) throws {
+        try StoredSignInRow(pending).insert(db)
     }
 
-    func takePendingAuthorization(state: String) throws -> PendingAuthorization? {
-        guard let row = try PendingAuthorizationRow.fetchOne(db, key: state) else { return nil }
+    func takeSignIn(state: String) throws -> StoredSignIn? {
+        guard let row = try StoredSignInRow.fetchOne(db, key: state) else { return nil }
         // Decode before deleting: an unreadable row throws and the transaction keeps it.
         let pending = try row.record()
-        try PendingAuthorizationRow.deleteOne(db, key: state)
+        try StoredSignInRow.deleteOne(db, key: state)
         return pending
     }
 
-    func pendingAuthorizations() throws -> [PendingAuthorization] {
-        try PendingAuthorizationRow.fetchAll(
+    func keptSignIns() throws -> [StoredSignIn] {
+        try StoredSignInRow.fetchAll(
             db, sql: "SELECT * FROM pending_authorizations ORDER BY started_at, state"
         ).map { try $0.record() }
     }
 
-    func deletePendingAuthorizations(startedBefore time: Date) throws -> Int {
+    func deleteSignIns(startedBefore time: Date) throws -> Int {
         try db.execute(
             sql: "DELETE FROM pending_authorizations WHERE started_at < ?", arguments: [time.storedSeconds])
         return db.changesCount

@@ -11,15 +11,15 @@ struct PendingAuthorizationTests {
             try await Fixture.seed(store)
             let later = Fixture.pending(state: "later", startedAt: Fixture.t0.addingTimeInterval(5))
             let first = Fixture.pending(state: "first")
-            try await store.insertPendingAuthorization(later)
-            try await store.insertPendingAuthorization(first)
-            #expect(try await store.pendingAuthorizations() == [first, later])
+            try await store.keepSignIn(later)
+            try await store.keepSignIn(first)
+            #expect(try await store.keptSignIns() == [first, later])
 
-            let taken = try await store.takePendingAuthorization(state: "first")
+            let taken = try await store.takeSignIn(state: "first")
             #expect(taken == first)
             #expect(taken?.requestedScopes.strings == ["files:write", "files:read"])
-            #expect(try await store.takePendingAuthorization(state: "first") == nil)
-            #expect(try await store.pendingAuthorizations() == [later])
+            #expect(try await store.takeSignIn(state: "first") == nil)
+            #expect(try await store.keptSignIns() == [later])
         }
     }
 
@@ -27,10 +27,10 @@ struct PendingAuthorizationTests {
     func concurrentTakes(kind: StoreKind) async throws {
         try await kind.withStore { store in
             try await Fixture.seed(store)
-            try await store.insertPendingAuthorization(Fixture.pending())
+            try await store.keepSignIn(Fixture.pending())
             let taken = try await withThrowingTaskGroup(of: Bool.self) { group in
                 for _ in 0..<8 {
-                    group.addTask { try await store.takePendingAuthorization(state: "state-1") != nil }
+                    group.addTask { try await store.takeSignIn(state: "state-1") != nil }
                 }
                 return try await group.reduce(0) { $0 + ($1 ? 1 : 0) }
             }
@@ -42,12 +42,12 @@ struct PendingAuthorizationTests {
     func duplicateState(kind: StoreKind) async throws {
         try await kind.withStore { store in
             try await Fixture.seed(store)
-            try await store.insertPendingAuthorization(Fixture.pending())
+            try await store.keepSignIn(Fixture.pending())
             let error = await #expect(throws: StorageError.self) {
-                try await store.insertPendingAuthorization(Fixture.pending(Fixture.otherResource))
+                try await store.keepSignIn(Fixture.pending(Fixture.otherResource))
             }
             #expect(error?.code == .duplicate)
-            #expect(try await store.pendingAuthorizations() == [Fixture.pending()])
+            #expect(try await store.keptSignIns() == [Fixture.pending()])
         }
     }
 
@@ -57,7 +57,7 @@ struct PendingAuthorizationTests {
             try await Fixture.seed(store)
             var pending = Fixture.pending()
             pending.codeVerifier = Secret("SECRET-too-short")
-            let error = await #expect(throws: StorageError.self) { try await store.insertPendingAuthorization(pending) }
+            let error = await #expect(throws: StorageError.self) { try await store.keepSignIn(pending) }
             #expect(error?.code == .constraintViolation)
             expectNoSecret(String(describing: try #require(error)), among: ["SECRET-too-short"])
         }
@@ -70,10 +70,10 @@ struct PendingAuthorizationTests {
             let old = Fixture.pending(state: "old", startedAt: Fixture.t0)
             let boundary = Fixture.pending(state: "boundary", startedAt: Fixture.t0.addingTimeInterval(300))
             let fresh = Fixture.pending(state: "fresh", startedAt: Fixture.t0.addingTimeInterval(600))
-            for pending in [old, boundary, fresh] { try await store.insertPendingAuthorization(pending) }
+            for pending in [old, boundary, fresh] { try await store.keepSignIn(pending) }
 
-            #expect(try await store.deletePendingAuthorizations(startedBefore: Fixture.t0.addingTimeInterval(300)) == 1)
-            #expect(try await store.pendingAuthorizations() == [boundary, fresh])
+            #expect(try await store.deleteSignIns(startedBefore: Fixture.t0.addingTimeInterval(300)) == 1)
+            #expect(try await store.keptSignIns() == [boundary, fresh])
         }
     }
 }

@@ -5,7 +5,7 @@ public import TokenBrokerCore
 ///
 /// Kept on disk so that a restarted daemon can still accept the redirect, and so
 /// that `grants/list` can show the URL a person must open.
-public struct PendingAuthorization: Sendable, Equatable {
+public struct StoredSignIn: Sendable, Equatable {
     /// The OAuth `state` value: the primary key, matched against the redirect.
     public var state: String
     /// The resource the sign-in is for.
