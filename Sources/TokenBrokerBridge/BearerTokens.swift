@@ -1,5 +1,5 @@
-public import TokenBrokerClient
-public import TokenBrokerProtocol
+package import TokenBrokerClient
+package import TokenBrokerProtocol
 
 #if canImport(FoundationEssentials)
 import FoundationEssentials
@@ -13,7 +13,7 @@ import Foundation
 /// for that fetch, and a refusal reported by several requests at once (all with the same
 /// rejected token) reaches the daemon once. The daemon does the rest (refresh, step-up to
 /// the union of scopes, the sign-in), shared with every other bridge and host.
-public actor BearerTokens {
+package actor BearerTokens {
     private let broker: BrokerClient
     private let resource: String
     private let scopes: [String]
@@ -35,7 +35,7 @@ public actor BearerTokens {
     ///   - scopes: Scopes every token must cover (the bridge's `--scope`s).
     ///   - waitSeconds: How long the daemon waits for a person to sign in (its default when nil).
     ///   - onSignIn: Called when a person must sign in, with the URL the daemon opened.
-    public init(
+    package init(
         broker: BrokerClient, resource: String, scopes: [String], waitSeconds: Int? = nil,
         onSignIn: @escaping @Sendable (AuthorizationPendingParams) -> Void
     ) {
@@ -47,7 +47,7 @@ public actor BearerTokens {
     }
 
     /// A token valid for a while yet: the one held, or the daemon's.
-    public func token() async throws -> String {
+    package func token() async throws -> String {
         if let current, current.validUntil.map({ $0.timeIntervalSinceNow > Self.renewalMargin }) ?? true {
             return current.token
         }
@@ -59,7 +59,7 @@ public actor BearerTokens {
     /// A token to retry with after the server refused `rejected` with `status` (401 or 403)
     /// and `challenge` (its `WWW-Authenticate`): the daemon refreshes or steps up, once for
     /// all the requests refused with the same token.
-    public func replacement(for rejected: String, status: Int, challenge: String) async throws -> String {
+    package func replacement(for rejected: String, status: Int, challenge: String) async throws -> String {
         if let current, current.token != rejected { return current.token }
         if let fetch { return try await fetch.task.value }
         current = nil

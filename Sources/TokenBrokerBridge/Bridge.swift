@@ -1,4 +1,4 @@
-public import TokenBrokerClient
+package import TokenBrokerClient
 import AsyncHTTPClient
 import Dispatch
 import NIOCore
@@ -17,9 +17,9 @@ import Glibc
 /// notification and response, a message is relayed before the next is read, so the
 /// server sees them in the host's order; requests after that run concurrently, so a long
 /// tool call or a sign-in does not hold up a `ping`.
-public struct Bridge: Sendable {
+package struct Bridge: Sendable {
     /// Which HTTP transport to speak.
-    public enum Transport: String, Sendable, CaseIterable {
+    package enum Transport: String, Sendable, CaseIterable {
         /// Streamable HTTP, falling back to HTTP+SSE when `initialize` gets 400, 404 or 405.
         case auto
         /// Streamable HTTP only (MCP 2025-03-26 and later).
@@ -29,20 +29,20 @@ public struct Bridge: Sendable {
     }
 
     /// What the bridge relays to.
-    public struct Configuration: Sendable {
+    package struct Configuration: Sendable {
         /// The MCP server URL; also the resource whose tokens the daemon gives.
-        public var url: String
+        package var url: String
         /// Scopes every token must cover.
-        public var scopes: [String]
+        package var scopes: [String]
         /// Headers sent with every request (`--header`), never `Authorization`.
-        public var headers: [(name: String, value: String)]
+        package var headers: [(name: String, value: String)]
         /// The transport.
-        public var transport: Transport
+        package var transport: Transport
         /// The daemon.
-        public var broker: BrokerClient
+        package var broker: BrokerClient
 
         /// A configuration.
-        public init(
+        package init(
             url: String, scopes: [String] = [], headers: [(name: String, value: String)] = [], transport: Transport = .auto,
             broker: BrokerClient
         ) {
@@ -55,19 +55,19 @@ public struct Bridge: Sendable {
     }
 
     /// The longest message the host may send, in bytes.
-    public static let maximumMessageSize = 64 << 20
+    package static let maximumMessageSize = 64 << 20
 
     private let configuration: Configuration
     private let output: HostOutput
 
     /// A bridge writing to `output` (stdout and stderr by default).
-    public init(configuration: Configuration, output: HostOutput = HostOutput()) {
+    package init(configuration: Configuration, output: HostOutput = HostOutput()) {
         self.configuration = configuration
         self.output = output
     }
 
     /// Relays until the host closes `input` (stdin, 0), then deletes the session.
-    public func run(input: Int32 = 0) async {
+    package func run(input: Int32 = 0) async {
         var httpConfiguration = HTTPClient.Configuration()
         httpConfiguration.redirectConfiguration = .disallow  // followed by hand, same origin only
         httpConfiguration.timeout = .init(connect: .seconds(10))

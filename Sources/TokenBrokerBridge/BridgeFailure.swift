@@ -1,12 +1,12 @@
-public import TokenBrokerClient
-public import TokenBrokerProtocol
+package import TokenBrokerClient
+package import TokenBrokerProtocol
 
 /// Why the bridge could not relay a message, and the JSON-RPC error the host gets for it.
 ///
 /// The daemon's own errors (`scope_unattainable`, `authorization_failed`, …) reach the host
 /// as the daemon wrote them; the bridge's own failures are `-32603` with a `data.reason`
 /// a host can match, and a message that says what happened and never carries a token.
-public enum BridgeFailure: Error, Sendable {
+package enum BridgeFailure: Error, Sendable {
     /// The daemon could not be asked, or refused a token.
     case broker(BrokerClientError)
     /// The server could not be reached, or the connection broke before an answer.
@@ -39,7 +39,7 @@ public enum BridgeFailure: Error, Sendable {
     }
 
     /// What a person reads: the cause, in a sentence.
-    public var message: String {
+    package var message: String {
         switch self {
         case .broker(let error): error.description
         case .unreachable(let problem): "the MCP server could not be reached: \(problem)"
@@ -57,7 +57,7 @@ public enum BridgeFailure: Error, Sendable {
     }
 
     /// The JSON-RPC `error` object for the host.
-    public var errorObject: JSONValue {
+    package var errorObject: JSONValue {
         if case .broker(let brokerError) = self, let error = brokerError.rpcError { return error.jsonValue }
         var data: [String: JSONValue] = ["reason": .string(reason)]
         switch self {
@@ -71,7 +71,7 @@ public enum BridgeFailure: Error, Sendable {
 extension HostOutput {
     /// Answers request `id` with `failure`; the first time the daemon is missing, says so
     /// on stderr too (with the command that starts it).
-    public func write(errorFor id: JSONValue, failure: BridgeFailure) {
+    package func write(errorFor id: JSONValue, failure: BridgeFailure) {
         if case .broker(let error) = failure, error.code == .daemonNotRunning, reportDaemonAbsenceOnce() {
             diagnose(failure.message)
         }

@@ -1,15 +1,15 @@
 /// One event of a `text/event-stream` body, as the WHATWG HTML standard's
 /// "interpreting an event stream" dispatches it.
-public struct ServerSentEvent: Sendable, Hashable {
+package struct ServerSentEvent: Sendable, Hashable {
     /// The `event:` field; `message` when the event named none.
-    public var type: String
+    package var type: String
     /// The `data:` lines joined with `\n`, as bytes: for MCP, one JSON-RPC message.
-    public var data: [UInt8]
+    package var data: [UInt8]
     /// The last event ID at dispatch (the standard carries it over from earlier events).
-    public var lastEventID: String
+    package var lastEventID: String
 
     /// An event.
-    public init(type: String = "message", data: [UInt8], lastEventID: String = "") {
+    package init(type: String = "message", data: [UInt8], lastEventID: String = "") {
         self.type = type
         self.data = data
         self.lastEventID = lastEventID
@@ -26,13 +26,13 @@ public struct ServerSentEvent: Sendable, Hashable {
 ///
 /// Bounded: a line or an event's data past ``maximumEventSize`` bytes throws
 /// ``EventStreamError/eventTooLarge`` rather than growing without end.
-public struct EventStreamParser: Sendable {
+package struct EventStreamParser: Sendable {
     /// The largest event (and line) accepted, in bytes.
-    public let maximumEventSize: Int
+    package let maximumEventSize: Int
     /// The last `retry:` value, in milliseconds: how long to wait before reconnecting.
-    public private(set) var reconnectionTime: Int?
+    package private(set) var reconnectionTime: Int?
     /// The last event ID buffer: what a reconnection sends as `Last-Event-ID`.
-    public private(set) var lastEventID = ""
+    package private(set) var lastEventID = ""
 
     private var line: [UInt8] = []
     private var data: [UInt8] = []
@@ -46,7 +46,7 @@ public struct EventStreamParser: Sendable {
     /// - Parameters:
     ///   - lastEventID: The ID a resumed stream continues from (what `Last-Event-ID` sent).
     ///   - maximumEventSize: The largest event accepted, in bytes.
-    public init(lastEventID: String = "", maximumEventSize: Int = 16 << 20) {
+    package init(lastEventID: String = "", maximumEventSize: Int = 16 << 20) {
         self.lastEventID = lastEventID
         self.maximumEventSize = maximumEventSize
     }
@@ -54,7 +54,7 @@ public struct EventStreamParser: Sendable {
     /// Consumes one chunk of the stream.
     ///
     /// - Returns: The events the chunk completes, in stream order.
-    public mutating func append(_ chunk: some Sequence<UInt8>) throws(EventStreamError) -> [ServerSentEvent] {
+    package mutating func append(_ chunk: some Sequence<UInt8>) throws(EventStreamError) -> [ServerSentEvent] {
         var events: [ServerSentEvent] = []
         for byte in chunk {
             if skipLineFeed {
@@ -127,11 +127,11 @@ public struct EventStreamParser: Sendable {
 }
 
 /// Why an event stream could not be read.
-public enum EventStreamError: Error, Sendable, Hashable, CustomStringConvertible {
+package enum EventStreamError: Error, Sendable, Hashable, CustomStringConvertible {
     /// A line or an event's data passed the parser's limit.
     case eventTooLarge(limit: Int)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .eventTooLarge(let limit): "the server sent an event over \(limit) bytes"
         }

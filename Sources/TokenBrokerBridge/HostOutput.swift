@@ -1,4 +1,4 @@
-public import TokenBrokerProtocol
+package import TokenBrokerProtocol
 
 #if canImport(Glibc)
 import Glibc
@@ -10,14 +10,14 @@ import Synchronization
 ///
 /// Writes are whole lines under a lock, so messages from concurrent streams never
 /// interleave. A blocking write when the host does not read is the back-pressure.
-public final class HostOutput: Sendable {
+package final class HostOutput: Sendable {
     private let messageDescriptor: Int32
     private let diagnosticDescriptor: Int32
     private let lock = Mutex(())
     private let reportedDaemonAbsence = Atomic<Bool>(false)
 
     /// Output to `messages` (stdout, 1) and `diagnostics` (stderr, 2).
-    public init(messages: Int32 = 1, diagnostics: Int32 = 2) {
+    package init(messages: Int32 = 1, diagnostics: Int32 = 2) {
         self.messageDescriptor = messages
         self.diagnosticDescriptor = diagnostics
     }
@@ -27,7 +27,7 @@ public final class HostOutput: Sendable {
     /// A raw CR or LF cannot occur inside a JSON string, so any in `json` is whitespace
     /// between tokens (a pretty-printed body, a multi-line SSE `data`): each becomes a
     /// space, which keeps the message what it was and the stdio framing intact.
-    public func write(message json: some Collection<UInt8>) {
+    package func write(message json: some Collection<UInt8>) {
         var line = Array(json)
         for index in line.indices where line[index] == 0x0A || line[index] == 0x0D { line[index] = 0x20 }
         line.append(0x0A)
@@ -35,7 +35,7 @@ public final class HostOutput: Sendable {
     }
 
     /// Writes a JSON-RPC error answer for `id` (a parse error's `null` included).
-    public func write(errorFor id: JSONValue, code: Int, message: String, data: JSONValue? = nil) {
+    package func write(errorFor id: JSONValue, code: Int, message: String, data: JSONValue? = nil) {
         var error: [String: JSONValue] = ["code": .integer(code), "message": .string(message)]
         if let data { error["data"] = data }
         let answer: JSONValue = ["jsonrpc": "2.0", "id": id, "error": .object(error)]
@@ -43,7 +43,7 @@ public final class HostOutput: Sendable {
     }
 
     /// Writes one diagnostic line, `tokenbroker proxy: …`. Never give it a token.
-    public func diagnose(_ text: String) {
+    package func diagnose(_ text: String) {
         let line = Array("tokenbroker proxy: \(text)\n".utf8)
         lock.withLock { _ in writeAll(diagnosticDescriptor, line) }
     }

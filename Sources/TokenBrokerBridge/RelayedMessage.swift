@@ -1,4 +1,4 @@
-public import TokenBrokerProtocol
+package import TokenBrokerProtocol
 
 #if canImport(FoundationEssentials)
 import FoundationEssentials
@@ -11,9 +11,9 @@ import Foundation
 ///
 /// The bridge never re-encodes a message; it reads one only to route it (which ids await
 /// an answer, which headers the 2026-07-28 transport wants).
-public struct RelayedMessage: Sendable {
+package struct RelayedMessage: Sendable {
     /// What kind of JSON-RPC message this is.
-    public enum Kind: Sendable, Hashable {
+    package enum Kind: Sendable, Hashable {
         /// A request: an answer with the same id is due.
         case request(id: JSONValue, method: String)
         /// A notification: no answer.
@@ -25,17 +25,17 @@ public struct RelayedMessage: Sendable {
     }
 
     /// The message as written, one JSON text.
-    public let bytes: [UInt8]
+    package let bytes: [UInt8]
     /// What it is.
-    public let kind: Kind
+    package let kind: Kind
     /// The parsed message, for the few fields routing reads.
-    public let value: JSONValue
+    package let value: JSONValue
 
     /// Reads one line the host wrote.
     ///
     /// - Throws: ``MessageProblem/notJSON(_:)`` when the line is not JSON,
     ///   ``MessageProblem/notJSONRPC(_:id:)`` when it is JSON but no JSON-RPC message.
-    public init(bytes: [UInt8]) throws(MessageProblem) {
+    package init(bytes: [UInt8]) throws(MessageProblem) {
         let value: JSONValue
         do {
             value = try JSONValue(parsing: bytes)
@@ -70,7 +70,7 @@ public struct RelayedMessage: Sendable {
     }
 
     /// The ids of the requests in this message, each of which is owed an answer.
-    public var requestIDs: [JSONValue] {
+    package var requestIDs: [JSONValue] {
         switch kind {
         case .request(let id, _): [id]
         case .batch(let ids): ids
@@ -79,7 +79,7 @@ public struct RelayedMessage: Sendable {
     }
 
     /// The method of a request or notification.
-    public var method: String? {
+    package var method: String? {
         switch kind {
         case .request(_, let method), .notification(let method): method
         case .response, .batch: nil
@@ -87,7 +87,7 @@ public struct RelayedMessage: Sendable {
     }
 
     /// When this is an answer (or a batch of them), the ids it answers.
-    public var answeredIDs: [JSONValue] {
+    package var answeredIDs: [JSONValue] {
         switch value {
         case .object(let members):
             guard members["method"] == nil, members["result"] != nil || members["error"] != nil, let id = members["id"] else {
@@ -107,24 +107,24 @@ public struct RelayedMessage: Sendable {
     }
 
     /// `result.protocolVersion` of an `initialize` answer.
-    public var negotiatedProtocolVersion: String? {
+    package var negotiatedProtocolVersion: String? {
         value["result"]?["protocolVersion"]?.stringValue
     }
 
     /// The per-request protocol version of the 2026-07-28 envelope (`params._meta`).
-    public var envelopeProtocolVersion: String? {
+    package var envelopeProtocolVersion: String? {
         value["params"]?["_meta"]?["io.modelcontextprotocol/protocolVersion"]?.stringValue
     }
 
     /// The methods whose `Mcp-Name` header mirrors a parameter, and which one.
-    public static let nameBearingParameters: [String: String] = [
+    package static let nameBearingParameters: [String: String] = [
         "tools/call": "name", "prompts/get": "name", "resources/read": "uri",
     ]
 
     /// The headers the Streamable HTTP transport derives from this message: `Mcp-Method`
     /// and `Mcp-Name` (2026-07-28), and `MCP-Protocol-Version`: the message's own envelope
     /// version, else the one `initialize` negotiated.
-    public func routingHeaders(negotiatedProtocolVersion: String?) -> [(name: String, value: String)] {
+    package func routingHeaders(negotiatedProtocolVersion: String?) -> [(name: String, value: String)] {
         var headers: [(name: String, value: String)] = []
         if let version = envelopeProtocolVersion ?? negotiatedProtocolVersion {
             headers.append(("MCP-Protocol-Version", Self.headerValue(version)))
@@ -141,7 +141,7 @@ public struct RelayedMessage: Sendable {
     /// A value as an HTTP field carries it: printable ASCII without edge spaces as it is,
     /// anything else as `=?base64?…?=` (the 2026-07-28 transport's rule), so no value can
     /// break a header or be read back differently.
-    public static func headerValue(_ value: String) -> String {
+    package static func headerValue(_ value: String) -> String {
         let bytes = Array(value.utf8)
         let printable = bytes.allSatisfy { $0 >= 0x20 && $0 <= 0x7E }
         let trimmed = bytes.first != 0x20 && bytes.last != 0x20
@@ -152,7 +152,7 @@ public struct RelayedMessage: Sendable {
 }
 
 /// Why a line from the host is no message to relay.
-public enum MessageProblem: Error, Sendable {
+package enum MessageProblem: Error, Sendable {
     /// Not JSON: answered with a JSON-RPC parse error.
     case notJSON(JSONSyntaxError)
     /// JSON, but no JSON-RPC message: answered with an invalid-request error.

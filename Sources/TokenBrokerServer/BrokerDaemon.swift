@@ -1,8 +1,8 @@
 internal import AsyncHTTPClient
 internal import CTokenBrokerSystem
-public import Foundation
-public import Logging
-public import ServiceLifecycle
+package import Foundation
+package import Logging
+package import ServiceLifecycle
 internal import NIOCore
 internal import TokenBrokerCore
 internal import TokenBrokerProtocol
@@ -13,23 +13,23 @@ internal import Glibc
 #endif
 
 /// Where the daemon lives and how it behaves.
-public struct DaemonOptions: Sendable {
+package struct DaemonOptions: Sendable {
     /// The socket path to bind (ignored when systemd passes a socket).
-    public var socketPath: String
+    package var socketPath: String
     /// The SQLite database path.
-    public var databasePath: String
+    package var databasePath: String
     /// Broker behaviour.
-    public var configuration: BrokerConfiguration
+    package var configuration: BrokerConfiguration
     /// The process environment (socket activation, `NOTIFY_SOCKET`).
-    public var environment: [String: String]
+    package var environment: [String: String]
     /// The daemon's version, for `broker/info`.
-    public var version: String
+    package var version: String
     /// The most client connections open at once; `nil`: from the open-file limit
     /// (``ConnectionLimiter/capacity(forDescriptorLimit:)``).
-    public var maximumConnections: Int?
+    package var maximumConnections: Int?
 
     /// Creates options.
-    public init(
+    package init(
         socketPath: String, databasePath: String, configuration: BrokerConfiguration, environment: [String: String],
         version: String, maximumConnections: Int? = nil
     ) {
@@ -43,11 +43,11 @@ public struct DaemonOptions: Sendable {
 }
 
 /// Where a running daemon can be reached; reported once it serves.
-public struct DaemonEndpoints: Sendable {
+package struct DaemonEndpoints: Sendable {
     /// The socket path (the adopted one's path is not known: then the configured path).
-    public var socketPath: String
+    package var socketPath: String
     /// The loopback callback port.
-    public var callbackPort: Int
+    package var callbackPort: Int
 }
 
 /// tokenbrokerd as a service: socket, loopback callback, audit writer, database.
@@ -55,7 +55,7 @@ public struct DaemonEndpoints: Sendable {
 /// Run it in a `ServiceGroup` (SIGTERM → graceful shutdown: stop accepting, let
 /// in-flight requests answer, flush the audit log, close the database) or, in tests,
 /// as a task that is cancelled at the end.
-public final class BrokerDaemon: Service, Sendable {
+package final class BrokerDaemon: Service, Sendable {
     let options: DaemonOptions
     let logger: Logger
     let now: @Sendable () -> Date
@@ -68,7 +68,7 @@ public final class BrokerDaemon: Service, Sendable {
     ///   - now: the clock's current time.
     ///   - sleep: sleeps on the same clock for a number of seconds (returning early when
     ///     cancelled), for the daemon's own deadlines.
-    public init(
+    package init(
         options: DaemonOptions, logger: Logger, now: @escaping @Sendable () -> Date = { Date() },
         sleep: @escaping @Sendable (Double) async -> Void = { seconds in try? await Task.sleep(for: .seconds(seconds)) }
     ) {
@@ -79,12 +79,12 @@ public final class BrokerDaemon: Service, Sendable {
     }
 
     /// Waits until the daemon serves (or failed to start).
-    public func endpoints() async throws(BrokerDaemonError) -> DaemonEndpoints {
+    package func endpoints() async throws(BrokerDaemonError) -> DaemonEndpoints {
         guard let result = await ready.value() else { throw BrokerDaemonError("cancelled while starting") }
         return try result.get()
     }
 
-    public func run() async throws {
+    package func run() async throws {
         do {
             try await serve()
         } catch let error as BrokerDaemonError {
@@ -184,9 +184,9 @@ public final class BrokerDaemon: Service, Sendable {
 }
 
 /// Why the daemon could not start or run; the message is meant for a person.
-public struct BrokerDaemonError: Error, Sendable, CustomStringConvertible {
+package struct BrokerDaemonError: Error, Sendable, CustomStringConvertible {
     /// What went wrong.
-    public var description: String
+    package var description: String
 
     init(_ description: String) {
         self.description = description

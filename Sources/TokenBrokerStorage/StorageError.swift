@@ -9,9 +9,9 @@ internal import GRDB
 /// resource URIs, never a token, a client secret or a PKCE verifier: SQLite errors are
 /// reported without their statement arguments (GRDB's default, kept on purpose).
 /// Match on ``code``; the message may be reworded.
-public struct StorageError: Error, Sendable, Equatable, CustomStringConvertible {
+package struct StorageError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The kind of failure: a small, stable set that callers can switch on.
-    public struct Code: Hashable, Sendable, CustomStringConvertible {
+    package struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Value: String {
             case alreadyServing = "already_serving"
             case newerSchema = "newer_schema"
@@ -33,36 +33,36 @@ public struct StorageError: Error, Sendable, Equatable, CustomStringConvertible 
         }
 
         /// Another process, or another ``BrokerStore`` in this one, already serves the database.
-        public static let alreadyServing = Code(.alreadyServing)
+        package static let alreadyServing = Code(.alreadyServing)
         /// The database was migrated by a newer tokenbroker; it was left untouched.
-        public static let newerSchema = Code(.newerSchema)
+        package static let newerSchema = Code(.newerSchema)
         /// A directory or file could not be created, opened, locked or given its mode.
-        public static let fileSystem = Code(.fileSystem)
+        package static let fileSystem = Code(.fileSystem)
         /// The file exists but is not a SQLite database (or is damaged beyond reading).
-        public static let notADatabase = Code(.notADatabase)
+        package static let notADatabase = Code(.notADatabase)
         /// A record refers to a resource or authorization server that is not stored.
-        public static let missingReference = Code(.missingReference)
+        package static let missingReference = Code(.missingReference)
         /// A record with the same key already exists where a new one was required.
-        public static let duplicate = Code(.duplicate)
+        package static let duplicate = Code(.duplicate)
         /// A value breaks a rule of the schema (empty identifier, invalid JSON, bad PKCE verifier length…).
-        public static let constraintViolation = Code(.constraintViolation)
+        package static let constraintViolation = Code(.constraintViolation)
         /// A stored value could not be read back as its Swift type.
-        public static let unreadableValue = Code(.unreadableValue)
+        package static let unreadableValue = Code(.unreadableValue)
         /// The store was closed.
-        public static let closed = Code(.closed)
+        package static let closed = Code(.closed)
         /// The task was cancelled before the database operation ran.
-        public static let cancelled = Code(.cancelled)
+        package static let cancelled = Code(.cancelled)
         /// Any other SQLite failure (disk full, I/O error, busy beyond the timeout…).
-        public static let database = Code(.database)
+        package static let database = Code(.database)
 
         /// The stable snake_case name of the code, for logs.
-        public var description: String { value.rawValue }
+        package var description: String { value.rawValue }
     }
 
     /// What went wrong, for programs.
-    public let code: Code
+    package let code: Code
     /// What went wrong and what to do about it, for people.
-    public let description: String
+    package let description: String
 
     init(_ code: Code, _ description: String) {
         self.code = code

@@ -1,5 +1,5 @@
 internal import CTokenBrokerSystem
-public import Foundation
+package import Foundation
 internal import Synchronization
 
 #if canImport(Glibc)
@@ -13,9 +13,9 @@ internal import Glibc
 /// and crashes (swift-corelibs-foundation#5472, in Swift 6.3.1). The daemon starts
 /// browsers, and the tests start fixtures by the hundred, so that crash has to be gone.
 /// Needs glibc 2.34 or later (`posix_spawn_file_actions_addclosefrom_np`).
-public final class ChildProcess: Sendable {
+package final class ChildProcess: Sendable {
     /// Where one of the child's standard descriptors goes.
-    public enum Stream: Sendable {
+    package enum Stream: Sendable {
         /// `/dev/null`.
         case null
         /// The parent's own descriptor.
@@ -26,11 +26,11 @@ public final class ChildProcess: Sendable {
     }
 
     /// How the child ended.
-    public enum Termination: Sendable, Equatable, CustomStringConvertible {
+    package enum Termination: Sendable, Equatable, CustomStringConvertible {
         case exited(Int32)
         case signalled(Int32)
 
-        public var description: String {
+        package var description: String {
             switch self {
             case .exited(let status): "exit status \(status)"
             case .signalled(let signal): "signal \(signal)"
@@ -39,28 +39,28 @@ public final class ChildProcess: Sendable {
     }
 
     /// posix_spawn failed; nothing was started.
-    public struct SpawnError: Error, CustomStringConvertible {
-        public var executable: String
-        public var errno: Int32
-        public var description: String {
+    package struct SpawnError: Error, CustomStringConvertible {
+        package var executable: String
+        package var errno: Int32
+        package var description: String {
             "cannot start \(executable): \(String(cString: strerror(errno)))"
         }
     }
 
     /// The process ID; valid until the child has been reaped.
-    public var pid: Int32 { reaper.pid }
+    package var pid: Int32 { reaper.pid }
     /// The parent's writing end when stdin is ``Stream/pipe``.
-    public let standardInput: FileHandle?
+    package let standardInput: FileHandle?
     /// The parent's reading end when stdout is ``Stream/pipe``.
-    public let standardOutput: FileHandle?
+    package let standardOutput: FileHandle?
     /// The parent's reading end when stderr is ``Stream/pipe``.
-    public let standardError: FileHandle?
+    package let standardError: FileHandle?
 
     private let reaper: Reaper
 
     /// Starts `executable` (a path; no `PATH` lookup, no shell) with `arguments`.
     /// `environment` nil passes this process's environment on.
-    public init(
+    package init(
         executable: String, arguments: [String], environment: [String: String]? = nil,
         standardInput: Stream = .null, standardOutput: Stream = .null, standardError: Stream = .null
     ) throws {
@@ -112,17 +112,17 @@ public final class ChildProcess: Sendable {
     }
 
     /// Waits until the child has ended, without blocking a thread of the caller's.
-    public func wait() async -> Termination {
+    package func wait() async -> Termination {
         await reaper.wait()
     }
 
     /// Blocks the calling thread until the child has ended.
-    public func waitBlocking() -> Termination {
+    package func waitBlocking() -> Termination {
         reaper.waitBlocking()
     }
 
     /// Sends `signal` unless the child has been reaped, so that a reused PID never gets it.
-    public func send(signal: Int32) {
+    package func send(signal: Int32) {
         reaper.send(signal: signal)
     }
 

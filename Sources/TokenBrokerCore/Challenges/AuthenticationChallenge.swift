@@ -1,27 +1,27 @@
 /// One challenge of a `WWW-Authenticate` field (RFC 9110 §11.6.1).
-public struct AuthenticationChallenge: Equatable, Sendable {
+package struct AuthenticationChallenge: Equatable, Sendable {
     /// The auth scheme, lowercased (`bearer`, `basic`, `dpop`…): schemes are case-insensitive.
-    public var scheme: String
+    package var scheme: String
     /// The `token68` form, when the challenge carries one instead of parameters.
-    public var token68: String?
+    package var token68: String?
     /// Parameters in their order, names lowercased (names are case-insensitive), values
     /// unquoted and unescaped.
-    public var parameters: [(name: String, value: String)]
+    package var parameters: [(name: String, value: String)]
 
     /// Creates a challenge.
-    public init(scheme: String, token68: String? = nil, parameters: [(name: String, value: String)] = []) {
+    package init(scheme: String, token68: String? = nil, parameters: [(name: String, value: String)] = []) {
         self.scheme = scheme
         self.token68 = token68
         self.parameters = parameters
     }
 
     /// The value of the parameter `name` (case-insensitive), if present.
-    public func parameter(_ name: String) -> String? {
+    package func parameter(_ name: String) -> String? {
         let wanted = name.lowercased()
         return parameters.first { $0.name == wanted }?.value
     }
 
-    public static func == (lhs: AuthenticationChallenge, rhs: AuthenticationChallenge) -> Bool {
+    package static func == (lhs: AuthenticationChallenge, rhs: AuthenticationChallenge) -> Bool {
         lhs.scheme == rhs.scheme && lhs.token68 == rhs.token68
             && lhs.parameters.map(\.name) == rhs.parameters.map(\.name)
             && lhs.parameters.map(\.value) == rhs.parameters.map(\.value)
@@ -29,18 +29,18 @@ public struct AuthenticationChallenge: Equatable, Sendable {
 }
 
 /// What a `Bearer` challenge tells an OAuth client (RFC 6750 §3, RFC 9728 §5.1).
-public struct BearerChallenge: Equatable, Sendable {
+package struct BearerChallenge: Equatable, Sendable {
     /// `error`, e.g. `invalid_token` or `insufficient_scope`.
-    public var error: String?
+    package var error: String?
     /// `error_description`, human-readable text from the server.
-    public var errorDescription: String?
+    package var errorDescription: String?
     /// `scope`: the scopes the server says the current operation needs.
-    public var scope: ScopeSet?
+    package var scope: ScopeSet?
     /// `resource_metadata`: where the protected resource metadata lives.
-    public var resourceMetadata: String?
+    package var resourceMetadata: String?
 
     /// Creates a Bearer challenge.
-    public init(error: String? = nil, errorDescription: String? = nil, scope: ScopeSet? = nil, resourceMetadata: String? = nil) {
+    package init(error: String? = nil, errorDescription: String? = nil, scope: ScopeSet? = nil, resourceMetadata: String? = nil) {
         self.error = error
         self.errorDescription = errorDescription
         self.scope = scope
@@ -48,14 +48,14 @@ public struct BearerChallenge: Equatable, Sendable {
     }
 
     /// True when the server reported `error="insufficient_scope"`.
-    public var isInsufficientScope: Bool { error == "insufficient_scope" }
+    package var isInsufficientScope: Bool { error == "insufficient_scope" }
 }
 
 /// Why a `WWW-Authenticate` value could not be read. Carries no part of the input
 /// beyond a byte offset: the value came from a server and may be hostile.
-public struct ChallengeParseError: Error, Equatable, Sendable, CustomStringConvertible {
+package struct ChallengeParseError: Error, Equatable, Sendable, CustomStringConvertible {
     /// What went wrong.
-    public enum Kind: Equatable, Sendable {
+    package enum Kind: Equatable, Sendable {
         case tooLong
         case unterminatedQuotedString
         case invalidCharacter
@@ -66,17 +66,17 @@ public struct ChallengeParseError: Error, Equatable, Sendable, CustomStringConve
     }
 
     /// What went wrong.
-    public var kind: Kind
+    package var kind: Kind
     /// The byte offset in the (joined) header value where it went wrong.
-    public var offset: Int
+    package var offset: Int
 
     /// Creates an error.
-    public init(_ kind: Kind, at offset: Int) {
+    package init(_ kind: Kind, at offset: Int) {
         self.kind = kind
         self.offset = offset
     }
 
-    public var description: String {
+    package var description: String {
         let what: String
         switch kind {
         case .tooLong: what = "is longer than \(WWWAuthenticate.maximumLength) bytes"

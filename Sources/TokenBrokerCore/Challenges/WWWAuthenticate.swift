@@ -9,25 +9,25 @@
 /// The value comes from a server and may be hostile: the reader runs in one linear pass
 /// over at most ``maximumLength`` bytes and reports anything malformed as a
 /// ``ChallengeParseError`` instead of guessing.
-public enum WWWAuthenticate {
+package enum WWWAuthenticate {
     /// No real challenge comes near this; anything longer is refused unread.
-    public static let maximumLength = 64 * 1024
+    package static let maximumLength = 64 * 1024
 
     /// Parses one field value, or several header lines already joined with `", "`.
-    public static func parse(_ value: String) throws(ChallengeParseError) -> [AuthenticationChallenge] {
+    package static func parse(_ value: String) throws(ChallengeParseError) -> [AuthenticationChallenge] {
         var reader = ChallengeReader(bytes: Array(value.utf8))
         return try reader.readChallenges()
     }
 
     /// Parses the values of several `WWW-Authenticate` header lines as one list.
-    public static func parse(fields: [String]) throws(ChallengeParseError) -> [AuthenticationChallenge] {
+    package static func parse(fields: [String]) throws(ChallengeParseError) -> [AuthenticationChallenge] {
         try parse(fields.joined(separator: ", "))
     }
 
     /// The first `Bearer` challenge in `value`, or `nil` when there is none.
     ///
     /// An empty `scope=""` counts as no scope information.
-    public static func bearerChallenge(in value: String) throws(ChallengeParseError) -> BearerChallenge? {
+    package static func bearerChallenge(in value: String) throws(ChallengeParseError) -> BearerChallenge? {
         guard let challenge = try parse(value).first(where: { $0.scheme == "bearer" }) else { return nil }
         var scope: ScopeSet?
         if let scopeText = challenge.parameter("scope") {

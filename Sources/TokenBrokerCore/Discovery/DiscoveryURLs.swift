@@ -1,7 +1,7 @@
 /// Where to look for metadata, in the order MCP requires.
-public enum DiscoveryURLs {
+package enum DiscoveryURLs {
     /// Where a protected resource metadata URL came from; decides how its `resource` is checked.
-    public enum ProtectedResourceSource: Equatable, Sendable {
+    package enum ProtectedResourceSource: Equatable, Sendable {
         /// The `resource_metadata` parameter of a challenge.
         case challenge
         /// `/.well-known/oauth-protected-resource` inserted before the resource's path.
@@ -11,11 +11,11 @@ public enum DiscoveryURLs {
     }
 
     /// A protected resource metadata URL to try, with where it came from.
-    public struct ProtectedResourceCandidate: Equatable, Sendable {
+    package struct ProtectedResourceCandidate: Equatable, Sendable {
         /// The URL to fetch.
-        public var url: HTTPURL
+        package var url: HTTPURL
         /// How it was found.
-        public var source: ProtectedResourceSource
+        package var source: ProtectedResourceSource
     }
 
     /// Protected resource metadata candidates (RFC 9728 §3.1, MCP): the challenge's
@@ -26,7 +26,7 @@ public enum DiscoveryURLs {
     ///   - resourceURL: the MCP server URL exactly as the client uses it (its path is
     ///     kept as given: some servers publish `/.well-known/…/mcp/` with the slash).
     ///   - challengeURL: `resource_metadata` from a `WWW-Authenticate` challenge, already parsed.
-    public static func protectedResourceMetadata(for resourceURL: HTTPURL, challengeURL: HTTPURL?)
+    package static func protectedResourceMetadata(for resourceURL: HTTPURL, challengeURL: HTTPURL?)
         -> [ProtectedResourceCandidate]
     {
         var candidates: [ProtectedResourceCandidate] = []
@@ -54,7 +54,7 @@ public enum DiscoveryURLs {
     /// insertion, OIDC path appending. Without a path: RFC 8414, then OIDC. The root
     /// well-known URL is never tried for an issuer with a path: it belongs to another
     /// issuer on the same host.
-    public static func authorizationServerMetadata(forIssuer issuer: HTTPURL) -> [HTTPURL] {
+    package static func authorizationServerMetadata(forIssuer issuer: HTTPURL) -> [HTTPURL] {
         var path = Substring(issuer.path)
         if path.last == "/" { path = path.dropLast() }
         let oauth = "/.well-known/oauth-authorization-server"

@@ -1,19 +1,19 @@
 /// OAuth 2.0 Protected Resource Metadata (RFC 9728 §2), the fields the broker reads.
 /// Unknown fields are ignored.
-public struct ProtectedResourceMetadata: Codable, Equatable, Sendable {
+package struct ProtectedResourceMetadata: Codable, Equatable, Sendable {
     /// The resource identifier the server claims.
-    public var resource: String?
+    package var resource: String?
     /// Issuer identifiers of the authorization servers that protect it.
-    public var authorizationServers: [String]?
+    package var authorizationServers: [String]?
     /// Scopes the resource uses; MCP's fallback when a challenge names none.
-    public var scopesSupported: [String]?
+    package var scopesSupported: [String]?
     /// How the resource accepts bearer tokens (`header`…).
-    public var bearerMethodsSupported: [String]?
+    package var bearerMethodsSupported: [String]?
     /// A human-readable name.
-    public var resourceName: String?
+    package var resourceName: String?
 
     /// Creates metadata.
-    public init(
+    package init(
         resource: String?, authorizationServers: [String]? = nil, scopesSupported: [String]? = nil,
         bearerMethodsSupported: [String]? = nil, resourceName: String? = nil
     ) {
@@ -35,25 +35,25 @@ public struct ProtectedResourceMetadata: Codable, Equatable, Sendable {
 
 /// OAuth 2.0 Authorization Server Metadata (RFC 8414 §2) or OpenID Connect Discovery,
 /// the fields the broker reads. Unknown fields are ignored.
-public struct AuthorizationServerMetadata: Codable, Equatable, Sendable {
-    public var issuer: String?
-    public var authorizationEndpoint: String?
-    public var tokenEndpoint: String?
-    public var registrationEndpoint: String?
-    public var revocationEndpoint: String?
-    public var scopesSupported: [String]?
-    public var responseTypesSupported: [String]?
-    public var grantTypesSupported: [String]?
-    public var codeChallengeMethodsSupported: [String]?
-    public var tokenEndpointAuthMethodsSupported: [String]?
-    public var revocationEndpointAuthMethodsSupported: [String]?
+package struct AuthorizationServerMetadata: Codable, Equatable, Sendable {
+    package var issuer: String?
+    package var authorizationEndpoint: String?
+    package var tokenEndpoint: String?
+    package var registrationEndpoint: String?
+    package var revocationEndpoint: String?
+    package var scopesSupported: [String]?
+    package var responseTypesSupported: [String]?
+    package var grantTypesSupported: [String]?
+    package var codeChallengeMethodsSupported: [String]?
+    package var tokenEndpointAuthMethodsSupported: [String]?
+    package var revocationEndpointAuthMethodsSupported: [String]?
     /// RFC 9207: the server puts `iss` in every authorization response.
-    public var authorizationResponseIssParameterSupported: Bool?
+    package var authorizationResponseIssParameterSupported: Bool?
     /// The server accepts an https URL as `client_id` (Client ID Metadata Documents).
-    public var clientIdMetadataDocumentSupported: Bool?
+    package var clientIdMetadataDocumentSupported: Bool?
 
     /// Creates metadata.
-    public init(
+    package init(
         issuer: String?, authorizationEndpoint: String?, tokenEndpoint: String?,
         registrationEndpoint: String? = nil, revocationEndpoint: String? = nil, scopesSupported: [String]? = nil,
         responseTypesSupported: [String]? = ["code"], grantTypesSupported: [String]? = nil,

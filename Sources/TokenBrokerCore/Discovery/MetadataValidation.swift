@@ -1,37 +1,37 @@
 /// Protected resource metadata the broker has checked and may act on.
-public struct ValidatedProtectedResource: Equatable, Sendable {
+package struct ValidatedProtectedResource: Equatable, Sendable {
     /// The resource the server declares, canonical: the key of the grant and the RFC
     /// 8707 `resource` value sent to the authorization server.
-    public var resource: ResourceURI
+    package var resource: ResourceURI
     /// Issuer identifiers exactly as listed (they are compared to metadata `issuer` as
     /// strings), each already checked against the transport policy.
-    public var authorizationServers: [String]
+    package var authorizationServers: [String]
     /// `scopes_supported`, or empty.
-    public var scopesSupported: ScopeSet
+    package var scopesSupported: ScopeSet
 }
 
 /// Authorization server metadata the broker has checked and may act on.
-public struct ValidatedAuthorizationServer: Equatable, Sendable {
+package struct ValidatedAuthorizationServer: Equatable, Sendable {
     /// The `issuer` of the metadata: what an RFC 9207 `iss` must equal exactly.
-    public var issuer: String
-    public var authorizationEndpoint: HTTPURL
-    public var tokenEndpoint: HTTPURL
-    public var registrationEndpoint: HTTPURL?
-    public var revocationEndpoint: HTTPURL?
+    package var issuer: String
+    package var authorizationEndpoint: HTTPURL
+    package var tokenEndpoint: HTTPURL
+    package var registrationEndpoint: HTTPURL?
+    package var revocationEndpoint: HTTPURL?
     /// `scopes_supported`, or empty. Only consulted for `offline_access`.
-    public var scopesSupported: ScopeSet
+    package var scopesSupported: ScopeSet
     /// Whether the server promises `iss` in authorization responses (RFC 9207).
-    public var issParameterSupported: Bool
+    package var issParameterSupported: Bool
     /// Whether the server accepts Client ID Metadata Document URLs as `client_id`.
-    public var clientIDMetadataDocumentSupported: Bool
+    package var clientIDMetadataDocumentSupported: Bool
     /// `token_endpoint_auth_methods_supported`; RFC 8414's default when absent.
-    public var tokenEndpointAuthMethods: [String]
+    package var tokenEndpointAuthMethods: [String]
 }
 
 /// Why discovered metadata may not be used; maps to `discovery_failed` on the wire.
 ///
 /// Values from the server are shortened in messages: a hostile server could send megabytes.
-public enum DiscoveryError: Error, Equatable, Sendable, CustomStringConvertible {
+package enum DiscoveryError: Error, Equatable, Sendable, CustomStringConvertible {
     case resourceMissing
     case resourceMismatch(expected: String, declared: String)
     case noAuthorizationServers
@@ -44,7 +44,7 @@ public enum DiscoveryError: Error, Equatable, Sendable, CustomStringConvertible 
     case insecureEndpoint(String, TransportPolicyViolation)
     case invalidScopes(String)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .resourceMissing:
             "the protected resource metadata has no \"resource\""
@@ -77,7 +77,7 @@ private func shorten(_ text: String) -> String {
 }
 
 /// The checks that decide whether discovered metadata may be trusted.
-public enum MetadataValidation {
+package enum MetadataValidation {
     /// Checks protected resource metadata fetched while trying to reach `serverURL`.
     ///
     /// The declared `resource` must be the server URL itself, or the same origin with a
@@ -85,7 +85,7 @@ public enum MetadataValidation {
     /// TypeScript SDK and of RFC 9728bis): a resource at the origin may serve `/mcp`,
     /// and `https://a/api` may serve `https://a/api/files`, but nothing may speak for
     /// another origin or for `https://a/apiary`. Comparison is on canonical forms.
-    public static func validateProtectedResource(
+    package static func validateProtectedResource(
         _ metadata: ProtectedResourceMetadata, serverURL: HTTPURL, policy: TransportPolicy
     ) throws(DiscoveryError) -> ValidatedProtectedResource {
         guard let declaredText = metadata.resource, !declaredText.isEmpty else { throw .resourceMissing }
@@ -125,7 +125,7 @@ public enum MetadataValidation {
     /// `https://as/` are the same, because real servers list one form in PRM and
     /// publish the other as issuer. PKCE `S256` must be advertised; every endpoint must
     /// pass the transport policy.
-    public static func validateAuthorizationServer(
+    package static func validateAuthorizationServer(
         _ metadata: AuthorizationServerMetadata, expectedIssuer: String, policy: TransportPolicy
     ) throws(DiscoveryError) -> ValidatedAuthorizationServer {
         guard let issuer = metadata.issuer, issuersMatch(declared: issuer, expected: expectedIssuer) else {
@@ -165,7 +165,7 @@ public enum MetadataValidation {
     }
 
     /// Exact equality, except that an empty path and `/` are the same.
-    public static func issuersMatch(declared: String, expected: String) -> Bool {
+    package static func issuersMatch(declared: String, expected: String) -> Bool {
         if declared == expected { return true }
         let (longer, shorter) = declared.count > expected.count ? (declared, expected) : (expected, declared)
         guard longer == shorter + "/", let url = try? HTTPURL(parsing: shorter) else { return false }

@@ -1,22 +1,22 @@
 /// One authorization code request (RFC 6749 §4.1.1 with PKCE, RFC 8707 and `state`).
-public struct AuthorizationRequest: Sendable, Equatable {
+package struct AuthorizationRequest: Sendable, Equatable {
     /// The server's `authorization_endpoint`.
-    public var authorizationEndpoint: HTTPURL
+    package var authorizationEndpoint: HTTPURL
     /// The client identifier registered at this issuer.
-    public var clientID: String
+    package var clientID: String
     /// The loopback callback registered for the client.
-    public var redirectURI: String
+    package var redirectURI: String
     /// The scopes to ask for; empty means the `scope` parameter is left out.
-    public var scopes: ScopeSet
+    package var scopes: ScopeSet
     /// The canonical resource, sent as RFC 8707 `resource`.
-    public var resource: ResourceURI
+    package var resource: ResourceURI
     /// Binds the callback to this request.
-    public var state: AuthorizationState
+    package var state: AuthorizationState
     /// The PKCE pair; only its challenge goes into the URL.
-    public var pkce: PKCE
+    package var pkce: PKCE
 
     /// Creates a request.
-    public init(
+    package init(
         authorizationEndpoint: HTTPURL, clientID: String, redirectURI: String, scopes: ScopeSet,
         resource: ResourceURI, state: AuthorizationState, pkce: PKCE
     ) {
@@ -30,7 +30,7 @@ public struct AuthorizationRequest: Sendable, Equatable {
     }
 
     /// The URL a person opens to sign in. It holds no secret: the verifier stays here.
-    public var url: String {
+    package var url: String {
         var pairs: [(String, String)] = [
             ("response_type", "code"),
             ("client_id", clientID),
@@ -53,7 +53,7 @@ public struct AuthorizationRequest: Sendable, Equatable {
 
 /// Why an authorization response (the redirect to the callback) was not accepted;
 /// maps to `authorization_failed` on the wire.
-public enum AuthorizationResponseError: Error, Equatable, Sendable, CustomStringConvertible {
+package enum AuthorizationResponseError: Error, Equatable, Sendable, CustomStringConvertible {
     /// `state` is missing or belongs to no request in progress.
     case stateMismatch
     /// A parameter appears twice, so the response is ambiguous.
@@ -68,12 +68,12 @@ public enum AuthorizationResponseError: Error, Equatable, Sendable, CustomString
     case missingCode
 
     /// The OAuth error code for `data.error`, when there is one.
-    public var oauthError: OAuthErrorCode? {
+    package var oauthError: OAuthErrorCode? {
         if case .refused(let error, _) = self { return OAuthErrorCode(rawValue: error) }
         return nil
     }
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .stateMismatch:
             "the sign-in response does not belong to a sign-in in progress (state mismatch)"
@@ -93,7 +93,7 @@ public enum AuthorizationResponseError: Error, Equatable, Sendable, CustomString
 }
 
 /// Checks the redirect an authorization server sent to the callback.
-public enum AuthorizationResponse {
+package enum AuthorizationResponse {
     /// Validates the callback's query and returns the authorization code.
     ///
     /// Order matters: `state` first, then RFC 9207 `iss` (compared as exact strings, no
@@ -105,7 +105,7 @@ public enum AuthorizationResponse {
     ///   - expectedState: the `state` of the request in progress.
     ///   - expectedIssuer: the validated metadata `issuer` recorded with the request.
     ///   - issParameterSupported: `authorization_response_iss_parameter_supported`.
-    public static func validate(
+    package static func validate(
         query: String, expectedState: AuthorizationState, expectedIssuer: String, issParameterSupported: Bool
     ) throws(AuthorizationResponseError) -> Secret {
         var parameters: [String: String] = [:]
@@ -127,7 +127,7 @@ public enum AuthorizationResponse {
     }
 
     /// RFC 9207 §2.4: advertised and absent is a rejection; present is compared exactly.
-    public static func validateIssuer(_ iss: String?, expected: String, supported: Bool)
+    package static func validateIssuer(_ iss: String?, expected: String, supported: Bool)
         throws(AuthorizationResponseError)
     {
         guard let iss else {

@@ -2,22 +2,22 @@ internal import Crypto
 
 /// The `state` parameter: an unguessable value binding a callback to the request that
 /// started it (RFC 6749 §10.12).
-public struct AuthorizationState: Hashable, Sendable, CustomStringConvertible {
+package struct AuthorizationState: Hashable, Sendable, CustomStringConvertible {
     /// The value sent in the authorization request and expected back.
-    public let value: String
+    package let value: String
 
     /// 256 bits from the system's secure random source.
-    public static func generate() -> AuthorizationState {
+    package static func generate() -> AuthorizationState {
         AuthorizationState(value: Base64URL.encode(SecureRandom.bytes(count: 32)))
     }
 
     /// Wraps a value read back from a callback or the database.
-    public init(value: String) {
+    package init(value: String) {
         self.value = value
     }
 
     /// `state` guards one sign-in; like a secret, it is never printed in full.
-    public var description: String { "state(\(value.prefix(4))…)" }
+    package var description: String { "state(\(value.prefix(4))…)" }
 }
 
 /// Random bytes from the operating system's CSPRNG (getrandom(2) on Linux).

@@ -1,5 +1,5 @@
 /// How a client authenticates at the token and revocation endpoints (RFC 7591 §2).
-public enum ClientAuthenticationMethod: String, Sendable, Equatable, Codable {
+package enum ClientAuthenticationMethod: String, Sendable, Equatable, Codable {
     /// A public client: `client_id` only.
     case none
     /// HTTP Basic with the form-encoded id and secret (RFC 6749 §2.3.1).
@@ -9,16 +9,16 @@ public enum ClientAuthenticationMethod: String, Sendable, Equatable, Codable {
 }
 
 /// A client identifier at one authorization server, with its secret if it has one.
-public struct ClientCredentials: Sendable, Equatable {
+package struct ClientCredentials: Sendable, Equatable {
     /// The `client_id`.
-    public var clientID: String
+    package var clientID: String
     /// The client secret, for confidential clients.
-    public var clientSecret: Secret?
+    package var clientSecret: Secret?
     /// How to present the credentials.
-    public var authenticationMethod: ClientAuthenticationMethod
+    package var authenticationMethod: ClientAuthenticationMethod
 
     /// Creates credentials.
-    public init(clientID: String, clientSecret: Secret? = nil, authenticationMethod: ClientAuthenticationMethod = .none) {
+    package init(clientID: String, clientSecret: Secret? = nil, authenticationMethod: ClientAuthenticationMethod = .none) {
         self.clientID = clientID
         self.clientSecret = clientSecret
         self.authenticationMethod = clientSecret == nil ? .none : authenticationMethod
@@ -26,21 +26,21 @@ public struct ClientCredentials: Sendable, Equatable {
 }
 
 /// A client configured by the operator for one authorization server (config `[[client]]`).
-public struct PreregisteredClient: Sendable, Equatable {
+package struct PreregisteredClient: Sendable, Equatable {
     /// The issuer these credentials belong to; they are never sent anywhere else.
-    public var issuer: String
+    package var issuer: String
     /// The credentials.
-    public var credentials: ClientCredentials
+    package var credentials: ClientCredentials
 
     /// Creates a pre-registered client.
-    public init(issuer: String, credentials: ClientCredentials) {
+    package init(issuer: String, credentials: ClientCredentials) {
         self.issuer = issuer
         self.credentials = credentials
     }
 }
 
 /// Where the client identity for an authorization server comes from, in MCP's order.
-public enum ClientIdentityChoice: Sendable, Equatable {
+package enum ClientIdentityChoice: Sendable, Equatable {
     /// Operator-configured credentials bound to this issuer.
     case preregistered(ClientCredentials)
     /// The https URL of a Client ID Metadata Document is the `client_id`.
@@ -58,7 +58,7 @@ extension ClientIdentityChoice {
     ///
     /// Credentials are bound to the issuer that issued them (SEP-2352): a pre-registered
     /// client for another issuer is never considered.
-    public static func choose(
+    package static func choose(
         for server: ValidatedAuthorizationServer, preregistered: [PreregisteredClient], metadataDocumentClientID: String?
     ) -> ClientIdentityChoice {
         if let client = preregistered.first(where: { MetadataValidation.issuersMatch(declared: $0.issuer, expected: server.issuer) }) {
@@ -74,27 +74,27 @@ extension ClientIdentityChoice {
     }
 
     /// MCP: a metadata document `client_id` is an https URL with a path.
-    public static func isValidMetadataDocumentClientID(_ text: String) -> Bool {
+    package static func isValidMetadataDocumentClientID(_ text: String) -> Bool {
         guard let url = try? HTTPURL(parsing: text) else { return false }
         return url.scheme == "https" && !url.path.isEmpty && url.path != "/" && url.fragment == nil
     }
 }
 
 /// A Dynamic Client Registration request (RFC 7591 §2) for a native, public client.
-public struct ClientRegistrationRequest: Sendable, Equatable, Encodable {
-    public var redirectURIs: [String]
-    public var clientName: String
-    public var scope: String?
+package struct ClientRegistrationRequest: Sendable, Equatable, Encodable {
+    package var redirectURIs: [String]
+    package var clientName: String
+    package var scope: String?
     /// SEP-837: a loopback-redirect desktop client is `native`.
-    public var applicationType = "native"
-    public var tokenEndpointAuthMethod = ClientAuthenticationMethod.none.rawValue
+    package var applicationType = "native"
+    package var tokenEndpointAuthMethod = ClientAuthenticationMethod.none.rawValue
     /// SEP-2207: `refresh_token` so the server may issue refresh tokens.
-    public var grantTypes = ["authorization_code", "refresh_token"]
-    public var responseTypes = ["code"]
+    package var grantTypes = ["authorization_code", "refresh_token"]
+    package var responseTypes = ["code"]
 
     /// Creates a request for `redirectURI`, registering `scopes` when known (the MCP
     /// SDK's server refuses later requests for scopes a client was not registered with).
-    public init(redirectURI: String, clientName: String, scopes: ScopeSet) {
+    package init(redirectURI: String, clientName: String, scopes: ScopeSet) {
         redirectURIs = [redirectURI]
         self.clientName = clientName
         scope = scopes.isEmpty ? nil : scopes.spaceDelimited
@@ -112,12 +112,12 @@ public struct ClientRegistrationRequest: Sendable, Equatable, Encodable {
 }
 
 /// The parts of a registration response (RFC 7591 §3.2.1) the broker keeps.
-public struct ClientRegistrationResponse: Sendable, Equatable, Decodable {
-    public var clientID: String
-    public var clientSecret: String?
+package struct ClientRegistrationResponse: Sendable, Equatable, Decodable {
+    package var clientID: String
+    package var clientSecret: String?
     /// Seconds since the epoch; 0 or absent means the secret does not expire.
-    public var clientSecretExpiresAt: Int?
-    public var tokenEndpointAuthMethod: String?
+    package var clientSecretExpiresAt: Int?
+    package var tokenEndpointAuthMethod: String?
 
     enum CodingKeys: String, CodingKey {
         case clientID = "client_id"
@@ -129,7 +129,7 @@ public struct ClientRegistrationResponse: Sendable, Equatable, Decodable {
     /// The credentials to use: the method the server assigned, else RFC 7591's default
     /// (`client_secret_basic`) when a secret was issued, else a public client.
     /// django-oauth-toolkit answers `client_secret_basic` even when asked for post.
-    public var credentials: ClientCredentials {
+    package var credentials: ClientCredentials {
         let secret = clientSecret.flatMap { $0.isEmpty ? nil : Secret($0) }
         let method = tokenEndpointAuthMethod.flatMap(ClientAuthenticationMethod.init(rawValue:))
             ?? (secret == nil ? .none : .clientSecretBasic)

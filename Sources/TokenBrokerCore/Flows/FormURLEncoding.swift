@@ -2,15 +2,15 @@
 ///
 /// Written by hand rather than with `URLComponents`, whose treatment of `+` and of
 /// reserved characters in query values differs from what OAuth servers decode.
-public enum FormURLEncoding {
+package enum FormURLEncoding {
     /// Encodes pairs in their order: unreserved characters stay, everything else is `%XX`.
-    public static func encode(_ pairs: [(String, String)]) -> String {
+    package static func encode(_ pairs: [(String, String)]) -> String {
         pairs.map { escape($0.0) + "=" + escape($0.1) }.joined(separator: "&")
     }
 
     /// Decodes a query string or form body; `+` is a space. Malformed escapes are kept
     /// literally rather than guessed at.
-    public static func decode(_ text: String) -> [(String, String)] {
+    package static func decode(_ text: String) -> [(String, String)] {
         text.split(separator: "&", omittingEmptySubsequences: true).map { pair in
             let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             let name = unescape(parts[0])
@@ -20,7 +20,7 @@ public enum FormURLEncoding {
     }
 
     /// Percent-encodes everything but RFC 3986 unreserved characters.
-    public static func escape(_ text: String) -> String {
+    package static func escape(_ text: String) -> String {
         var output: [UInt8] = []
         output.reserveCapacity(text.utf8.count)
         let hex = Array("0123456789ABCDEF".utf8)

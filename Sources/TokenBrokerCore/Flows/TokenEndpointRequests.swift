@@ -5,27 +5,27 @@ internal import Foundation
 #endif
 /// A form POST to an OAuth endpoint, ready to send. Its body and `Authorization`
 /// header carry secrets, so both are ``Secret``s.
-public struct OAuthFormPost: Sendable, Equatable {
+package struct OAuthFormPost: Sendable, Equatable {
     /// The endpoint.
-    public var url: HTTPURL
+    package var url: HTTPURL
     /// `application/x-www-form-urlencoded` body.
-    public var body: Secret
+    package var body: Secret
     /// The `Authorization` header value for `client_secret_basic`, else `nil`.
-    public var authorization: Secret?
+    package var authorization: Secret?
 
     /// The body's pairs, decoded (for tests and fault injection).
-    public var formFields: [(String, String)] { FormURLEncoding.decode(body.exposedValue) }
+    package var formFields: [(String, String)] { FormURLEncoding.decode(body.exposedValue) }
 
-    public static func == (lhs: OAuthFormPost, rhs: OAuthFormPost) -> Bool {
+    package static func == (lhs: OAuthFormPost, rhs: OAuthFormPost) -> Bool {
         lhs.url == rhs.url && lhs.body == rhs.body && lhs.authorization == rhs.authorization
     }
 }
 
 /// Builds the token endpoint and revocation requests, with `resource` (RFC 8707) on
 /// every token request and client authentication as registered.
-public enum OAuthRequests {
+package enum OAuthRequests {
     /// Exchanges an authorization code (RFC 6749 §4.1.3 + PKCE + RFC 8707).
-    public static func authorizationCodeExchange(
+    package static func authorizationCodeExchange(
         tokenEndpoint: HTTPURL, code: Secret, redirectURI: String, verifier: Secret, resource: ResourceURI,
         client: ClientCredentials
     ) -> OAuthFormPost {
@@ -40,7 +40,7 @@ public enum OAuthRequests {
 
     /// Refreshes (RFC 6749 §6 + RFC 8707). No `scope`: an omitted scope means the
     /// scopes originally granted, and django-oauth-toolkit makes a narrowed refresh permanent.
-    public static func refresh(tokenEndpoint: HTTPURL, refreshToken: Secret, resource: ResourceURI, client: ClientCredentials)
+    package static func refresh(tokenEndpoint: HTTPURL, refreshToken: Secret, resource: ResourceURI, client: ClientCredentials)
         -> OAuthFormPost
     {
         post(tokenEndpoint, client: client, fields: [
@@ -52,7 +52,7 @@ public enum OAuthRequests {
 
     /// Revokes a token (RFC 7009). A public client also sends an empty `client_secret`:
     /// the MCP Python SDK's server requires the field to be present.
-    public static func revocation(revocationEndpoint: HTTPURL, token: Secret, hint: String, client: ClientCredentials)
+    package static func revocation(revocationEndpoint: HTTPURL, token: Secret, hint: String, client: ClientCredentials)
         -> OAuthFormPost
     {
         var fields = [("token", token.exposedValue), ("token_type_hint", hint)]

@@ -1,7 +1,7 @@
 #if canImport(FoundationEssentials)
-public import FoundationEssentials
+package import FoundationEssentials
 #else
-public import Foundation
+package import Foundation
 #endif
 
 /// What the broker holds for one resource server at one authorization server.
@@ -10,28 +10,28 @@ public import Foundation
 /// broker has asked for on behalf of local clients, in first-seen order, and it
 /// survives failures. `grantedScopes` is what the current token carries as far as the
 /// broker knows (RFC 6749 §5.1).
-public struct Grant: Sendable, Equatable {
+package struct Grant: Sendable, Equatable {
     /// The canonical resource URI: the storage key and the RFC 8707 `resource` value.
-    public var resource: ResourceURI
+    package var resource: ResourceURI
     /// The issuer identifier of the authorization server that issued the tokens.
-    public var issuer: String
+    package var issuer: String
     /// Every scope ever requested for this resource, accumulated.
-    public var requestedScopes: ScopeSet
+    package var requestedScopes: ScopeSet
     /// The scopes of the current token.
-    public var grantedScopes: ScopeSet
+    package var grantedScopes: ScopeSet
     /// The current access token, if any.
-    public var accessToken: Secret?
+    package var accessToken: Secret?
     /// When the access token expires; `nil` when the server gave no lifetime.
-    public var accessTokenExpiresAt: Date?
+    package var accessTokenExpiresAt: Date?
     /// The refresh token, if the server issued one.
-    public var refreshToken: Secret?
+    package var refreshToken: Secret?
     /// When this grant was first stored.
-    public var createdAt: Date
+    package var createdAt: Date
     /// When this grant last changed.
-    public var updatedAt: Date
+    package var updatedAt: Date
 
     /// Creates a grant.
-    public init(
+    package init(
         resource: ResourceURI,
         issuer: String,
         requestedScopes: ScopeSet = [],

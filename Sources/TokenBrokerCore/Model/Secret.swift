@@ -5,16 +5,16 @@
 /// that slips into string interpolation, a log line or a test failure message shows
 /// `<redacted>` instead of its value. Read ``exposedValue`` only where the value
 /// leaves for the party it belongs to (an HTTP request, the socket, the database).
-public struct Secret: Hashable, Sendable, CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
+package struct Secret: Hashable, Sendable, CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
     /// The secret itself. The name is long on purpose: it stands out in review.
-    public let exposedValue: String
+    package let exposedValue: String
 
     /// Wraps `value`.
-    public init(_ value: String) {
+    package init(_ value: String) {
         exposedValue = value
     }
 
-    public var description: String { "<redacted>" }
-    public var debugDescription: String { "Secret(<redacted>)" }
-    public var customMirror: Mirror { Mirror(self, children: [:]) }
+    package var description: String { "<redacted>" }
+    package var debugDescription: String { "Secret(<redacted>)" }
+    package var customMirror: Mirror { Mirror(self, children: [:]) }
 }

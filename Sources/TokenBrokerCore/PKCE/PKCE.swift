@@ -6,23 +6,23 @@ internal import Foundation
 internal import Crypto
 
 /// A PKCE pair (RFC 7636) using `S256`, the only method the broker sends.
-public struct PKCE: Sendable, Equatable {
+package struct PKCE: Sendable, Equatable {
     /// The code verifier: kept by the broker, sent only to the token endpoint.
-    public let verifier: Secret
+    package let verifier: Secret
     /// `BASE64URL(SHA256(verifier))`, sent in the authorization request.
-    public let challenge: String
+    package let challenge: String
     /// Always `S256`.
-    public static let method = "S256"
+    package static let method = "S256"
 
     /// A fresh pair with 256 bits of entropy (a 43-character verifier).
-    public static func generate() -> PKCE {
+    package static func generate() -> PKCE {
         // 32 random bytes encode to 43 base64url characters: the minimum length, full entropy.
         let verifier = Base64URL.encode(SecureRandom.bytes(count: 32))
         return PKCE(verifier: Secret(verifier), challenge: challenge(for: verifier))
     }
 
     /// Recreates the pair for a stored verifier, checking RFC 7636 §4.1's syntax.
-    public init(verifier: Secret) throws(PKCEError) {
+    package init(verifier: Secret) throws(PKCEError) {
         guard PKCE.isValidVerifier(verifier.exposedValue) else { throw .invalidVerifier }
         self.init(verifier: verifier, challenge: PKCE.challenge(for: verifier.exposedValue))
     }
@@ -33,12 +33,12 @@ public struct PKCE: Sendable, Equatable {
     }
 
     /// `BASE64URL-ENCODE(SHA256(ASCII(code_verifier)))`.
-    public static func challenge(for verifier: String) -> String {
+    package static func challenge(for verifier: String) -> String {
         Base64URL.encode(Array(SHA256.hash(data: Array(verifier.utf8))))
     }
 
     /// `code-verifier = 43*128unreserved`.
-    public static func isValidVerifier(_ text: String) -> Bool {
+    package static func isValidVerifier(_ text: String) -> Bool {
         (43...128).contains(text.utf8.count) && text.utf8.allSatisfy(isUnreserved)
     }
 
@@ -55,18 +55,18 @@ public struct PKCE: Sendable, Equatable {
 }
 
 /// A stored verifier that is not valid PKCE.
-public enum PKCEError: Error, Equatable, Sendable, CustomStringConvertible {
+package enum PKCEError: Error, Equatable, Sendable, CustomStringConvertible {
     case invalidVerifier
 
-    public var description: String {
+    package var description: String {
         "the PKCE code verifier is not 43 to 128 unreserved characters (RFC 7636 §4.1)"
     }
 }
 
 /// Base64url without padding (RFC 4648 §5), as PKCE and `state` use it.
-public enum Base64URL {
+package enum Base64URL {
     /// Encodes `bytes` without `=` padding.
-    public static func encode(_ bytes: [UInt8]) -> String {
+    package static func encode(_ bytes: [UInt8]) -> String {
         var text = Data(bytes).base64EncodedString()
         while text.last == "=" { text.removeLast() }
         return String(text.map { $0 == "+" ? "-" : $0 == "/" ? "_" : $0 })

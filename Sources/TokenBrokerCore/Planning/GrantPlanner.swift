@@ -1,31 +1,31 @@
 #if canImport(FoundationEssentials)
-public import FoundationEssentials
+package import FoundationEssentials
 #else
-public import Foundation
+package import Foundation
 #endif
 
 /// What a local client asks of the broker for one resource, as the planner sees it.
-public struct TokenRequest: Sendable, Equatable {
+package struct TokenRequest: Sendable, Equatable {
     /// The scopes this request needs. Least privilege: the broker never asks for more
     /// on the client's behalf than clients have needed, challenges demanded and the
     /// resource's own fallback suggests.
-    public var neededScopes: ScopeSet
+    package var neededScopes: ScopeSet
     /// The Bearer challenge the client just received, if any.
-    public var challenge: BearerChallenge?
+    package var challenge: BearerChallenge?
     /// The HTTP status that carried the challenge (401 or 403).
-    public var status: Int?
+    package var status: Int?
     /// The access token the server refused, if the client said which.
-    public var rejectedToken: Secret?
+    package var rejectedToken: Secret?
     /// The token must stay valid this long.
-    public var minimumValidity: TimeInterval
+    package var minimumValidity: TimeInterval
     /// A person explicitly asked to sign in (`tokenbroker login`): always authorize.
-    public var explicitSignIn: Bool
+    package var explicitSignIn: Bool
     /// The challenge arrived while the broker held no token, so it condemns none of ours
     /// (set by ``ResourceStateMachine/begin(_:cacheHits:)``).
-    public internal(set) var rejectsNoHeldToken = false
+    package internal(set) var rejectsNoHeldToken = false
 
     /// Creates a request.
-    public init(
+    package init(
         neededScopes: ScopeSet = [], challenge: BearerChallenge? = nil, status: Int? = nil,
         rejectedToken: Secret? = nil, minimumValidity: TimeInterval = 30, explicitSignIn: Bool = false
     ) {
@@ -38,30 +38,30 @@ public struct TokenRequest: Sendable, Equatable {
     }
 
     /// True when the client reports a 401/403 rather than asking up front.
-    public var reportsChallenge: Bool { status != nil || challenge != nil }
+    package var reportsChallenge: Bool { status != nil || challenge != nil }
 
     /// A 403, or an `insufficient_scope` error whatever the status: the token is valid
     /// but lacks scopes.
-    public var isStepUp: Bool { status == 403 || challenge?.isInsufficientScope == true }
+    package var isStepUp: Bool { status == 403 || challenge?.isInsufficientScope == true }
 }
 
 /// What discovery knows about scopes, for the fallbacks.
-public struct ScopeSources: Sendable, Equatable {
+package struct ScopeSources: Sendable, Equatable {
     /// The resource's `scopes_supported` (protected resource metadata): MCP's fallback
     /// when neither the client nor a challenge names scopes.
-    public var protectedResourceScopes: ScopeSet
+    package var protectedResourceScopes: ScopeSet
     /// The authorization server's `scopes_supported`: consulted only for `offline_access`.
-    public var authorizationServerScopes: ScopeSet
+    package var authorizationServerScopes: ScopeSet
 
     /// Creates scope sources.
-    public init(protectedResourceScopes: ScopeSet = [], authorizationServerScopes: ScopeSet = []) {
+    package init(protectedResourceScopes: ScopeSet = [], authorizationServerScopes: ScopeSet = []) {
         self.protectedResourceScopes = protectedResourceScopes
         self.authorizationServerScopes = authorizationServerScopes
     }
 }
 
 /// The one thing to do for a token request.
-public enum GrantAction: Sendable, Equatable {
+package enum GrantAction: Sendable, Equatable {
     /// The held access token answers the request.
     case serve
     /// Use the refresh token; it can renew but never widen the grant (RFC 6749 §6).
@@ -73,14 +73,14 @@ public enum GrantAction: Sendable, Equatable {
 }
 
 /// Why the planner gives up; maps to `scope_unattainable` on the wire.
-public enum GrantPlanFailure: Error, Sendable, Equatable, CustomStringConvertible {
+package enum GrantPlanFailure: Error, Sendable, Equatable, CustomStringConvertible {
     /// Everything the request needs was asked for before and the server did not grant
     /// it or refused the token anyway: another sign-in would ask for the same again.
     case scopesRefused(ScopeSet)
     /// ``StepUpLedger/maximumAuthorizations`` sign-ins without a successful use in between.
     case authorizationLimitReached(attempts: Int)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .scopesRefused(let scopes):
             scopes.isEmpty
@@ -99,27 +99,27 @@ public enum GrantPlanFailure: Error, Sendable, Equatable, CustomStringConvertibl
 /// consecutive requests without a challenge as the sign that the token in between
 /// worked (the client moved on) and only then forgets the attempts. The limit is per
 /// resource, a superset of the per-operation limit MCP asks for.
-public struct StepUpLedger: Sendable, Equatable {
+package struct StepUpLedger: Sendable, Equatable {
     /// The most sign-ins in a row, the first included (MCP's conformance threshold).
-    public static let maximumAuthorizations = 3
+    package static let maximumAuthorizations = 3
 
     /// Sign-ins started since the last successful use.
-    public private(set) var authorizations = 0
+    package private(set) var authorizations = 0
     /// Refreshes made because a server rejected a token, since the last successful use.
-    public private(set) var refreshesAfterRejection = 0
+    package private(set) var refreshesAfterRejection = 0
     private var challengeFreeStreak = 0
 
     /// A fresh ledger.
-    public init() {}
+    package init() {}
 
     /// Forget all attempts (a person signed in explicitly, or the grant was revoked).
-    public mutating func reset() {
+    package mutating func reset() {
         self = StepUpLedger()
     }
 
     /// Records that a client request arrived. Call once per client request, before
     /// planning it (a request may be planned again after a flight it joined ends).
-    public mutating func noteRequest(_ request: TokenRequest) {
+    package mutating func noteRequest(_ request: TokenRequest) {
         if request.reportsChallenge {
             challengeFreeStreak = 0
             return
@@ -136,7 +136,7 @@ public struct StepUpLedger: Sendable, Equatable {
 }
 
 /// Decides, without I/O, what a token request needs: the heart of the broker.
-public enum GrantPlanner {
+package enum GrantPlanner {
     /// Plans one token request.
     ///
     /// Every `.authorize` and rejection-driven `.refresh` it returns is counted in
@@ -150,7 +150,7 @@ public enum GrantPlanner {
     ///   - sources: scope fallbacks from discovery.
     ///   - ledger: the resource's attempt memory, updated.
     ///   - now: the current time, from the caller's clock.
-    public static func plan(
+    package static func plan(
         _ request: TokenRequest, grant: Grant?, sources: ScopeSources, ledger: inout StepUpLedger, now: Date
     ) -> GrantAction {
         let challenged = request.challenge?.scope ?? []

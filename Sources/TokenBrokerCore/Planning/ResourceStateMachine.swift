@@ -1,7 +1,7 @@
 #if canImport(FoundationEssentials)
-public import FoundationEssentials
+package import FoundationEssentials
 #else
-public import Foundation
+package import Foundation
 #endif
 
 /// Every decision the broker makes for one resource server, as a value: what the grant is,
@@ -17,19 +17,19 @@ public import Foundation
 /// makes one, ``next(_:now:)`` says its next step until it is served or fails. While a
 /// refresh or a sign-in is in flight every other attempt is told to wait for it, so there
 /// is one refresh and one sign-in per resource at a time (rotation-safe refresh).
-public struct ResourceStateMachine: Sendable {
+package struct ResourceStateMachine: Sendable {
     /// The most steps one request takes before the machine gives up (a refresh, a sign-in,
     /// a retry after re-registration and the waits between need far fewer).
-    public static let maximumSteps = 8
+    package static let maximumSteps = 8
 
     /// The resource server this machine decides for.
-    public let resource: ResourceURI
+    package let resource: ResourceURI
     /// What the broker holds: the grant as last stored.
-    public private(set) var grant: Grant?
+    package private(set) var grant: Grant?
     /// Scope fallbacks from the latest discovery.
-    public var sources: ScopeSources
+    package var sources: ScopeSources
     /// Sign-ins and rejection-driven refreshes since the last successful use.
-    public private(set) var ledger = StepUpLedger()
+    package private(set) var ledger = StepUpLedger()
     private var refresh = RefreshState.idle
     private var signIn = SignInState.idle
 
@@ -46,20 +46,20 @@ public struct ResourceStateMachine: Sendable {
     }
 
     /// A machine for `resource`, holding `grant` as stored.
-    public init(resource: ResourceURI, grant: Grant?, sources: ScopeSources) {
+    package init(resource: ResourceURI, grant: Grant?, sources: ScopeSources) {
         self.resource = resource
         self.grant = grant
         self.sources = sources
     }
 
     /// True while a refresh is being answered.
-    public var isRefreshing: Bool {
+    package var isRefreshing: Bool {
         if case .inFlight = refresh { return true }
         return false
     }
 
     /// True while a sign-in is starting or waiting for a person.
-    public var isSigningIn: Bool {
+    package var isSigningIn: Bool {
         if case .active = signIn { return true }
         return false
     }
@@ -72,7 +72,7 @@ public struct ResourceStateMachine: Sendable {
     /// Returns the attempt to pass to ``next(_:now:)``, and whether the request reports a 401
     /// for the current token, after which the protected resource metadata is read again
     /// (it may name another authorization server: ``authorizationServerChanged(to:stored:now:)``).
-    public mutating func begin(_ request: TokenRequest, cacheHits: Int = 0) -> (TokenAttempt, checkAuthorizationServer: Bool) {
+    package mutating func begin(_ request: TokenRequest, cacheHits: Int = 0) -> (TokenAttempt, checkAuthorizationServer: Bool) {
         for _ in 0..<cacheHits { ledger.noteRequest(TokenRequest()) }
         ledger.noteRequest(request)
         var request = request
@@ -93,7 +93,7 @@ public struct ResourceStateMachine: Sendable {
 
     /// The attempt's next step. Call again after each wait, refresh or sign-in it was told
     /// to perform, until it is served or fails.
-    public mutating func next(_ attempt: inout TokenAttempt, now: Date) -> TokenStep {
+    package mutating func next(_ attempt: inout TokenAttempt, now: Date) -> TokenStep {
         attempt.steps += 1
         guard attempt.steps <= Self.maximumSteps else { return .fail(.unsettled) }
         if case .inFlight = refresh {
@@ -124,7 +124,7 @@ public struct ResourceStateMachine: Sendable {
     // MARK: - Refresh
 
     /// The token endpoint answered the refresh in flight.
-    public mutating func refreshAnswered(_ answer: TokenEndpointAnswer, now: Date) -> RefreshEffect {
+    package mutating func refreshAnswered(_ answer: TokenEndpointAnswer, now: Date) -> RefreshEffect {
         guard case .inFlight(let base) = refresh, let sent = base.refreshToken else {
             return .fail(.unsettled)
         }
@@ -143,14 +143,14 @@ public struct ResourceStateMachine: Sendable {
 
     /// The rotated grant was offered to the store: `swapped` when it replaced the refresh
     /// token sent (else another writer got there first and `stored` is what it wrote).
-    public mutating func rotationStored(_ next: Grant, swapped: Bool, stored: Grant?) {
+    package mutating func rotationStored(_ next: Grant, swapped: Bool, stored: Grant?) {
         grant = swapped ? next : stored
         refresh = .idle
     }
 
     /// After a refused refresh, the grant as stored now. When it holds another refresh token
     /// someone rotated it meanwhile and it is adopted; otherwise the tokens are dead.
-    public mutating func storedGrantRead(_ stored: Grant?) -> RefusalVerdict {
+    package mutating func storedGrantRead(_ stored: Grant?) -> RefusalVerdict {
         guard case .inFlight(let base) = refresh else { return .adopted }
         if let stored, stored.refreshToken != base.refreshToken {
             grant = stored
@@ -161,7 +161,7 @@ public struct ResourceStateMachine: Sendable {
     }
 
     /// The dead tokens were deleted from the store: a sign-in is needed.
-    public mutating func tokensForgotten() {
+    package mutating func tokensForgotten() {
         grant?.accessToken = nil
         grant?.accessTokenExpiresAt = nil
         grant?.refreshToken = nil
@@ -169,7 +169,7 @@ public struct ResourceStateMachine: Sendable {
     }
 
     /// The refresh ended without an answer to classify (the server unreachable, storage failed).
-    public mutating func refreshAbandoned() {
+    package mutating func refreshAbandoned() {
         refresh = .idle
     }
 
@@ -178,13 +178,13 @@ public struct ResourceStateMachine: Sendable {
     /// The authorization server's redirect was refused before any code exchange.
     /// Returns whether the client registration should be dropped so the next sign-in
     /// registers again.
-    public func callbackRefused(_ error: AuthorizationResponseError) -> Bool {
+    package func callbackRefused(_ error: AuthorizationResponseError) -> Bool {
         error.oauthError?.condemnsRegistration == true
     }
 
     /// The token endpoint answered the code exchange of a sign-in at `issuer` that asked
     /// for `scopes`.
-    public func codeExchangeAnswered(_ answer: TokenEndpointAnswer, issuer: String, scopes: ScopeSet, now: Date) -> ExchangeEffect {
+    package func codeExchangeAnswered(_ answer: TokenEndpointAnswer, issuer: String, scopes: ScopeSet, now: Date) -> ExchangeEffect {
         switch answer {
         case .issued(let response):
             let base = (grant?.issuer == issuer ? grant : nil)
@@ -197,7 +197,7 @@ public struct ResourceStateMachine: Sendable {
 
     /// A sign-in started before a restart is waiting again for its callback or paste.
     /// Returns false when another sign-in is in flight already (the older one is dropped).
-    public mutating func signInResumed(scopes: ScopeSet) -> Bool {
+    package mutating func signInResumed(scopes: ScopeSet) -> Bool {
         guard case .idle = signIn else { return false }
         signIn = .active(scopes: scopes)
         return true
@@ -205,7 +205,7 @@ public struct ResourceStateMachine: Sendable {
 
     /// The sign-in in flight ended: with the grant it stored, or without one (refused,
     /// timed out, or it could not start).
-    public mutating func signInEnded(storing grant: Grant?) {
+    package mutating func signInEnded(storing grant: Grant?) {
         if let grant { self.grant = grant }
         signIn = .idle
     }
@@ -214,7 +214,7 @@ public struct ResourceStateMachine: Sendable {
     /// everything the request needs is its answer, even when the server granted fewer
     /// scopes (RFC 6749 §5.1): planning again would refuse the narrowed grant, although a
     /// person just signed in for this very request.
-    public mutating func signInJoined(_ attempt: inout TokenAttempt, outcome: SignInOutcome, scopes: ScopeSet) -> JoinVerdict {
+    package mutating func signInJoined(_ attempt: inout TokenAttempt, outcome: SignInOutcome, scopes: ScopeSet) -> JoinVerdict {
         let started = attempt.startedSignIn
         attempt.startedSignIn = false
         switch outcome {
@@ -240,7 +240,7 @@ public struct ResourceStateMachine: Sendable {
     /// The resource's metadata now names another authorization server (SEP-2352): nothing
     /// of the old one is used there. The grant starts over at `issuer` (with `stored`, a
     /// grant already held there), keeping the scopes asked for so far.
-    public mutating func authorizationServerChanged(to issuer: String, stored: Grant?, now: Date) {
+    package mutating func authorizationServerChanged(to issuer: String, stored: Grant?, now: Date) {
         let requested = grant?.requestedScopes ?? []
         grant = stored ?? Grant(resource: resource, issuer: issuer, requestedScopes: requested, createdAt: now, updatedAt: now)
         ledger.reset()
@@ -248,7 +248,7 @@ public struct ResourceStateMachine: Sendable {
 
     /// The grant was revoked: tokens and scope history are gone, so the next sign-in asks
     /// only for what is needed again.
-    public mutating func revoked() {
+    package mutating func revoked() {
         grant?.accessToken = nil
         grant?.accessTokenExpiresAt = nil
         grant?.refreshToken = nil
@@ -259,7 +259,7 @@ public struct ResourceStateMachine: Sendable {
 }
 
 /// What it took to answer a token request, for the audit log.
-public enum TokenOrigin: Sendable, Equatable {
+package enum TokenOrigin: Sendable, Equatable {
     /// It was held already.
     case held
     /// A refresh (this request's or one it waited for) brought it.
@@ -270,11 +270,11 @@ public enum TokenOrigin: Sendable, Equatable {
 
 /// One token request on its way through a ``ResourceStateMachine``; the caller keeps it
 /// between steps.
-public struct TokenAttempt: Sendable {
+package struct TokenAttempt: Sendable {
     /// What is asked, as the machine understood it on arrival.
-    public internal(set) var request: TokenRequest
+    package internal(set) var request: TokenRequest
     /// What it took so far.
-    public internal(set) var origin = TokenOrigin.held
+    package internal(set) var origin = TokenOrigin.held
     var steps = 0
     var startedSignIn = false
     var retriedRegistration = false
@@ -290,7 +290,7 @@ public struct TokenAttempt: Sendable {
 }
 
 /// What a token request does next.
-public enum TokenStep: Sendable, Equatable {
+package enum TokenStep: Sendable, Equatable {
     /// Hand out this grant's access token.
     case serve(Grant)
     /// A refresh is in flight: wait for it to end, then ask for the next step.
@@ -307,24 +307,24 @@ public enum TokenStep: Sendable, Equatable {
 
 /// The refresh to perform; the issuer is the authorization server it goes to, fixed for
 /// the whole refresh.
-public struct RefreshOrder: Sendable, Equatable {
+package struct RefreshOrder: Sendable, Equatable {
     /// The refresh token to send.
-    public var refreshToken: Secret
+    package var refreshToken: Secret
     /// The authorization server that issued it.
-    public var issuer: String
+    package var issuer: String
     /// Every scope asked for so far (a client registered for fewer must register again).
-    public var requestedScopes: ScopeSet
+    package var requestedScopes: ScopeSet
 }
 
 /// A token endpoint's answer, classified.
-public enum TokenEndpointAnswer: Sendable, Equatable {
+package enum TokenEndpointAnswer: Sendable, Equatable {
     /// HTTP 200 with a usable token response.
     case issued(TokenResponse)
     /// Any other status, with the OAuth error code when the body carried one.
     case refused(status: Int, error: OAuthErrorCode?)
 
     /// Classifies an HTTP answer. A 200 whose body is no usable token response throws.
-    public init(status: Int, body: Data) throws(TokenResponseError) {
+    package init(status: Int, body: Data) throws(TokenResponseError) {
         if status == 200 {
             self = .issued(try TokenResponse.decode(body))
         } else {
@@ -334,7 +334,7 @@ public enum TokenEndpointAnswer: Sendable, Equatable {
 }
 
 /// What to do with a refresh answer.
-public enum RefreshEffect: Sendable, Equatable {
+package enum RefreshEffect: Sendable, Equatable {
     /// Store the rotated grant only if the stored refresh token is still `replacing`, then
     /// report with ``ResourceStateMachine/rotationStored(_:swapped:stored:)``.
     case storeRotation(Grant, replacing: Secret)
@@ -346,7 +346,7 @@ public enum RefreshEffect: Sendable, Equatable {
 }
 
 /// What a refused refresh comes to once the stored grant is known.
-public enum RefusalVerdict: Sendable, Equatable {
+package enum RefusalVerdict: Sendable, Equatable {
     /// Another writer had rotated the token; its grant is now held.
     case adopted
     /// The tokens are dead: delete them, then report ``ResourceStateMachine/tokensForgotten()``.
@@ -354,7 +354,7 @@ public enum RefusalVerdict: Sendable, Equatable {
 }
 
 /// What to do with a code exchange answer.
-public enum ExchangeEffect: Sendable, Equatable {
+package enum ExchangeEffect: Sendable, Equatable {
     /// Store this grant, then report ``ResourceStateMachine/signInEnded(storing:)``.
     case storeGrant(Grant)
     /// The sign-in failed (and the client registration is to be dropped when told).
@@ -362,7 +362,7 @@ public enum ExchangeEffect: Sendable, Equatable {
 }
 
 /// How a sign-in that a request joined ended.
-public enum SignInOutcome: Sendable, Equatable {
+package enum SignInOutcome: Sendable, Equatable {
     /// The person signed in; this grant is held now.
     case signedIn(Grant)
     /// It failed, with the server's OAuth error code when there was one.
@@ -370,7 +370,7 @@ public enum SignInOutcome: Sendable, Equatable {
 }
 
 /// What a request does after the sign-in it joined.
-public enum JoinVerdict: Sendable, Equatable {
+package enum JoinVerdict: Sendable, Equatable {
     /// Hand out this grant's token.
     case serve(Grant)
     /// Ask the machine for the next step.
@@ -380,7 +380,7 @@ public enum JoinVerdict: Sendable, Equatable {
 }
 
 /// Why the machine gives up on a request.
-public enum GrantFailure: Error, Sendable, Equatable, CustomStringConvertible {
+package enum GrantFailure: Error, Sendable, Equatable, CustomStringConvertible {
     /// No sign-in can bring what is asked (`scope_unattainable`).
     case scopeUnattainable(GrantPlanFailure)
     /// The authorization server refused (`authorization_failed`).
@@ -388,7 +388,7 @@ public enum GrantFailure: Error, Sendable, Equatable, CustomStringConvertible {
     /// More steps than any request needs: a bug, not a server's doing.
     case unsettled
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .scopeUnattainable(let failure): failure.description
         case .refused(let refusal): refusal.description
@@ -398,28 +398,28 @@ public enum GrantFailure: Error, Sendable, Equatable, CustomStringConvertible {
 }
 
 /// An authorization server's refusal at its token endpoint.
-public struct OAuthRefusal: Sendable, Equatable, CustomStringConvertible {
+package struct OAuthRefusal: Sendable, Equatable, CustomStringConvertible {
     /// Which exchange was refused.
-    public enum Step: Sendable, Equatable {
+    package enum Step: Sendable, Equatable {
         case refresh
         case codeExchange
     }
 
     /// Which exchange was refused.
-    public var step: Step
+    package var step: Step
     /// The HTTP status.
-    public var status: Int
+    package var status: Int
     /// The OAuth error code, when the body carried one.
-    public var error: OAuthErrorCode?
+    package var error: OAuthErrorCode?
 
     /// Creates a refusal.
-    public init(step: Step, status: Int, error: OAuthErrorCode?) {
+    package init(step: Step, status: Int, error: OAuthErrorCode?) {
         self.step = step
         self.status = status
         self.error = error
     }
 
-    public var description: String {
+    package var description: String {
         let what = step == .refresh ? "the refresh" : "the code exchange"
         return "the authorization server refused \(what) (\(error?.description ?? "HTTP \(status)"))"
     }

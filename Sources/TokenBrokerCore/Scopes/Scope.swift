@@ -3,28 +3,28 @@
 /// A scope is an opaque, case-sensitive string of printable ASCII without spaces,
 /// double quotes or backslashes. Two scopes are the same only when their strings are
 /// identical: the broker never folds case or interprets hierarchies.
-public struct Scope: RawRepresentable, Hashable, Sendable, Comparable, CustomStringConvertible {
+package struct Scope: RawRepresentable, Hashable, Sendable, Comparable, CustomStringConvertible {
     /// The scope exactly as the server spells it.
-    public let rawValue: String
+    package let rawValue: String
 
     /// Creates a scope when `rawValue` is a valid RFC 6749 `scope-token`, else `nil`.
-    public init?(rawValue: String) {
+    package init?(rawValue: String) {
         guard Scope.isValidToken(rawValue) else { return nil }
         self.rawValue = rawValue
     }
 
     /// Creates a scope, throwing ``ScopeError`` with the offending text when it is invalid.
-    public init(validating text: String) throws(ScopeError) {
+    package init(validating text: String) throws(ScopeError) {
         guard let scope = Scope(rawValue: text) else { throw ScopeError.invalidScope(text) }
         self = scope
     }
 
     /// `offline_access`, the scope that asks an OpenID-style server for a refresh token.
-    public static let offlineAccess = Scope(rawValue: "offline_access")!
+    package static let offlineAccess = Scope(rawValue: "offline_access")!
 
-    public var description: String { rawValue }
+    package var description: String { rawValue }
 
-    public static func < (lhs: Scope, rhs: Scope) -> Bool { lhs.rawValue < rhs.rawValue }
+    package static func < (lhs: Scope, rhs: Scope) -> Bool { lhs.rawValue < rhs.rawValue }
 
     /// `scope-token = 1*( %x21 / %x23-5B / %x5D-7E )`
     static func isValidToken(_ text: String) -> Bool {
@@ -38,11 +38,11 @@ public struct Scope: RawRepresentable, Hashable, Sendable, Comparable, CustomStr
 }
 
 /// Why a scope string was refused.
-public enum ScopeError: Error, Equatable, Sendable, CustomStringConvertible {
+package enum ScopeError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The text contains a character RFC 6749 §3.3 does not allow in a scope, or is empty.
     case invalidScope(String)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .invalidScope(let text):
             // Scope strings are not secrets, but a hostile server could send megabytes.

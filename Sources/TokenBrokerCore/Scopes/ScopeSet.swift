@@ -3,24 +3,24 @@
 ///
 /// Order matters for people and tests, not for OAuth: the space-delimited form the
 /// broker sends is stable, so the same state always produces the same request.
-public struct ScopeSet: Hashable, Sendable, Sequence, ExpressibleByArrayLiteral, CustomStringConvertible {
+package struct ScopeSet: Hashable, Sendable, Sequence, ExpressibleByArrayLiteral, CustomStringConvertible {
     /// The scopes in first-seen order, without duplicates.
-    public private(set) var scopes: [Scope]
+    package private(set) var scopes: [Scope]
     private var members: Set<Scope>
 
     /// The empty set.
-    public init() {
+    package init() {
         scopes = []
         members = []
     }
 
     /// A set of `scopes` in their order, dropping later duplicates.
-    public init<S: Sequence>(_ scopes: S) where S.Element == Scope {
+    package init<S: Sequence>(_ scopes: S) where S.Element == Scope {
         self.init()
         formUnion(scopes)
     }
 
-    public init(arrayLiteral elements: Scope...) {
+    package init(arrayLiteral elements: Scope...) {
         self.init(elements)
     }
 
@@ -28,7 +28,7 @@ public struct ScopeSet: Hashable, Sendable, Sequence, ExpressibleByArrayLiteral,
     ///
     /// Runs of spaces are tolerated (servers are not always tidy); any other character
     /// outside the scope alphabet is an error, so a malformed value never half-applies.
-    public init(parsing text: String) throws(ScopeError) {
+    package init(parsing text: String) throws(ScopeError) {
         self.init()
         for piece in text.split(separator: " ", omittingEmptySubsequences: true) {
             insert(try Scope(validating: String(piece)))
@@ -36,7 +36,7 @@ public struct ScopeSet: Hashable, Sendable, Sequence, ExpressibleByArrayLiteral,
     }
 
     /// Validates each string as a scope.
-    public init(validating strings: [String]) throws(ScopeError) {
+    package init(validating strings: [String]) throws(ScopeError) {
         self.init()
         for string in strings {
             insert(try Scope(validating: string))
@@ -44,54 +44,54 @@ public struct ScopeSet: Hashable, Sendable, Sequence, ExpressibleByArrayLiteral,
     }
 
     /// The space-delimited form, or `""` for the empty set.
-    public var spaceDelimited: String { scopes.map(\.rawValue).joined(separator: " ") }
+    package var spaceDelimited: String { scopes.map(\.rawValue).joined(separator: " ") }
 
     /// The scope strings in order.
-    public var strings: [String] { scopes.map(\.rawValue) }
+    package var strings: [String] { scopes.map(\.rawValue) }
 
-    public var isEmpty: Bool { scopes.isEmpty }
-    public var count: Int { scopes.count }
-    public var description: String { "[" + spaceDelimited + "]" }
+    package var isEmpty: Bool { scopes.isEmpty }
+    package var count: Int { scopes.count }
+    package var description: String { "[" + spaceDelimited + "]" }
 
-    public func contains(_ scope: Scope) -> Bool { members.contains(scope) }
+    package func contains(_ scope: Scope) -> Bool { members.contains(scope) }
 
     /// True when every scope of `other` is in this set.
-    public func isSuperset(of other: ScopeSet) -> Bool { other.members.isSubset(of: members) }
+    package func isSuperset(of other: ScopeSet) -> Bool { other.members.isSubset(of: members) }
 
     /// True when every scope of this set is in `other`.
-    public func isSubset(of other: ScopeSet) -> Bool { members.isSubset(of: other.members) }
+    package func isSubset(of other: ScopeSet) -> Bool { members.isSubset(of: other.members) }
 
     /// Appends `scope` unless it is already present.
-    public mutating func insert(_ scope: Scope) {
+    package mutating func insert(_ scope: Scope) {
         if members.insert(scope).inserted {
             scopes.append(scope)
         }
     }
 
     /// Appends the scopes of `other` that are not yet present, in their order.
-    public mutating func formUnion<S: Sequence>(_ other: S) where S.Element == Scope {
+    package mutating func formUnion<S: Sequence>(_ other: S) where S.Element == Scope {
         for scope in other { insert(scope) }
     }
 
     /// This set followed by the new scopes of `other`.
-    public func union<S: Sequence>(_ other: S) -> ScopeSet where S.Element == Scope {
+    package func union<S: Sequence>(_ other: S) -> ScopeSet where S.Element == Scope {
         var result = self
         result.formUnion(other)
         return result
     }
 
     /// The scopes of this set that are not in `other`, in this set's order.
-    public func subtracting(_ other: ScopeSet) -> ScopeSet {
+    package func subtracting(_ other: ScopeSet) -> ScopeSet {
         ScopeSet(scopes.filter { !other.members.contains($0) })
     }
 
-    public func makeIterator() -> IndexingIterator<[Scope]> { scopes.makeIterator() }
+    package func makeIterator() -> IndexingIterator<[Scope]> { scopes.makeIterator() }
 
     /// Order-sensitive: `[a b]` and `[b a]` differ, because the order is what gets sent.
-    public static func == (lhs: ScopeSet, rhs: ScopeSet) -> Bool { lhs.scopes == rhs.scopes }
+    package static func == (lhs: ScopeSet, rhs: ScopeSet) -> Bool { lhs.scopes == rhs.scopes }
 
-    public func hash(into hasher: inout Hasher) { hasher.combine(scopes) }
+    package func hash(into hasher: inout Hasher) { hasher.combine(scopes) }
 
     /// True when both sets hold the same scopes, whatever their order.
-    public func hasSameMembers(as other: ScopeSet) -> Bool { members == other.members }
+    package func hasSameMembers(as other: ScopeSet) -> Bool { members == other.members }
 }

@@ -1,11 +1,11 @@
 #if canImport(FoundationEssentials)
-public import FoundationEssentials
+package import FoundationEssentials
 #else
-public import Foundation
+package import Foundation
 #endif
 
 /// Which grant produced a token response; decides how omitted fields are read.
-public enum TokenRound: Sendable, Equatable {
+package enum TokenRound: Sendable, Equatable {
     /// An authorization code exchange after a sign-in that asked for `requested`.
     case authorizationCode(requested: ScopeSet)
     /// A refresh token grant.
@@ -14,7 +14,7 @@ public enum TokenRound: Sendable, Equatable {
 
 extension Grant {
     /// Longest lifetime taken from `expires_in`; bounds a server that sends nonsense.
-    public static let maximumTokenLifetime: TimeInterval = 10 * 365 * 24 * 3600
+    package static let maximumTokenLifetime: TimeInterval = 10 * 365 * 24 * 3600
 
     /// The grant after a successful token response.
     ///
@@ -26,7 +26,7 @@ extension Grant {
     /// - A refresh that returns no `refresh_token` keeps the current one.
     /// - `expires_in` becomes an absolute expiry; a missing or non-positive one means
     ///   the lifetime is unknown (the token is used until a server rejects it).
-    public func applying(_ response: TokenResponse, round: TokenRound, now: Date) -> Grant {
+    package func applying(_ response: TokenResponse, round: TokenRound, now: Date) -> Grant {
         var next = self
         next.accessToken = response.accessToken
         switch round {
@@ -52,14 +52,14 @@ extension Grant {
     ///
     /// A client cannot get more validity than the server grants: without the cap, a
     /// `minValidSeconds` above the token lifetime would refresh on every request.
-    public func hasAccessToken(validFor minimumValidity: TimeInterval, at now: Date) -> Bool {
+    package func hasAccessToken(validFor minimumValidity: TimeInterval, at now: Date) -> Bool {
         guard accessToken != nil else { return false }
         guard let expiry = accessTokenExpiresAt else { return true }
         return Grant.stillValid(expiresAt: expiry, issuedAt: updatedAt, minimumValidity: minimumValidity, at: now)
     }
 
     /// The validity rule of ``hasAccessToken(validFor:at:)`` for a token issued at `issuedAt`.
-    public static func stillValid(expiresAt: Date, issuedAt: Date, minimumValidity: TimeInterval, at now: Date) -> Bool {
+    package static func stillValid(expiresAt: Date, issuedAt: Date, minimumValidity: TimeInterval, at now: Date) -> Bool {
         let lifetime = expiresAt.timeIntervalSince(issuedAt)
         let required = lifetime > 0 ? min(minimumValidity, lifetime / 2) : minimumValidity
         return expiresAt.timeIntervalSince(now) >= required

@@ -3,40 +3,40 @@
 ///
 /// A struct over the raw string, not an enum: servers send codes no list anticipates, and
 /// those still reach the client in `data.error`.
-public struct OAuthErrorCode: RawRepresentable, Hashable, Sendable, Decodable, ExpressibleByStringLiteral,
+package struct OAuthErrorCode: RawRepresentable, Hashable, Sendable, Decodable, ExpressibleByStringLiteral,
     CustomStringConvertible
 {
     /// The code as the server sent it.
-    public let rawValue: String
+    package let rawValue: String
 
     /// Wraps a code as the server sent it.
-    public init(rawValue: String) {
+    package init(rawValue: String) {
         self.rawValue = rawValue
     }
 
     /// A code written in the source, as in `"invalid_grant"`.
-    public init(stringLiteral value: String) {
+    package init(stringLiteral value: String) {
         rawValue = value
     }
 
     /// The refresh token or authorization code is invalid, expired or revoked.
-    public static let invalidGrant = OAuthErrorCode(rawValue: "invalid_grant")
+    package static let invalidGrant = OAuthErrorCode(rawValue: "invalid_grant")
     /// The client is unknown or failed to authenticate.
-    public static let invalidClient = OAuthErrorCode(rawValue: "invalid_client")
+    package static let invalidClient = OAuthErrorCode(rawValue: "invalid_client")
     /// A requested scope is invalid, unknown or beyond the registration.
-    public static let invalidScope = OAuthErrorCode(rawValue: "invalid_scope")
+    package static let invalidScope = OAuthErrorCode(rawValue: "invalid_scope")
     /// The person or the server declined.
-    public static let accessDenied = OAuthErrorCode(rawValue: "access_denied")
+    package static let accessDenied = OAuthErrorCode(rawValue: "access_denied")
 
     /// At most 64 characters: a hostile server's code is not a place for an essay.
-    public var description: String { String(rawValue.prefix(64)) }
+    package var description: String { String(rawValue.prefix(64)) }
 
     /// Codes that mean the client registration no longer fits: it is gone (`invalid_client`)
     /// or narrower than the scopes asked for (`invalid_scope`; the MCP SDK's server checks
     /// registered scopes). Registering again can help, once.
-    public var condemnsRegistration: Bool { self == .invalidClient || self == .invalidScope }
+    package var condemnsRegistration: Bool { self == .invalidClient || self == .invalidScope }
 
-    public init(from decoder: any Decoder) throws {
+    package init(from decoder: any Decoder) throws {
         rawValue = try decoder.singleValueContainer().decode(String.self)
     }
 }

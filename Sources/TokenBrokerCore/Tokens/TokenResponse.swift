@@ -1,24 +1,24 @@
 #if canImport(FoundationEssentials)
-public import FoundationEssentials
+package import FoundationEssentials
 #else
-public import Foundation
+package import Foundation
 #endif
 
 /// A successful token endpoint response (RFC 6749 §5.1).
-public struct TokenResponse: Sendable, Equatable {
+package struct TokenResponse: Sendable, Equatable {
     /// The access token.
-    public var accessToken: Secret
+    package var accessToken: Secret
     /// The token type as sent; the broker only accepts `Bearer` (in any case).
-    public var tokenType: String
+    package var tokenType: String
     /// `expires_in` in seconds, when given.
-    public var expiresIn: Int?
+    package var expiresIn: Int?
     /// A (possibly rotated) refresh token, when given.
-    public var refreshToken: Secret?
+    package var refreshToken: Secret?
     /// The granted scopes when the server said; `nil` when it omitted `scope`.
-    public var scope: ScopeSet?
+    package var scope: ScopeSet?
 
     /// Creates a response.
-    public init(accessToken: Secret, tokenType: String = "Bearer", expiresIn: Int? = nil, refreshToken: Secret? = nil, scope: ScopeSet? = nil) {
+    package init(accessToken: Secret, tokenType: String = "Bearer", expiresIn: Int? = nil, refreshToken: Secret? = nil, scope: ScopeSet? = nil) {
         self.accessToken = accessToken
         self.tokenType = tokenType
         self.expiresIn = expiresIn
@@ -32,7 +32,7 @@ public struct TokenResponse: Sendable, Equatable {
     /// `scope` as a space-delimited string or an array, `token_type` in any case.
     /// Refuses what the broker cannot use safely: no `access_token`, a token type other
     /// than Bearer, scopes with invalid characters.
-    public static func decode(_ body: Data) throws(TokenResponseError) -> TokenResponse {
+    package static func decode(_ body: Data) throws(TokenResponseError) -> TokenResponse {
         let raw: RawTokenResponse
         do {
             raw = try JSONDecoder().decode(RawTokenResponse.self, from: body)
@@ -64,14 +64,14 @@ public struct TokenResponse: Sendable, Equatable {
 }
 
 /// An OAuth error response body (RFC 6749 §5.2).
-public struct OAuthErrorResponse: Sendable, Equatable, Decodable {
+package struct OAuthErrorResponse: Sendable, Equatable, Decodable {
     /// The error code, e.g. `invalid_grant`.
-    public var error: OAuthErrorCode
+    package var error: OAuthErrorCode
     /// Human-readable text from the server; may be absent.
-    public var errorDescription: String?
+    package var errorDescription: String?
 
     /// Creates an error response.
-    public init(error: OAuthErrorCode, errorDescription: String? = nil) {
+    package init(error: OAuthErrorCode, errorDescription: String? = nil) {
         self.error = error
         self.errorDescription = errorDescription
     }
@@ -82,20 +82,20 @@ public struct OAuthErrorResponse: Sendable, Equatable, Decodable {
     }
 
     /// Decodes an error body, or `nil` when the body is not one (DOT labels JSON as text/html).
-    public static func decode(_ body: Data) -> OAuthErrorResponse? {
+    package static func decode(_ body: Data) -> OAuthErrorResponse? {
         try? JSONDecoder().decode(OAuthErrorResponse.self, from: body)
     }
 }
 
 /// Why a token endpoint answer could not be used.
-public enum TokenResponseError: Error, Equatable, Sendable, CustomStringConvertible {
+package enum TokenResponseError: Error, Equatable, Sendable, CustomStringConvertible {
     case malformed
     case missingAccessToken
     case missingTokenType
     case unsupportedTokenType(String)
     case invalidScope
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .malformed: "the token endpoint answered with something that is not a token response"
         case .missingAccessToken: "the token endpoint's response has no access_token"

@@ -5,22 +5,22 @@
 /// endpoints), so it parses them itself and keeps the path and query exactly as given.
 /// Scheme and host are lowercased (they are case-insensitive); an explicit default port
 /// is dropped.
-public struct HTTPURL: Hashable, Sendable, CustomStringConvertible {
+package struct HTTPURL: Hashable, Sendable, CustomStringConvertible {
     /// `http` or `https`, lowercased.
-    public let scheme: String
+    package let scheme: String
     /// The host, lowercased; an IPv6 literal keeps its brackets (`[::1]`).
-    public let host: String
+    package let host: String
     /// The port when it is not the scheme's default, else `nil`.
-    public let port: Int?
+    package let port: Int?
     /// The path exactly as given: empty or starting with `/`.
-    public let path: String
+    package let path: String
     /// The query without its `?`, or `nil` when there is none.
-    public let query: String?
+    package let query: String?
     /// The fragment without its `#`, or `nil` when there is none.
-    public let fragment: String?
+    package let fragment: String?
 
     /// Parses `text`, which must be an absolute `http` or `https` URL.
-    public init(parsing text: String) throws(HTTPURLError) {
+    package init(parsing text: String) throws(HTTPURLError) {
         let bytes = Array(text.utf8)
         guard !bytes.isEmpty else { throw .notAbsolute }
         guard bytes.count <= HTTPURL.maximumLength else { throw .tooLong }
@@ -84,24 +84,24 @@ public struct HTTPURL: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// `scheme://host[:port]`.
-    public var origin: String {
+    package var origin: String {
         if let port { return "\(scheme)://\(host):\(port)" }
         return "\(scheme)://\(host)"
     }
 
     /// The URL as text, with lowercased scheme and host and no default port.
-    public var string: String {
+    package var string: String {
         var text = origin + path
         if let query { text += "?" + query }
         if let fragment { text += "#" + fragment }
         return text
     }
 
-    public var description: String { string }
+    package var description: String { string }
 
     /// True for `localhost`, `127.0.0.0/8` and `[::1]`: the hosts plain `http` may use
     /// when the loopback opt-in is on.
-    public var isLoopback: Bool {
+    package var isLoopback: Bool {
         if host == "localhost" || host == "[::1]" { return true }
         let octets = host.split(separator: ".", omittingEmptySubsequences: false)
         guard octets.count == 4, octets[0] == "127" else { return false }
@@ -116,7 +116,7 @@ public struct HTTPURL: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// Longer than any URL a real server sends; bounds work on hostile metadata.
-    public static let maximumLength = 8192
+    package static let maximumLength = 8192
 
     private static func parseAuthority(_ authority: ArraySlice<UInt8>, scheme: String) throws(HTTPURLError) -> (
         String, Int?
@@ -251,7 +251,7 @@ func isIPv6Address(_ bytes: ArraySlice<UInt8>) -> Bool {
 }
 
 /// Why a string is not an acceptable absolute `http(s)` URL.
-public enum HTTPURLError: Error, Equatable, Sendable, CustomStringConvertible {
+package enum HTTPURLError: Error, Equatable, Sendable, CustomStringConvertible {
     case notAbsolute
     case unsupportedScheme(String)
     case invalidCharacter
@@ -261,7 +261,7 @@ public enum HTTPURLError: Error, Equatable, Sendable, CustomStringConvertible {
     case invalidPort
     case userInfoNotAllowed
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .notAbsolute: "is not an absolute URL (it needs http:// or https://)"
         case .unsupportedScheme(let scheme): "uses the scheme \"\(scheme)\"; only http and https are supported"

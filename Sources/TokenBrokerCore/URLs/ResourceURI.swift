@@ -4,12 +4,12 @@
 /// Canonical per MCP: lowercase scheme and host, no fragment, no default port, no
 /// trailing slash. The root path is written without a slash (`https://mcp.example.com`),
 /// MCP's preferred form, so `https://host` and `https://host/` name one resource.
-public struct ResourceURI: Hashable, Sendable, Comparable, CustomStringConvertible {
+package struct ResourceURI: Hashable, Sendable, Comparable, CustomStringConvertible {
     /// The canonical components.
-    public let url: HTTPURL
+    package let url: HTTPURL
 
     /// Canonicalises and validates `text` under `policy`.
-    public init(_ text: String, policy: TransportPolicy) throws(ResourceURIError) {
+    package init(_ text: String, policy: TransportPolicy) throws(ResourceURIError) {
         let parsed: HTTPURL
         do {
             parsed = try HTTPURL(parsing: text)
@@ -31,20 +31,20 @@ public struct ResourceURI: Hashable, Sendable, Comparable, CustomStringConvertib
     }
 
     /// Re-reads a canonical string the broker stored itself; only the syntax is checked.
-    public init(storedCanonical text: String) throws(ResourceURIError) {
+    package init(storedCanonical text: String) throws(ResourceURIError) {
         try self.init(text, policy: .loopbackHTTPAllowed)
     }
 
     /// The canonical string.
-    public var string: String { url.string }
-    public var description: String { url.string }
+    package var string: String { url.string }
+    package var description: String { url.string }
 
-    public static func < (lhs: ResourceURI, rhs: ResourceURI) -> Bool { lhs.string < rhs.string }
+    package static func < (lhs: ResourceURI, rhs: ResourceURI) -> Bool { lhs.string < rhs.string }
 
     /// Whether this resource may speak for `other`: the same resource, or the same
     /// origin with a path that is a whole-segment prefix of `other`'s (so
     /// `https://a/api` covers `https://a/api/files` but not `https://a/apiary`).
-    public func covers(_ other: ResourceURI) -> Bool {
+    package func covers(_ other: ResourceURI) -> Bool {
         guard url.origin == other.url.origin else { return false }
         if url.path == other.url.path { return url.query == nil || url.query == other.url.query }
         guard url.query == nil else { return false }
@@ -60,12 +60,12 @@ public struct ResourceURI: Hashable, Sendable, Comparable, CustomStringConvertib
 }
 
 /// Why a resource URL was refused; each maps to `invalid_params` on the wire.
-public enum ResourceURIError: Error, Equatable, Sendable, CustomStringConvertible {
+package enum ResourceURIError: Error, Equatable, Sendable, CustomStringConvertible {
     case invalidURL(HTTPURLError)
     case hasFragment
     case transport(TransportPolicyViolation)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .invalidURL(let error): "the resource URL \(error)"
         case .hasFragment: "the resource URL has a fragment (#…), which a resource indicator must not have"

@@ -3,22 +3,22 @@
 /// Every OAuth endpoint must be `https`. Plain `http` is accepted only for loopback
 /// hosts and only when the operator turned on `--allow-http-loopback` (local
 /// development and tests).
-public struct TransportPolicy: Hashable, Sendable {
+package struct TransportPolicy: Hashable, Sendable {
     /// Whether `http://` is accepted for loopback hosts.
-    public var allowsHTTPLoopback: Bool
+    package var allowsHTTPLoopback: Bool
 
     /// Creates a policy.
-    public init(allowsHTTPLoopback: Bool) {
+    package init(allowsHTTPLoopback: Bool) {
         self.allowsHTTPLoopback = allowsHTTPLoopback
     }
 
     /// https only.
-    public static let strict = TransportPolicy(allowsHTTPLoopback: false)
+    package static let strict = TransportPolicy(allowsHTTPLoopback: false)
     /// https, and http on loopback.
-    public static let loopbackHTTPAllowed = TransportPolicy(allowsHTTPLoopback: true)
+    package static let loopbackHTTPAllowed = TransportPolicy(allowsHTTPLoopback: true)
 
     /// Throws unless `url` may be contacted under this policy.
-    public func check(_ url: HTTPURL) throws(TransportPolicyViolation) {
+    package func check(_ url: HTTPURL) throws(TransportPolicyViolation) {
         if url.scheme == "https" { return }
         guard url.isLoopback else { throw .plainHTTPOffLoopback(host: url.host) }
         guard allowsHTTPLoopback else { throw .plainHTTPLoopbackNotAllowed(host: url.host) }
@@ -26,13 +26,13 @@ public struct TransportPolicy: Hashable, Sendable {
 }
 
 /// Why a URL may not be contacted.
-public enum TransportPolicyViolation: Error, Equatable, Sendable, CustomStringConvertible {
+package enum TransportPolicyViolation: Error, Equatable, Sendable, CustomStringConvertible {
     /// `http://` to a host that is not loopback: never allowed.
     case plainHTTPOffLoopback(host: String)
     /// `http://` to a loopback host without the opt-in.
     case plainHTTPLoopbackNotAllowed(host: String)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .plainHTTPOffLoopback(let host):
             "uses plain http to \(host); only https is allowed (http only for loopback addresses with --allow-http-loopback)"

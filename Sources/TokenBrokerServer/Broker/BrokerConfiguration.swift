@@ -1,24 +1,24 @@
-public import TokenBrokerCore
+package import TokenBrokerCore
 
 /// How the broker behaves; built from flags and the config file by the executable.
-public struct BrokerConfiguration: Sendable {
+package struct BrokerConfiguration: Sendable {
     /// Which URLs may be contacted (`--allow-http-loopback`).
-    public var transportPolicy: TransportPolicy
+    package var transportPolicy: TransportPolicy
     /// Operator-configured clients, each bound to its issuer.
-    public var preregisteredClients: [PreregisteredClient]
+    package var preregisteredClients: [PreregisteredClient]
     /// The Client ID Metadata Document URL this installation hosts, if any.
-    public var metadataDocumentClientID: String?
+    package var metadataDocumentClientID: String?
     /// How a sign-in URL reaches the person.
-    public var browser: BrowserLauncher
+    package var browser: BrowserLauncher
     /// `client_name` for dynamic registration.
-    public var clientName: String
+    package var clientName: String
     /// The loopback callback port to use when no registration pins one; 0 picks a free port.
-    public var preferredCallbackPort: Int
+    package var preferredCallbackPort: Int
     /// How long a started sign-in stays open for a person to finish, in seconds.
-    public var signInLifetime: Double
+    package var signInLifetime: Double
 
     /// Creates a configuration.
-    public init(
+    package init(
         transportPolicy: TransportPolicy = .strict, preregisteredClients: [PreregisteredClient] = [],
         metadataDocumentClientID: String? = nil, browser: BrowserLauncher = .none, clientName: String = "tokenbroker",
         preferredCallbackPort: Int = 0, signInLifetime: Double = 900

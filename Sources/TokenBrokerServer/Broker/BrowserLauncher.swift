@@ -3,12 +3,12 @@ internal import Logging
 internal import TokenBrokerSystem
 
 /// Shows a sign-in URL to the person: runs `--browser-command` or an injected action.
-public struct BrowserLauncher: Sendable {
+package struct BrowserLauncher: Sendable {
     let open: @Sendable (String) async -> Bool
 
     /// Runs `command` (program and leading arguments, no shell) with the URL appended.
     /// The program is looked up in `PATH` when it has no slash.
-    public static func command(_ command: [String]) -> BrowserLauncher {
+    package static func command(_ command: [String]) -> BrowserLauncher {
         BrowserLauncher { url in
             guard let program = command.first else { return false }
             // Not awaited: xdg-open may run the browser itself and last as long as it.
@@ -18,15 +18,15 @@ public struct BrowserLauncher: Sendable {
     }
 
     /// Does nothing: the URL is only reported to waiting clients and `tokenbroker status`.
-    public static let none = BrowserLauncher { _ in false }
+    package static let none = BrowserLauncher { _ in false }
 
     /// A custom action, for tests and embedders.
-    public static func custom(_ action: @escaping @Sendable (String) async -> Bool) -> BrowserLauncher {
+    package static func custom(_ action: @escaping @Sendable (String) async -> Bool) -> BrowserLauncher {
         BrowserLauncher(open: action)
     }
 
     /// `xdg-open` when a desktop session is present, else nothing (the contract's default).
-    public static func systemDefault(environment: [String: String]) -> BrowserLauncher {
+    package static func systemDefault(environment: [String: String]) -> BrowserLauncher {
         let path = environment["PATH"]
         return defaultCommand(environment: environment, find: { find($0, path: path) }).map(command) ?? .none
     }

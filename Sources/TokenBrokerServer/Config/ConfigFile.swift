@@ -1,24 +1,24 @@
 internal import Foundation
-public import TokenBrokerCore
+package import TokenBrokerCore
 internal import TOMLKit
 
 /// The optional TOML config file (see the contract): every daemon flag, plus
 /// pre-registered clients and the Client ID Metadata Document URL.
-public struct ConfigFile: Sendable, Equatable {
-    public var socket: String?
-    public var database: String?
-    public var browserCommand: [String]?
-    public var allowHTTPLoopback: Bool?
-    public var logLevel: String?
-    public var callbackPort: Int?
-    public var clients: [PreregisteredClient] = []
-    public var metadataDocumentClientID: String?
+package struct ConfigFile: Sendable, Equatable {
+    package var socket: String?
+    package var database: String?
+    package var browserCommand: [String]?
+    package var allowHTTPLoopback: Bool?
+    package var logLevel: String?
+    package var callbackPort: Int?
+    package var clients: [PreregisteredClient] = []
+    package var metadataDocumentClientID: String?
 
     /// An empty configuration (no file).
-    public init() {}
+    package init() {}
 
     /// Reads `path`; a missing file is an empty configuration unless `required`.
-    public static func load(path: String, required: Bool) throws(ConfigFileError) -> ConfigFile {
+    package static func load(path: String, required: Bool) throws(ConfigFileError) -> ConfigFile {
         guard let data = FileManager.default.contents(atPath: path) else {
             if required || FileManager.default.fileExists(atPath: path) {
                 throw ConfigFileError("cannot read the config file \(path)")
@@ -29,7 +29,7 @@ public struct ConfigFile: Sendable, Equatable {
     }
 
     /// Parses TOML text; `origin` names it in errors.
-    public static func parse(_ text: String, origin: String) throws(ConfigFileError) -> ConfigFile {
+    package static func parse(_ text: String, origin: String) throws(ConfigFileError) -> ConfigFile {
         let table: TOMLTable
         do {
             table = try TOMLTable(string: text)
@@ -99,8 +99,8 @@ public struct ConfigFile: Sendable, Equatable {
 }
 
 /// A config file that cannot be used; the message names the file and the setting.
-public struct ConfigFileError: Error, Sendable, CustomStringConvertible {
-    public var description: String
+package struct ConfigFileError: Error, Sendable, CustomStringConvertible {
+    package var description: String
 
     init(_ description: String) {
         self.description = description

@@ -1,13 +1,13 @@
-public import Foundation
+package import Foundation
 
 /// The metadata of one authorization server (RFC 8414), as last fetched.
-public struct StoredAuthorizationServer: Sendable, Equatable {
+package struct StoredAuthorizationServer: Sendable, Equatable {
     /// The issuer identifier: the primary key.
-    public var issuer: String
+    package var issuer: String
     /// The metadata document exactly as fetched, as JSON text; the store checks only that it is valid JSON.
-    public var metadataJSON: String
+    package var metadataJSON: String
     /// When the metadata was fetched (stored to the second, see ``BrokerStore``).
-    public var fetchedAt: Date
+    package var fetchedAt: Date
 
     /// Creates a record.
     ///
@@ -15,7 +15,7 @@ public struct StoredAuthorizationServer: Sendable, Equatable {
     ///   - issuer: The issuer identifier.
     ///   - metadataJSON: The metadata document as JSON text.
     ///   - fetchedAt: When it was fetched.
-    public init(issuer: String, metadataJSON: String, fetchedAt: Date) {
+    package init(issuer: String, metadataJSON: String, fetchedAt: Date) {
         self.issuer = issuer
         self.metadataJSON = metadataJSON
         self.fetchedAt = fetchedAt

@@ -1,8 +1,8 @@
-public import Foundation
-public import TokenBrokerCore
+package import Foundation
+package import TokenBrokerCore
 
 /// How the broker came to hold a client identity at an authorization server.
-public enum ClientRegistrationSource: String, Sendable, Hashable, CaseIterable {
+package enum ClientRegistrationSource: String, Sendable, Hashable, CaseIterable {
     /// Configured by the operator (`[[client]]` in the config file).
     case preregistered
     /// A Client ID Metadata Document URL used as `client_id`.
@@ -15,28 +15,28 @@ public enum ClientRegistrationSource: String, Sendable, Hashable, CaseIterable {
 ///
 /// Stored only after the authorization server's metadata
 /// (``StoredAuthorizationServer``), which it refers to.
-public struct StoredClientRegistration: Sendable, Equatable {
+package struct StoredClientRegistration: Sendable, Equatable {
     /// The issuer this client is registered at: the primary key.
-    public var issuer: String
+    package var issuer: String
     /// The `client_id`.
-    public var clientID: String
+    package var clientID: String
     /// The `client_secret` of a confidential client, if any.
-    public var clientSecret: Secret?
+    package var clientSecret: Secret?
     /// `token_endpoint_auth_method`, e.g. `none` or `client_secret_basic`.
-    public var tokenEndpointAuthMethod: String
+    package var tokenEndpointAuthMethod: String
     /// The redirect URI registered for this client.
-    public var redirectURI: String
+    package var redirectURI: String
     /// Where the registration came from.
-    public var source: ClientRegistrationSource
+    package var source: ClientRegistrationSource
     /// The raw RFC 7591 registration response (JSON text), if any.
     ///
     /// A `Secret` because it holds the client secret and possibly a
     /// `registration_access_token`.
-    public var registrationResponse: Secret?
+    package var registrationResponse: Secret?
     /// When the client secret expires; `nil` when it does not (RFC 7591's `0` maps to `nil`).
-    public var clientSecretExpiresAt: Date?
+    package var clientSecretExpiresAt: Date?
     /// When the registration was stored.
-    public var createdAt: Date
+    package var createdAt: Date
 
     /// Creates a record.
     ///
@@ -50,7 +50,7 @@ public struct StoredClientRegistration: Sendable, Equatable {
     ///   - registrationResponse: The raw registration response JSON, if any.
     ///   - clientSecretExpiresAt: When the client secret expires, if it does.
     ///   - createdAt: When the registration was made.
-    public init(
+    package init(
         issuer: String,
         clientID: String,
         clientSecret: Secret? = nil,

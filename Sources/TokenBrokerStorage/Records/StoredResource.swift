@@ -1,22 +1,22 @@
-public import Foundation
-public import TokenBrokerCore
+package import Foundation
+package import TokenBrokerCore
 
 /// What the broker knows about one protected resource (an MCP server).
 ///
 /// Deleting it (``BrokerStore/deleteResource(_:)``) deletes its grants and pending
 /// authorizations too.
-public struct StoredResource: Sendable, Equatable {
+package struct StoredResource: Sendable, Equatable {
     /// The canonical resource URI: the primary key.
-    public var resource: ResourceURI
+    package var resource: ResourceURI
     /// The protected resource metadata (RFC 9728) as fetched, as JSON text.
-    public var metadataJSON: String
+    package var metadataJSON: String
     /// The authorization server the broker chose for this resource, once chosen.
     ///
     /// Must name a stored ``StoredAuthorizationServer``; it becomes `nil` if that
     /// server's metadata is ever deleted.
-    public var issuer: String?
+    package var issuer: String?
     /// When the metadata was fetched.
-    public var fetchedAt: Date
+    package var fetchedAt: Date
 
     /// Creates a record.
     ///
@@ -25,7 +25,7 @@ public struct StoredResource: Sendable, Equatable {
     ///   - metadataJSON: The protected resource metadata as JSON text.
     ///   - issuer: The chosen authorization server, if chosen yet.
     ///   - fetchedAt: When the metadata was fetched.
-    public init(resource: ResourceURI, metadataJSON: String, issuer: String? = nil, fetchedAt: Date) {
+    package init(resource: ResourceURI, metadataJSON: String, issuer: String? = nil, fetchedAt: Date) {
         self.resource = resource
         self.metadataJSON = metadataJSON
         self.issuer = issuer

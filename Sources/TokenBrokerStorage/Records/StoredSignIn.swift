@@ -1,29 +1,29 @@
-public import Foundation
-public import TokenBrokerCore
+package import Foundation
+package import TokenBrokerCore
 
 /// A browser sign-in the broker started and has not seen finish.
 ///
 /// Kept on disk so that a restarted daemon can still accept the redirect, and so
 /// that `grants/list` can show the URL a person must open.
-public struct StoredSignIn: Sendable, Equatable {
+package struct StoredSignIn: Sendable, Equatable {
     /// The OAuth `state` value: the primary key, matched against the redirect.
-    public var state: String
+    package var state: String
     /// The resource the sign-in is for.
-    public var resource: ResourceURI
+    package var resource: ResourceURI
     /// The authorization server the sign-in happens at.
-    public var issuer: String
+    package var issuer: String
     /// The PKCE `code_verifier` (RFC 7636: 43 to 128 characters; the schema enforces it).
-    public var codeVerifier: Secret
+    package var codeVerifier: Secret
     /// The redirect URI sent in the authorization request.
-    public var redirectURI: String
+    package var redirectURI: String
     /// The scopes requested, in order.
-    public var requestedScopes: ScopeSet
+    package var requestedScopes: ScopeSet
     /// The URL the person must open.
-    public var authorizationURL: String
+    package var authorizationURL: String
     /// When the sign-in started.
-    public var startedAt: Date
+    package var startedAt: Date
     /// The client the sign-in was started as (`nil` for rows written before it was kept).
-    public var clientID: String?
+    package var clientID: String?
 
     /// Creates a record.
     ///
@@ -37,7 +37,7 @@ public struct StoredSignIn: Sendable, Equatable {
     ///   - authorizationURL: The URL the person must open.
     ///   - startedAt: When the sign-in started.
     ///   - clientID: The client the sign-in was started as.
-    public init(
+    package init(
         state: String,
         resource: ResourceURI,
         issuer: String,

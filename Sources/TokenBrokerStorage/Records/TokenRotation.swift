@@ -1,22 +1,22 @@
-public import Foundation
-public import TokenBrokerCore
+package import Foundation
+package import TokenBrokerCore
 
 /// The new tokens of a grant after a refresh, for
 /// ``BrokerStore/replaceTokens(resource:issuer:expectedRefreshToken:with:)``.
-public struct TokenRotation: Sendable, Equatable {
+package struct TokenRotation: Sendable, Equatable {
     /// The new access token.
-    public var accessToken: Secret
+    package var accessToken: Secret
     /// When it expires; `nil` when the server gave no lifetime.
-    public var accessTokenExpiresAt: Date?
+    package var accessTokenExpiresAt: Date?
     /// The refresh token to keep from now on.
     ///
     /// The new one when the server rotated it; the old one again when the token
     /// response carried none (RFC 6749 §6: the client keeps using it); `nil` erases it.
-    public var refreshToken: Secret?
+    package var refreshToken: Secret?
     /// The scopes of the new access token.
-    public var grantedScopes: ScopeSet
+    package var grantedScopes: ScopeSet
     /// When the rotation happened: becomes the grant's `updatedAt`.
-    public var rotatedAt: Date
+    package var rotatedAt: Date
 
     /// Creates a rotation.
     ///
@@ -26,7 +26,7 @@ public struct TokenRotation: Sendable, Equatable {
     ///   - refreshToken: The refresh token to keep (see ``refreshToken``).
     ///   - grantedScopes: The scopes of the new access token.
     ///   - rotatedAt: When the rotation happened.
-    public init(
+    package init(
         accessToken: Secret,
         accessTokenExpiresAt: Date?,
         refreshToken: Secret?,

@@ -1,4 +1,4 @@
-public import Foundation
+package import Foundation
 
 // The audit log: who asked for which token, and what happened.
 extension BrokerStore {
@@ -8,7 +8,7 @@ extension BrokerStore {
     /// - Returns: The id of the new line.
     /// - Throws: ``StorageError``.
     @discardableResult
-    public func appendAudit(_ entry: AuditEntry) async throws(StorageError) -> Int64 {
+    package func appendAudit(_ entry: AuditEntry) async throws(StorageError) -> Int64 {
         try await write("append to the audit log") { try $0.appendAudit(entry) }
     }
 
@@ -16,7 +16,7 @@ extension BrokerStore {
     ///
     /// - Parameter entries: The lines, in order; their `id`s are ignored.
     /// - Throws: ``StorageError``.
-    public func appendAudit(contentsOf entries: [AuditEntry]) async throws(StorageError) {
+    package func appendAudit(contentsOf entries: [AuditEntry]) async throws(StorageError) {
         guard !entries.isEmpty else { return }
         try await write("append to the audit log") { transaction in
             for entry in entries { _ = try transaction.appendAudit(entry) }
@@ -28,7 +28,7 @@ extension BrokerStore {
     /// - Parameter limit: At most this many lines.
     /// - Returns: The lines, with their ids.
     /// - Throws: ``StorageError``.
-    public func recentAuditEntries(limit: Int) async throws(StorageError) -> [AuditEntry] {
+    package func recentAuditEntries(limit: Int) async throws(StorageError) -> [AuditEntry] {
         try await read("read the audit log") { try $0.recentAuditEntries(limit: limit) }
     }
 
@@ -38,7 +38,7 @@ extension BrokerStore {
     /// - Returns: How many lines were deleted.
     /// - Throws: ``StorageError``.
     @discardableResult
-    public func deleteAuditEntries(before time: Date) async throws(StorageError) -> Int {
+    package func deleteAuditEntries(before time: Date) async throws(StorageError) -> Int {
         try await write("prune the audit log") { try $0.deleteAuditEntries(before: time) }
     }
 }

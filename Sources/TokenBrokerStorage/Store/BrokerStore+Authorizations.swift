@@ -1,4 +1,4 @@
-public import Foundation
+package import Foundation
 
 // Browser sign-ins in progress.
 extension BrokerStore {
@@ -8,7 +8,7 @@ extension BrokerStore {
     /// - Throws: ``StorageError`` (``StorageError/Code/duplicate`` when the `state` is
     ///   already in use, ``StorageError/Code/constraintViolation`` for a PKCE verifier
     ///   outside 43…128 characters, ``StorageError/Code/missingReference``).
-    public func keepSignIn(_ pending: StoredSignIn) async throws(StorageError) {
+    package func keepSignIn(_ pending: StoredSignIn) async throws(StorageError) {
         try await write("record the sign-in started for \(pending.resource)") { try $0.insert(pending) }
     }
 
@@ -19,7 +19,7 @@ extension BrokerStore {
     /// - Returns: The sign-in, or `nil` if no sign-in has this state (unknown, already
     ///   taken or expired).
     /// - Throws: ``StorageError``.
-    public func takeSignIn(state: String) async throws(StorageError) -> StoredSignIn? {
+    package func takeSignIn(state: String) async throws(StorageError) -> StoredSignIn? {
         // The state comes from a browser redirect: it is not echoed into the message.
         try await write("take a pending sign-in") { try $0.takeSignIn(state: state) }
     }
@@ -28,7 +28,7 @@ extension BrokerStore {
     ///
     /// - Returns: The sign-ins.
     /// - Throws: ``StorageError``.
-    public func keptSignIns() async throws(StorageError) -> [StoredSignIn] {
+    package func keptSignIns() async throws(StorageError) -> [StoredSignIn] {
         try await read("list the pending sign-ins") { try $0.keptSignIns() }
     }
 
@@ -38,7 +38,7 @@ extension BrokerStore {
     /// - Returns: How many were deleted.
     /// - Throws: ``StorageError``.
     @discardableResult
-    public func deleteSignIns(startedBefore time: Date) async throws(StorageError) -> Int {
+    package func deleteSignIns(startedBefore time: Date) async throws(StorageError) -> Int {
         try await write("delete expired sign-ins") { try $0.deleteSignIns(startedBefore: time) }
     }
 }

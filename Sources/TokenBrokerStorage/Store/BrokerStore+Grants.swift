@@ -1,5 +1,5 @@
-public import Foundation
-public import TokenBrokerCore
+package import Foundation
+package import TokenBrokerCore
 
 // Grants: the tokens and scope history per (resource, issuer).
 extension BrokerStore {
@@ -10,7 +10,7 @@ extension BrokerStore {
     ///   - issuer: The issuer identifier.
     /// - Returns: The grant, or `nil` if none is stored.
     /// - Throws: ``StorageError``.
-    public func grant(resource: ResourceURI, issuer: String) async throws(StorageError) -> Grant? {
+    package func grant(resource: ResourceURI, issuer: String) async throws(StorageError) -> Grant? {
         try await read("read the grant for \(resource) at \(issuer)") {
             try $0.grant(resource: resource, issuer: issuer)
         }
@@ -20,7 +20,7 @@ extension BrokerStore {
     ///
     /// - Returns: The grants.
     /// - Throws: ``StorageError``.
-    public func allGrants() async throws(StorageError) -> [Grant] {
+    package func allGrants() async throws(StorageError) -> [Grant] {
         try await read("list the grants") { try $0.allGrants() }
     }
 
@@ -33,7 +33,7 @@ extension BrokerStore {
     /// - Parameter grant: The grant; its resource and issuer must be stored.
     /// - Throws: ``StorageError`` (``StorageError/Code/missingReference`` when the
     ///   resource or the authorization server is not stored).
-    public func saveGrant(_ grant: Grant) async throws(StorageError) {
+    package func saveGrant(_ grant: Grant) async throws(StorageError) {
         try await write("save the grant for \(grant.resource) at \(grant.issuer)") { try $0.save(grant) }
     }
 
@@ -56,7 +56,7 @@ extension BrokerStore {
     ///   refresh token changed.
     /// - Throws: ``StorageError``.
     @discardableResult
-    public func replaceTokens(
+    package func replaceTokens(
         resource: ResourceURI,
         issuer: String,
         expectedRefreshToken: Secret?,
@@ -81,7 +81,7 @@ extension BrokerStore {
     /// - Returns: How many grants were changed.
     /// - Throws: ``StorageError``.
     @discardableResult
-    public func deleteTokens(resource: ResourceURI, at time: Date) async throws(StorageError) -> Int {
+    package func deleteTokens(resource: ResourceURI, at time: Date) async throws(StorageError) -> Int {
         try await write("delete the tokens for \(resource)") { try $0.deleteTokens(resource: resource, at: time) }
     }
 
@@ -92,7 +92,7 @@ extension BrokerStore {
     /// - Returns: How many grants were changed.
     /// - Throws: ``StorageError``.
     @discardableResult
-    public func deleteAllTokens(at time: Date) async throws(StorageError) -> Int {
+    package func deleteAllTokens(at time: Date) async throws(StorageError) -> Int {
         try await write("delete all tokens") { try $0.deleteTokens(resource: nil, at: time) }
     }
 }
@@ -106,7 +106,7 @@ extension BrokerStore {
     ///   - limit: The most grants returned.
     ///   - filter: Which grants qualify.
     /// - Throws: ``StorageError``.
-    public func grantOverviews(
+    package func grantOverviews(
         after cursor: GrantKey?, limit: Int, filter: GrantFilter = GrantFilter()
     ) async throws(StorageError) -> [GrantOverview] {
         try await read("list the grants") { try $0.grantOverviews(after: cursor, limit: limit, filter: filter) }

@@ -1,6 +1,6 @@
 internal import GRDB
-public import Foundation
-public import TokenBrokerCore
+package import Foundation
+package import TokenBrokerCore
 
 // What the broker means to do, one transaction per invariant (GRDB's advice): a reader
 // never sees a resource without its authorization server, a revoked grant that still
@@ -10,7 +10,7 @@ extension BrokerStore {
     /// resource that names it (the schema's foreign keys need that order).
     ///
     /// - Throws: ``StorageError``.
-    public func recordDiscovery(server: StoredAuthorizationServer, resource: StoredResource) async throws(StorageError) {
+    package func recordDiscovery(server: StoredAuthorizationServer, resource: StoredResource) async throws(StorageError) {
         try await write("record the discovery of \(resource.resource)") { transaction in
             try transaction.save(server)
             try transaction.save(resource)
@@ -22,7 +22,7 @@ extension BrokerStore {
     /// held at the new one, if any.
     ///
     /// - Throws: ``StorageError``.
-    public func moveResource(
+    package func moveResource(
         to server: StoredAuthorizationServer, resource: StoredResource, at time: Date
     ) async throws(StorageError) -> Grant? {
         try await write("move \(resource.resource) to \(server.issuer)") { transaction in
@@ -38,7 +38,7 @@ extension BrokerStore {
     /// the client (`invalid_client`), so the next sign-in registers again.
     ///
     /// - Throws: ``StorageError``.
-    public func forgetRefusedTokens(
+    package func forgetRefusedTokens(
         resource: ResourceURI, issuer: String, dropRegistration: Bool, at time: Date
     ) async throws(StorageError) {
         try await write("forget the refused tokens for \(resource)") { transaction in
@@ -54,7 +54,7 @@ extension BrokerStore {
     /// - Returns: How many grants were stored.
     /// - Throws: ``StorageError``.
     @discardableResult
-    public func revokeGrants(_ keys: [GrantKey], at time: Date) async throws(StorageError) -> Int {
+    package func revokeGrants(_ keys: [GrantKey], at time: Date) async throws(StorageError) -> Int {
         try await write("revoke \(keys.count) grants") { transaction in
             try keys.reduce(0) { count, key in
                 try count + transaction.revokeGrant(key, at: time)

@@ -1,4 +1,4 @@
-public import TokenBrokerCore
+package import TokenBrokerCore
 
 // What discovery learns: authorization server metadata, client identities and
 // protected resource metadata.
@@ -12,7 +12,7 @@ extension BrokerStore {
     /// - Parameter server: The metadata to store.
     /// - Throws: ``StorageError`` (``StorageError/Code/constraintViolation`` for an empty
     ///   issuer or metadata that is not JSON).
-    public func saveAuthorizationServer(_ server: StoredAuthorizationServer) async throws(StorageError) {
+    package func saveAuthorizationServer(_ server: StoredAuthorizationServer) async throws(StorageError) {
         try await write("save the metadata of the authorization server \(server.issuer)") { try $0.save(server) }
     }
 
@@ -21,7 +21,7 @@ extension BrokerStore {
     /// - Parameter issuer: The issuer identifier.
     /// - Returns: The record, or `nil` if none is stored.
     /// - Throws: ``StorageError``.
-    public func authorizationServer(issuer: String) async throws(StorageError) -> StoredAuthorizationServer? {
+    package func authorizationServer(issuer: String) async throws(StorageError) -> StoredAuthorizationServer? {
         try await read("read the metadata of the authorization server \(issuer)") {
             try $0.authorizationServer(issuer: issuer)
         }
@@ -34,7 +34,7 @@ extension BrokerStore {
     /// - Parameter registration: The registration; its issuer's metadata must be stored.
     /// - Throws: ``StorageError`` (``StorageError/Code/missingReference`` when the
     ///   authorization server's metadata is not stored).
-    public func saveClientRegistration(_ registration: StoredClientRegistration) async throws(StorageError) {
+    package func saveClientRegistration(_ registration: StoredClientRegistration) async throws(StorageError) {
         try await write("save the client registration at \(registration.issuer)") { try $0.save(registration) }
     }
 
@@ -43,7 +43,7 @@ extension BrokerStore {
     /// - Parameter issuer: The issuer identifier.
     /// - Returns: The registration, or `nil` if none is stored.
     /// - Throws: ``StorageError``.
-    public func clientRegistration(issuer: String) async throws(StorageError) -> StoredClientRegistration? {
+    package func clientRegistration(issuer: String) async throws(StorageError) -> StoredClientRegistration? {
         try await read("read the client registration at \(issuer)") { try $0.clientRegistration(issuer: issuer) }
     }
 
@@ -54,7 +54,7 @@ extension BrokerStore {
     /// - Returns: Whether a registration was deleted.
     /// - Throws: ``StorageError``.
     @discardableResult
-    public func deleteClientRegistration(issuer: String) async throws(StorageError) -> Bool {
+    package func deleteClientRegistration(issuer: String) async throws(StorageError) -> Bool {
         try await write("delete the client registration at \(issuer)") {
             try $0.deleteClientRegistration(issuer: issuer)
         }
@@ -69,7 +69,7 @@ extension BrokerStore {
     /// - Parameter resource: The record; a chosen issuer must have stored metadata.
     /// - Throws: ``StorageError`` (``StorageError/Code/missingReference`` when the chosen
     ///   authorization server's metadata is not stored).
-    public func saveResource(_ resource: StoredResource) async throws(StorageError) {
+    package func saveResource(_ resource: StoredResource) async throws(StorageError) {
         try await write("save the resource \(resource.resource)") { try $0.save(resource) }
     }
 
@@ -78,7 +78,7 @@ extension BrokerStore {
     /// - Parameter resource: The canonical resource URI.
     /// - Returns: The record, or `nil` if none is stored.
     /// - Throws: ``StorageError``.
-    public func resource(_ resource: ResourceURI) async throws(StorageError) -> StoredResource? {
+    package func resource(_ resource: ResourceURI) async throws(StorageError) -> StoredResource? {
         try await read("read the resource \(resource)") { try $0.resource(resource) }
     }
 
@@ -86,7 +86,7 @@ extension BrokerStore {
     ///
     /// - Returns: The records.
     /// - Throws: ``StorageError``.
-    public func allResources() async throws(StorageError) -> [StoredResource] {
+    package func allResources() async throws(StorageError) -> [StoredResource] {
         try await read("list the resources") { try $0.allResources() }
     }
 
@@ -100,7 +100,7 @@ extension BrokerStore {
     /// - Returns: Whether the resource was stored.
     /// - Throws: ``StorageError``.
     @discardableResult
-    public func deleteResource(_ resource: ResourceURI) async throws(StorageError) -> Bool {
+    package func deleteResource(_ resource: ResourceURI) async throws(StorageError) -> Bool {
         try await write("delete the resource \(resource)") { try $0.deleteResource(resource) }
     }
 }

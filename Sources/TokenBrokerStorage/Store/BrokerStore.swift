@@ -21,9 +21,9 @@ import Synchronization
 /// - ``open(path:)``
 /// - ``inMemory()``
 /// - ``close()``
-public final class BrokerStore: Sendable {
+package final class BrokerStore: Sendable {
     /// The database file, or `nil` for an in-memory store.
-    public let path: String?
+    package let path: String?
 
     private let state: Mutex<State>
 
@@ -56,7 +56,7 @@ public final class BrokerStore: Sendable {
     ///   store serves this database, ``StorageError/Code/newerSchema`` when a newer
     ///   tokenbroker wrote it, ``StorageError/Code/fileSystem`` or
     ///   ``StorageError/Code/notADatabase`` when the files are unusable.
-    public static func open(path: String) throws(StorageError) -> BrokerStore {
+    package static func open(path: String) throws(StorageError) -> BrokerStore {
         try DatabaseFiles.createParentDirectories(of: path)
         let lock = try ServerLock(databasePath: path)
         var opened = false
@@ -85,7 +85,7 @@ public final class BrokerStore: Sendable {
     ///
     /// - Returns: The open store.
     /// - Throws: ``StorageError`` if SQLite cannot create it.
-    public static func inMemory() throws(StorageError) -> BrokerStore {
+    package static func inMemory() throws(StorageError) -> BrokerStore {
         do {
             let queue = try DatabaseQueue(configuration: configuration)
             try BrokerSchema.migrator.migrate(queue)
@@ -101,7 +101,7 @@ public final class BrokerStore: Sendable {
     ///
     /// - Throws: ``StorageError`` if SQLite fails to close the file cleanly; the lock is
     ///   released all the same.
-    public func close() throws(StorageError) {
+    package func close() throws(StorageError) {
         let previous = state.withLock { state in
             defer { state = .closed }
             return state
