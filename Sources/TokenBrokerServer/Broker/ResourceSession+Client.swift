@@ -92,11 +92,11 @@ extension ResourceSession {
     /// A registration that echoed a `scope` covers only those scopes (the MCP SDK's
     /// server enforces it); one without `scope` is not restricted.
     func registrationCovers(_ registration: StoredClientRegistration, _ scopes: ScopeSet) -> Bool {
-        guard let raw = registration.registrationResponse?.exposedValue.data(using: .utf8),
-            let object = try? JSONSerialization.jsonObject(with: raw) as? [String: Any],
-            let text = object["scope"] as? String, let registered = try? ScopeSet(parsing: text)
+        struct EchoedScope: Decodable { var scope: String? }
+        guard let raw = registration.registrationResponse?.exposedValue,
+            let text = try? JSONDecoder().decode(EchoedScope.self, from: Data(raw.utf8)).scope,
+            let registered = try? ScopeSet(parsing: text)
         else { return true }
         return registered.isSuperset(of: scopes)
     }
-
 }
