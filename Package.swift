@@ -142,10 +142,18 @@ let package = Package(
             dependencies: ["TokenBrokerProtocol"],
             swiftSettings: strictSettings
         ),
+        // What several test targets share: temporary directories, teardown that is awaited,
+        // work off the cooperative pool, and event logs to wait on. Not a product.
+        .target(
+            name: "TokenBrokerTestKit",
+            path: "Tests/TokenBrokerTestKit",
+            swiftSettings: strictSettings
+        ),
         .testTarget(
             name: "TokenBrokerServerTests",
             dependencies: [
                 "TokenBrokerServer",
+                "TokenBrokerTestKit",
                 "TokenBrokerClient",
                 "TokenBrokerSystem",
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -177,7 +185,7 @@ let package = Package(
         ),
         .testTarget(
             name: "TokenBrokerStorageTests",
-            dependencies: ["TokenBrokerStorage", "TokenBrokerCore", "TokenBrokerSystem"],
+            dependencies: ["TokenBrokerStorage", "TokenBrokerCore", "TokenBrokerSystem", "TokenBrokerTestKit"],
             swiftSettings: strictSettings
         ),
     ],

@@ -6,7 +6,7 @@
 GETs the authorization URL without following redirects, then GETs the `Location` it
 redirects to (the broker's loopback callback), as a browser does after an
 authorization server that approves at once. Used by `report.py --daemon`; the Swift
-tests use their in-process TestBrowser instead. Prints nothing. Standard library only.
+tests use their in-process ManualBrowser instead. Prints nothing. Standard library only.
 """
 
 import sys

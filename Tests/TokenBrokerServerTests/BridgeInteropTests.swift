@@ -4,6 +4,7 @@ import NIOCore
 import Testing
 import TokenBrokerProtocol
 import TokenBrokerSystem
+import TokenBrokerTestKit
 
 /// `tokenbroker proxy` between the real MCP Python SDK client (`stdio_client` and
 /// `ClientSession`, driven by `Tests/Interop/bridge_client.py`) and the real SDK server
@@ -48,10 +49,10 @@ struct BridgeInteropTests {
     /// A fixture, a test browser and a daemon, stopped whatever `body` does (a fixture
     /// dropped without stopping would trap the test process).
     static func withWorld(
-        fixtureArguments: [String] = [], _ body: (MCPSDKFixture, TestBrowser, TestDaemon) async throws -> Void
+        fixtureArguments: [String] = [], _ body: (MCPSDKFixture, ManualBrowser, TestDaemon) async throws -> Void
     ) async throws {
         let fixture = try await MCPSDKFixture(arguments: fixtureArguments)
-        let browser = TestBrowser()
+        let browser = ManualBrowser()
         var daemon: TestDaemon?
         do {
             daemon = try await TestDaemon(browser: browser.launcher)

@@ -4,6 +4,7 @@ import Testing
 
 #if canImport(Glibc)
 import Glibc
+import TokenBrokerTestKit
 #endif
 
 /// Which program shows the sign-in URL by default, and how it is run.

@@ -3,6 +3,7 @@ import Testing
 import TokenBrokerProtocol
 import TokenBrokerServer
 import TokenBrokerSystem
+import TokenBrokerTestKit
 
 /// The built executables next to this test binary.
 func executable(_ name: String) -> String {
@@ -45,64 +46,64 @@ private struct Killed: Error, CustomStringConvertible {
     let cli = executable("tokenbroker")
 
     @Test func statusOnAnEmptyBroker() async throws {
-        let daemon = try await TestDaemon(browser: .none)
-        let text = try await run(cli, ["status", "--socket", daemon.socketPath])
-        #expect(text.status == 0)
-        #expect(text.stdout.hasPrefix("No grants yet."))
-        let json = try await run(cli, ["status", "--json", "--socket", daemon.socketPath])
-        #expect(json.status == 0)
-        let parsed = try GrantsListResult(jsonValue: JSONValue(parsing: Array(json.stdout.utf8.dropLast())))
-        #expect(parsed.grants.isEmpty)
-        await daemon.stop()
+        try await TestDaemon(browser: .none).whileRunning { daemon in
+            let text = try await run(cli, ["status", "--socket", daemon.socketPath])
+            #expect(text.status == 0)
+            #expect(text.stdout.hasPrefix("No grants yet."))
+            let json = try await run(cli, ["status", "--json", "--socket", daemon.socketPath])
+            #expect(json.status == 0)
+            let parsed = try GrantsListResult(jsonValue: JSONValue(parsing: Array(json.stdout.utf8.dropLast())))
+            #expect(parsed.grants.isEmpty)
+        }
     }
 
     /// Without `--socket`, the CLI (and the library under it) finds the socket where the
     /// daemon does: `$TOKENBROKER_SOCKET`, else `$XDG_RUNTIME_DIR/tokenbroker/socket`.
     @Test func theSocketComesFromTheEnvironment() async throws {
-        let daemon = try await TestDaemon(browser: .none, allowHTTPLoopback: false)
-        let fromVariable = try await run(cli, ["status"], environment: ["TOKENBROKER_SOCKET": daemon.socketPath])
-        #expect(fromVariable.status == 0)
-        #expect(fromVariable.stdout.hasPrefix("No grants yet."))
-        // The fast path of `token` too: the daemon answers (it refuses plain http), so it was found.
-        let token = try await run(cli, ["token", "http://example.com/mcp"], environment: ["TOKENBROKER_SOCKET": daemon.socketPath])
-        #expect(token.status == 4)
+        try await TestDaemon(browser: .none, allowHTTPLoopback: false).whileRunning { daemon in
+            let fromVariable = try await run(cli, ["status"], environment: ["TOKENBROKER_SOCKET": daemon.socketPath])
+            #expect(fromVariable.status == 0)
+            #expect(fromVariable.stdout.hasPrefix("No grants yet."))
+            // The fast path of `token` too: the daemon answers (it refuses plain http), so it was found.
+            let token = try await run(cli, ["token", "http://example.com/mcp"], environment: ["TOKENBROKER_SOCKET": daemon.socketPath])
+            #expect(token.status == 4)
 
-        let runtime = try TemporaryDirectory()
-        let elsewhere = try await run(
-            cli, ["status"], environment: ["TOKENBROKER_SOCKET": "", "XDG_RUNTIME_DIR": runtime.path])
-        #expect(elsewhere.status == 2)
-        #expect(elsewhere.stderr.contains(runtime.path + "/tokenbroker/socket"))
-        await daemon.stop()
+            let runtime = try TemporaryDirectory()
+            let elsewhere = try await run(
+                cli, ["status"], environment: ["TOKENBROKER_SOCKET": "", "XDG_RUNTIME_DIR": runtime.path])
+            #expect(elsewhere.status == 2)
+            #expect(elsewhere.stderr.contains(runtime.path + "/tokenbroker/socket"))
+        }
     }
 
     @Test func errorsAreOneLineWithDistinctExitStatuses() async throws {
-        let daemon = try await TestDaemon(browser: .none, allowHTTPLoopback: false)
-        let badURL = try await run(cli, ["token", "http://example.com/mcp", "--socket", daemon.socketPath])
-        #expect(badURL.status == 4)
-        #expect(badURL.stdout.isEmpty)
-        #expect(badURL.stderr.hasPrefix("tokenbroker: the resource URL uses plain http"))
-        #expect(badURL.stderr.split(separator: "\n").count == 1)
+        try await TestDaemon(browser: .none, allowHTTPLoopback: false).whileRunning { daemon in
+            let badURL = try await run(cli, ["token", "http://example.com/mcp", "--socket", daemon.socketPath])
+            #expect(badURL.status == 4)
+            #expect(badURL.stdout.isEmpty)
+            #expect(badURL.stderr.hasPrefix("tokenbroker: the resource URL uses plain http"))
+            #expect(badURL.stderr.split(separator: "\n").count == 1)
 
-        let missing = try await run(cli, ["status", "--socket", daemon.directory.path + "/nothing-here"])
-        #expect(missing.status == 2)
-        #expect(missing.stderr.contains("tokenbrokerd is not running"))
-        #expect(missing.stderr.contains("systemctl --user start tokenbroker.socket"))
+            let missing = try await run(cli, ["status", "--socket", daemon.directory.path + "/nothing-here"])
+            #expect(missing.status == 2)
+            #expect(missing.stderr.contains("tokenbrokerd is not running"))
+            #expect(missing.stderr.contains("systemctl --user start tokenbroker.socket"))
 
-        let usage = try await run(cli, ["revoke", "--socket", daemon.socketPath])
-        #expect(usage.status == 64)
-        #expect(usage.stderr.contains("give either a resource URL or --all"))
-        await daemon.stop()
+            let usage = try await run(cli, ["revoke", "--socket", daemon.socketPath])
+            #expect(usage.status == 64)
+            #expect(usage.stderr.contains("give either a resource URL or --all"))
+        }
     }
 
     @Test func auditListsRequestsWithoutTokens() async throws {
-        let daemon = try await TestDaemon(browser: .none, allowHTTPLoopback: false)
-        _ = try await run(cli, ["token", "http://example.com/mcp", "--socket", daemon.socketPath])
-        let audit = try await run(cli, ["audit", "--json", "--socket", daemon.socketPath])
-        #expect(audit.status == 0)
-        let entries = try AuditListResult(jsonValue: JSONValue(parsing: Array(audit.stdout.utf8.dropLast()))).entries
-        // Refused before any resource was touched: no audit line for a malformed request.
-        #expect(entries.isEmpty)
-        await daemon.stop()
+        try await TestDaemon(browser: .none, allowHTTPLoopback: false).whileRunning { daemon in
+            _ = try await run(cli, ["token", "http://example.com/mcp", "--socket", daemon.socketPath])
+            let audit = try await run(cli, ["audit", "--json", "--socket", daemon.socketPath])
+            #expect(audit.status == 0)
+            let entries = try AuditListResult(jsonValue: JSONValue(parsing: Array(audit.stdout.utf8.dropLast()))).entries
+            // Refused before any resource was touched: no audit line for a malformed request.
+            #expect(entries.isEmpty)
+        }
     }
 
     /// Golden help text, as swift-argument-parser's own tests do.
@@ -175,39 +176,42 @@ private struct Killed: Error, CustomStringConvertible {
     @Test(.enabled(if: interopPython != nil, "needs TOKENBROKER_INTEROP_PYTHON"))
     func loginThenTokenAgainstTheMCPPythonSDK() async throws {
         let fixture = try await MCPSDKFixture()
-        let browser = TestBrowser()
+        let browser = ManualBrowser()
         let daemon = try await TestDaemon(browser: browser.launcher)
-        let needsLogin = try await run(cli, ["token", fixture.resource, "--socket", daemon.socketPath])
-        #expect(needsLogin.status == 3)
-        #expect(needsLogin.stderr.contains("tokenbroker login \(fixture.resource)"))
-
-        let login = try await run(cli, ["login", fixture.resource, "--scope", "files:read", "--socket", daemon.socketPath])
-        #expect(login.status == 0)
-        #expect(login.stdout.hasPrefix("Signed in to \(fixture.resource)"))
-        #expect(login.stderr.contains("Sign in to \(fixture.resource) in your browser:"))
-
-        let token = try await run(cli, ["token", fixture.resource, "--scope", "files:read", "--socket", daemon.socketPath])
-        #expect(token.status == 0)
-
-        // A scope beyond the grant: the hint signs in for it, not for what is held already.
-        let needsMore = try await run(cli, ["token", fixture.resource, "--scope", "files:write", "--socket", daemon.socketPath])
-        #expect(needsMore.status == 3)
-        #expect(needsMore.stderr.hasSuffix("run: tokenbroker login \(fixture.resource) --scope files:write\n"))
-        let printed = token.stdout.trimmingCharacters(in: .newlines)
         let mcp = MCPTestClient(endpoint: fixture.resource)
-        #expect(try await mcp.initialize(token: printed).status == 200)
+        try await withTeardown {
+            let needsLogin = try await run(cli, ["token", fixture.resource, "--socket", daemon.socketPath])
+            #expect(needsLogin.status == 3)
+            #expect(needsLogin.stderr.contains("tokenbroker login \(fixture.resource)"))
 
-        let status = try await run(cli, ["status", "--socket", daemon.socketPath])
-        #expect(status.stdout.contains(fixture.resource))
-        #expect(status.stdout.contains("files:read"))
-        #expect(!status.stdout.contains(printed))
+            let login = try await run(cli, ["login", fixture.resource, "--scope", "files:read", "--socket", daemon.socketPath])
+            #expect(login.status == 0)
+            #expect(login.stdout.hasPrefix("Signed in to \(fixture.resource)"))
+            #expect(login.stderr.contains("Sign in to \(fixture.resource) in your browser:"))
 
-        let revoke = try await run(cli, ["revoke", fixture.resource, "--socket", daemon.socketPath])
-        #expect(revoke.stdout == "Revoked \(fixture.resource).\n")
-        await mcp.shutdown()
-        await daemon.stop()
-        await browser.shutdown()
-        await fixture.stop()
+            let token = try await run(cli, ["token", fixture.resource, "--scope", "files:read", "--socket", daemon.socketPath])
+            #expect(token.status == 0)
+
+            // A scope beyond the grant: the hint signs in for it, not for what is held already.
+            let needsMore = try await run(cli, ["token", fixture.resource, "--scope", "files:write", "--socket", daemon.socketPath])
+            #expect(needsMore.status == 3)
+            #expect(needsMore.stderr.hasSuffix("run: tokenbroker login \(fixture.resource) --scope files:write\n"))
+            let printed = token.stdout.trimmingCharacters(in: .newlines)
+            #expect(try await mcp.initialize(token: printed).status == 200)
+
+            let status = try await run(cli, ["status", "--socket", daemon.socketPath])
+            #expect(status.stdout.contains(fixture.resource))
+            #expect(status.stdout.contains("files:read"))
+            #expect(!status.stdout.contains(printed))
+
+            let revoke = try await run(cli, ["revoke", fixture.resource, "--socket", daemon.socketPath])
+            #expect(revoke.stdout == "Revoked \(fixture.resource).\n")
+        } teardown: {
+            await mcp.shutdown()
+            await daemon.stop()
+            await browser.shutdown()
+            await fixture.stop()
+        }
     }
 
     /// Claude Code's headersHelper: one JSON object of headers on stdout, the URL from
@@ -215,7 +219,7 @@ private struct Killed: Error, CustomStringConvertible {
     @Test(.enabled(if: interopPython != nil, "needs TOKENBROKER_INTEROP_PYTHON"))
     func headersForClaudeCodeAgainstTheMCPPythonSDK() async throws {
         let fixture = try await MCPSDKFixture()
-        let browser = TestBrowser()
+        let browser = ManualBrowser()
         let mcp = MCPTestClient(endpoint: fixture.resource)
         var daemon: TestDaemon?
         // Everything is stopped on every path: a client dropped unstopped traps the test process.
@@ -348,7 +352,7 @@ private struct Killed: Error, CustomStringConvertible {
 @Suite struct SystemdTests {
     let daemonBinary = executable("tokenbrokerd")
 
-    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/systemd-analyze")))
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/systemd-analyze"), "needs systemd-analyze (apt-get install systemd)"))
     func unitsVerify() async throws {
         let directory = try TemporaryDirectory()
         let home = directory.path + "/home"
@@ -367,7 +371,7 @@ private struct Killed: Error, CustomStringConvertible {
     /// later (prctl `PR_SET_MDWE`, kept across exec): no page may become writable and
     /// executable. The daemon signs in, steps up and refreshes under it; the probe shows
     /// the kernel really refuses a writable and executable mapping.
-    @Test(.enabled(if: kernelDeniesWriteExecuteOnRequest))
+    @Test(.enabled(if: kernelDeniesWriteExecuteOnRequest, "the kernel does not deny write+execute mappings on request (prctl PR_SET_MDWE)"))
     func theDaemonWorksUnderMemoryDenyWriteExecute() async throws {
         let results = try TemporaryDirectory()
         let report = try await run(
@@ -382,7 +386,7 @@ private struct Killed: Error, CustomStringConvertible {
 
     /// `systemd-socket-activate` holds the socket; the first connection starts the
     /// daemon, which adopts the socket and answers.
-    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/systemd-socket-activate")))
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/systemd-socket-activate"), "needs systemd-socket-activate (apt-get install systemd)"))
     func firstConnectionActivatesTheDaemon() async throws {
         let directory = try TemporaryDirectory()
         let socket = directory.path + "/socket"

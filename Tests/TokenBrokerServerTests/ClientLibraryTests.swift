@@ -3,6 +3,7 @@ import Testing
 import TokenBrokerClient
 import TokenBrokerProtocol
 @testable import TokenBrokerServer
+import TokenBrokerTestKit
 
 /// `TokenBrokerClient`'s async API against a real daemon on a real socket, with the fake
 /// authorization and MCP server behind it: what an MCP client that links the library sees.

@@ -7,6 +7,7 @@ import TokenBrokerSystem
 
 #if canImport(Glibc)
 import Glibc
+import TokenBrokerTestKit
 #endif
 
 /// A crowd of idle connections (a leaking host, a buggy script) must not lock other clients

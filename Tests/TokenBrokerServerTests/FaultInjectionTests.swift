@@ -5,6 +5,7 @@ import Testing
 import TokenBrokerCore
 import TokenBrokerProtocol
 @testable import TokenBrokerServer
+import TokenBrokerTestKit
 
 /// tokenbrokerd against a fake authorization + resource server whose behaviour each
 /// test sets: the cases a real server cannot be made to do on demand. Nothing sleeps;

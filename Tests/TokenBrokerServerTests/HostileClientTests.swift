@@ -10,22 +10,22 @@ import TokenBrokerServer
     /// wait to a `Duration`, taking every connection and pending sign-in with it.
     @Test func anAbsurdWaitLeavesTheDaemonServing() async throws {
         let fake = try await FakeOAuthServer.start()
-        let daemon = try await TestDaemon(browser: .none)
-        let (pending, announce) = AsyncStream.makeStream(of: String.self)
-        let client = daemon.client()
-        let waiting = Task {
-            try await client.call(
-                .tokenGet, ["resource": .string(fake.resource), "waitSeconds": .integer(Int.max)],
-                onNotification: { notification in announce.yield(notification.method.rawValue) })
+        try await TestDaemon(browser: .none).whileRunning { daemon in
+            let (pending, announce) = AsyncStream.makeStream(of: String.self)
+            let client = daemon.client()
+            let waiting = Task {
+                try await client.call(
+                    .tokenGet, ["resource": .string(fake.resource), "waitSeconds": .integer(Int.max)],
+                    onNotification: { notification in announce.yield(notification.method.rawValue) })
+            }
+            // The daemon is waiting for the sign-in once it has said so.
+            var notifications = pending.makeAsyncIterator()
+            #expect(await notifications.next() == "authorization/pending")
+            let info = try await client.call(.brokerInfo)
+            #expect(info.response.error == nil)
+            #expect(try await client.call(.tokenGet, ["resource": .string(fake.resource), "interactive": false]).reason
+                == "authorization_required")
+            waiting.cancel()
         }
-        // The daemon is waiting for the sign-in once it has said so.
-        var notifications = pending.makeAsyncIterator()
-        #expect(await notifications.next() == "authorization/pending")
-        let info = try await client.call(.brokerInfo)
-        #expect(info.response.error == nil)
-        #expect(try await client.call(.tokenGet, ["resource": .string(fake.resource), "interactive": false]).reason
-            == "authorization_required")
-        waiting.cancel()
-        await daemon.stop()
     }
 }

@@ -5,6 +5,7 @@ import TokenBrokerCore
 import TokenBrokerProtocol
 import TokenBrokerServer
 import TokenBrokerStorage
+import TokenBrokerTestKit
 
 /// Thousands of grants: `grants/list` pages stay under the line limit, and `status`,
 /// `status --json`, the client library and `revoke --all` see every one of them.

@@ -4,6 +4,7 @@ import Synchronization
 import Testing
 import TokenBrokerProtocol
 @testable import TokenBrokerServer
+import TokenBrokerTestKit
 
 /// `authorization/complete`: a person whose browser runs on another machine (over SSH)
 /// pastes the address it was sent back to, which that browser could not open.

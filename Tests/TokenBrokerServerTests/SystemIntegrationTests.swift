@@ -6,6 +6,7 @@ import TokenBrokerSystem
 
 #if canImport(Glibc)
 import Glibc
+import TokenBrokerTestKit
 #endif
 
 /// The daemon's contract with the operating system: systemd readiness, file modes,
@@ -30,10 +31,13 @@ import Glibc
             guard result == 0 else { throw POSIXError(.EADDRINUSE) }
         }
 
-        /// The next datagram (blocks until one arrives; the daemon sends before it reports ready).
-        func receive() -> String {
+        /// The next datagram, or `nil` when none came within `seconds` (a broken daemon
+        /// must fail the test, not hang it; the daemon sends before it reports ready).
+        func receive(within seconds: Int32 = 30) -> String? {
+            var poller = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
+            guard poll(&poller, 1, seconds * 1000) == 1 else { return nil }
             var buffer = [UInt8](repeating: 0, count: 256)
-            let count = recv(descriptor, &buffer, buffer.count, 0)
+            let count = recv(descriptor, &buffer, buffer.count, Int32(MSG_DONTWAIT))
             return String(decoding: buffer.prefix(max(count, 0)), as: UTF8.self)
         }
 
@@ -43,9 +47,9 @@ import Glibc
     @Test func readinessIsSentToSystemd() async throws {
         let directory = try TemporaryDirectory()
         let notify = try NotifySocket(directory: directory)
-        let daemon = try await TestDaemon(browser: .none, environment: ["NOTIFY_SOCKET": notify.path])
-        #expect(notify.receive() == "READY=1")
-        await daemon.stop()
+        try await TestDaemon(browser: .none, environment: ["NOTIFY_SOCKET": notify.path]).whileRunning { daemon in
+            #expect(notify.receive() == "READY=1")
+        }
     }
 
     @Test func socketAndDatabaseFilesAreOwnerOnly() async throws {
@@ -80,36 +84,38 @@ import Glibc
     /// SO_PEERCRED: even when file modes would let another user connect, the daemon
     /// closes the connection without a word (the peer may see a reset or a broken pipe
     /// when the close comes before its line is read). Needs root to become `nobody`.
-    @Test(.enabled(if: getuid() == 0 && FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv")))
+    @Test(.enabled(
+        if: getuid() == 0 && FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv"),
+        "needs root and setpriv, to connect as another uid"))
     func peersOfAnotherUserAreRefused() async throws {
-        let daemon = try await TestDaemon(browser: .none)
-        // Loosen the modes on purpose, so only the credential check stands in the way.
-        chmod(daemon.directory.path, 0o711)
-        chmod((daemon.socketPath as NSString).deletingLastPathComponent, 0o711)
-        chmod(daemon.socketPath, 0o666)
-        let script = """
-            import socket, sys
-            s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])
-            try:
-                s.sendall(b'{"jsonrpc":"2.0","id":1,"method":"broker/info"}\\n')
-                data = s.recv(65536)
-            except (BrokenPipeError, ConnectionResetError):  # closed before or without reading our line
-                data = b""
-            print("answered" if data else "closed")
-            """
-        let process = try ChildProcess(
-            executable: "/usr/bin/setpriv",
-            arguments: ["--reuid=65534", "--regid=65534", "--clear-groups", "/usr/bin/python3", "-c", script, daemon.socketPath],
-            standardOutput: .pipe, standardError: .pipe)
-        let (printed, complaint) = try await offThePool {
-            let printed = String(decoding: process.standardOutput!.readDataToEndOfFile(), as: UTF8.self)
-            let complaint = String(decoding: process.standardError!.readDataToEndOfFile(), as: UTF8.self)
-            _ = process.waitBlocking()
-            return (printed, complaint)
+        try await TestDaemon(browser: .none).whileRunning { daemon in
+            // Loosen the modes on purpose, so only the credential check stands in the way.
+            chmod(daemon.directory.path, 0o711)
+            chmod((daemon.socketPath as NSString).deletingLastPathComponent, 0o711)
+            chmod(daemon.socketPath, 0o666)
+            let script = """
+                import socket, sys
+                s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])
+                try:
+                    s.sendall(b'{"jsonrpc":"2.0","id":1,"method":"broker/info"}\\n')
+                    data = s.recv(65536)
+                except (BrokenPipeError, ConnectionResetError):  # closed before or without reading our line
+                    data = b""
+                print("answered" if data else "closed")
+                """
+            let process = try ChildProcess(
+                executable: "/usr/bin/setpriv",
+                arguments: ["--reuid=65534", "--regid=65534", "--clear-groups", "/usr/bin/python3", "-c", script, daemon.socketPath],
+                standardOutput: .pipe, standardError: .pipe)
+            let (printed, complaint) = try await offThePool {
+                let printed = String(decoding: process.standardOutput!.readDataToEndOfFile(), as: UTF8.self)
+                let complaint = String(decoding: process.standardError!.readDataToEndOfFile(), as: UTF8.self)
+                _ = process.waitBlocking()
+                return (printed, complaint)
+            }
+            #expect(printed.trimmingCharacters(in: .whitespacesAndNewlines) == "closed", "\(complaint)")
+            // Our own uid is still served.
+            #expect(try await daemon.client().call(.brokerInfo).response.result != nil)
         }
-        #expect(printed.trimmingCharacters(in: .whitespacesAndNewlines) == "closed", "\(complaint)")
-        // Our own uid is still served.
-        #expect(try await daemon.client().call(.brokerInfo).response.result != nil)
-        await daemon.stop()
     }
 }

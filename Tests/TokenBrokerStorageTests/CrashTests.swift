@@ -6,6 +6,7 @@ import TokenBrokerSystem
 
 #if canImport(Glibc)
 import Glibc
+import TokenBrokerTestKit
 #endif
 
 @Suite("Crash safety")

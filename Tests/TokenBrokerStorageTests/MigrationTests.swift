@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import TokenBrokerCore
 import TokenBrokerStorage
+import TokenBrokerTestKit
 
 @Suite("Schema migrations")
 struct MigrationTests {

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import TokenBrokerCore
 import TokenBrokerStorage
+import TokenBrokerTestKit
 
 @Suite("Opening, file modes and the server lock")
 struct OpeningTests {

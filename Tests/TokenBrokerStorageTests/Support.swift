@@ -5,6 +5,7 @@ import Glibc
 import Testing
 import TokenBrokerCore
 import TokenBrokerStorage
+import TokenBrokerTestKit
 
 /// The databases every behaviour test runs against, like GRDB's own tests.
 enum StoreKind: String, CaseIterable, Sendable, CustomTestStringConvertible {
@@ -28,20 +29,6 @@ enum StoreKind: String, CaseIterable, Sendable, CustomTestStringConvertible {
             }
         }
     }
-}
-
-/// Runs `body` with a new empty directory, removed afterwards.
-func withTemporaryDirectory<T>(_ body: (String) async throws -> T) async throws -> T {
-    let template = FileManager.default.temporaryDirectory.path + "/tokenbroker-storage-tests.XXXXXX"
-    var bytes = Array(template.utf8CString)
-    let directory = try bytes.withUnsafeMutableBufferPointer { buffer in
-        guard let result = mkdtemp(buffer.baseAddress!) else {
-            throw CocoaError(.fileWriteUnknown)
-        }
-        return String(cString: result)
-    }
-    defer { try? FileManager.default.removeItem(atPath: directory) }
-    return try await body(directory)
 }
 
 /// The permission bits of the file or directory at `path`.

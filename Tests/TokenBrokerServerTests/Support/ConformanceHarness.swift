@@ -109,34 +109,6 @@ final class ConformanceFixture: Sendable {
     }
 }
 
-/// tokenbrokerd in-process, configured per scenario (pre-registered clients, a Client
-/// ID Metadata Document URL), on a temporary socket and database.
-final class ConformanceDaemon: Sendable {
-    let directory: TemporaryDirectory
-    let socketPath: String
-    private let task: Task<Void, any Error>
-
-    init(configuration: BrokerConfiguration) async throws {
-        let directory = try TemporaryDirectory()
-        self.directory = directory
-        socketPath = directory.path + "/run/socket"
-        var logger = Logger(label: "tokenbrokerd-conformance")
-        logger.logLevel = .critical
-        let daemon = BrokerDaemon(
-            options: DaemonOptions(
-                socketPath: socketPath, databasePath: directory.path + "/state/broker.sqlite3", configuration: configuration,
-                environment: [:], version: "test"),
-            logger: logger)
-        task = Task { try await daemon.run() }
-        _ = try await daemon.endpoints()
-    }
-
-    func stop() async {
-        task.cancel()
-        _ = try? await task.value
-    }
-}
-
 enum ConformanceHarness {
     /// Where verdicts go for `python3 Tests/Conformance/report.py`.
     static let resultsDirectory: String =
@@ -167,12 +139,12 @@ enum ConformanceHarness {
         _ run: ConformanceRun, record: Bool = true, adjust: (inout BrokerConfiguration) -> Void = { _ in }
     ) async throws -> ConformanceVerdict {
         let fixture = try await ConformanceFixture(run, results: record ? resultsDirectory : nil)
-        let browser = TestBrowser()
+        let browser = ManualBrowser()
         var configuration = configuration(for: [fixture.handshake], browser: browser.launcher)
         adjust(&configuration)
-        let daemon: ConformanceDaemon
+        let daemon: TestDaemon
         do {
-            daemon = try await ConformanceDaemon(configuration: configuration)
+            daemon = try await TestDaemon(configuration: configuration)
         } catch {
             await fixture.stop()
             await browser.shutdown()
@@ -198,7 +170,7 @@ enum ConformanceHarness {
         _ runs: [ConformanceRun], concurrency: Int, driverArguments: [String] = []
     ) async throws -> [ConformanceRun: ConformanceVerdict] {
         var fixtures: [ConformanceRun: ConformanceFixture] = [:]
-        let browser = TestBrowser()
+        let browser = ManualBrowser()
         do {
             for run in runs {
                 fixtures[run] = try await ConformanceFixture(run, results: nil)
@@ -211,7 +183,7 @@ enum ConformanceHarness {
         let configuration = configuration(for: runs.compactMap { fixtures[$0]?.handshake }, browser: browser.launcher)
         let verdicts: Result<[ConformanceRun: ConformanceVerdict], any Error>
         do {
-            let daemon = try await ConformanceDaemon(configuration: configuration)
+            let daemon = try await TestDaemon(configuration: configuration)
             do {
                 verdicts = .success(try await drive(
                     runs, fixtures: fixtures, socketPath: daemon.socketPath, concurrency: concurrency,

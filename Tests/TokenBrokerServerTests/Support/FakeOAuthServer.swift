@@ -3,6 +3,7 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import Synchronization
+import TokenBrokerTestKit
 
 /// One in-process HTTP server on `127.0.0.1:<port>` playing both the MCP resource server
 /// and its authorization server, whose behaviour each test sets (the knobs of

@@ -5,6 +5,7 @@ import NIOCore
 import NIOHTTP1
 import Synchronization
 @testable import TokenBrokerServer
+import TokenBrokerTestKit
 
 /// A browser stand-in the test steers: it records every URL the daemon asks it to open
 /// and follows (GET the authorization URL, then GET its redirect, the callback) only

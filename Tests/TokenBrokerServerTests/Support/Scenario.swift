@@ -4,6 +4,7 @@ import Synchronization
 import TokenBrokerCore
 import TokenBrokerProtocol
 @testable import TokenBrokerServer
+import TokenBrokerTestKit
 
 /// One test's world: a fake authorization + resource server, a steerable browser, a
 /// manual clock and the daemon, torn down in order whatever the test did.

@@ -7,59 +7,7 @@ import Synchronization
 import TokenBrokerCore
 import TokenBrokerProtocol
 @testable import TokenBrokerServer
-
-/// A temporary directory removed at the end of a test.
-final class TemporaryDirectory: Sendable {
-    let path: String
-
-    init() throws {
-        var template = Array((NSTemporaryDirectory() + "/tokenbroker-test-XXXXXX").utf8CString)
-        guard let pointer = mkdtemp(&template) else { throw POSIXError(.EIO) }
-        path = String(cString: pointer)
-    }
-
-    deinit {
-        try? FileManager.default.removeItem(atPath: path)
-    }
-}
-
-/// A browser stand-in: follows the authorization URL's redirect to the callback, as a
-/// person's browser would after an auto-approving server. Counts what it opened.
-final class TestBrowser: Sendable {
-    private let opened = Mutex<[String]>([])
-    private let client: HTTPClient
-
-    init() {
-        var configuration = HTTPClient.Configuration()
-        configuration.redirectConfiguration = .disallow
-        client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
-    }
-
-    var openedURLs: [String] { opened.withLock { $0 } }
-
-    var launcher: BrowserLauncher {
-        .custom { [self] url in
-            opened.withLock { $0.append(url) }
-            Task { await self.follow(url) }
-            return true
-        }
-    }
-
-    /// GET the authorization URL, then GET wherever it redirects (the callback).
-    private func follow(_ url: String) async {
-        do {
-            let response = try await client.execute(HTTPClientRequest(url: url), timeout: .seconds(30))
-            guard let location = response.headers.first(name: "Location") else { return }
-            _ = try await response.body.collect(upTo: 1 << 20)
-            let callback = try await client.execute(HTTPClientRequest(url: location), timeout: .seconds(90))
-            _ = try await callback.body.collect(upTo: 1 << 20)
-        } catch {}
-    }
-
-    func shutdown() async {
-        try? await client.shutdown()
-    }
-}
+import TokenBrokerTestKit
 
 /// A wall clock a test moves by hand; the daemon's own deadlines sleep on it.
 final class ManualClock: Sendable {
@@ -123,10 +71,24 @@ final class TestDaemon: Sendable {
     let daemon: BrokerDaemon
     private let task: Task<Void, any Error>
 
-    init(
+    convenience init(
         directory: TemporaryDirectory? = nil, browser: BrowserLauncher, allowHTTPLoopback: Bool = true,
         preregistered: [PreregisteredClient] = [], clock: ManualClock = ManualClock(), environment: [String: String] = [:],
         logLevel: Logger.Level = .critical, logHandler: (any LogHandler)? = nil
+    ) async throws {
+        try await self.init(
+            directory: directory,
+            configuration: BrokerConfiguration(
+                transportPolicy: TransportPolicy(allowsHTTPLoopback: allowHTTPLoopback),
+                preregisteredClients: preregistered, browser: browser),
+            clock: clock, environment: environment, logLevel: logLevel, logHandler: logHandler)
+    }
+
+    /// A daemon with exactly `configuration` (the conformance scenarios set clients and a
+    /// metadata document URL).
+    init(
+        directory: TemporaryDirectory? = nil, configuration: BrokerConfiguration, clock: ManualClock = ManualClock(),
+        environment: [String: String] = [:], logLevel: Logger.Level = .critical, logHandler: (any LogHandler)? = nil
     ) async throws {
         let directory = try directory ?? TemporaryDirectory()
         self.directory = directory
@@ -136,11 +98,8 @@ final class TestDaemon: Sendable {
             ?? Logger(label: "tokenbrokerd-test")
         logger.logLevel = logLevel
         let options = DaemonOptions(
-            socketPath: socketPath, databasePath: databasePath,
-            configuration: BrokerConfiguration(
-                transportPolicy: TransportPolicy(allowsHTTPLoopback: allowHTTPLoopback),
-                preregisteredClients: preregistered, browser: browser),
-            environment: environment, version: "test")
+            socketPath: socketPath, databasePath: databasePath, configuration: configuration, environment: environment,
+            version: "test")
         let daemon = BrokerDaemon(options: options, logger: logger, now: { clock.now }, sleep: clock.sleep)
         self.daemon = daemon
         task = Task { try await daemon.run() }
@@ -148,6 +107,11 @@ final class TestDaemon: Sendable {
     }
 
     func client() -> BrokerTestClient { BrokerTestClient(socketPath: socketPath) }
+
+    /// Runs `body` with this daemon, then stops it, whether `body` returned or threw.
+    func whileRunning<T>(_ body: (TestDaemon) async throws -> T) async throws -> T {
+        try await withTeardown { try await body(self) } teardown: { await stop() }
+    }
 
     /// Stops the daemon and waits until it released the database.
     func stop() async {

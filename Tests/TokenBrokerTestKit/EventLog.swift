@@ -2,7 +2,7 @@ import Synchronization
 
 /// An append-only, thread-safe list that tests can wait on: "until the third /token
 /// request", "until the browser was asked to open a URL". No sleeping, no polling.
-final class EventLog<Element: Sendable>: Sendable {
+package final class EventLog<Element: Sendable>: Sendable {
     private struct Waiter {
         var predicate: @Sendable ([Element]) -> Bool
         var continuation: CheckedContinuation<[Element], Never>
@@ -15,12 +15,12 @@ final class EventLog<Element: Sendable>: Sendable {
 
     private let state = Mutex(State())
 
-    init() {}
+    package init() {}
 
     /// Everything appended so far, in order.
-    var items: [Element] { state.withLock { $0.items } }
+    package var items: [Element] { state.withLock { $0.items } }
 
-    func append(_ item: Element) {
+    package func append(_ item: Element) {
         let ready: [(CheckedContinuation<[Element], Never>, [Element])] = state.withLock { state in
             state.items.append(item)
             let items = state.items
@@ -37,7 +37,7 @@ final class EventLog<Element: Sendable>: Sendable {
 
     /// Returns once `predicate` holds for the items (at once if it already does).
     @discardableResult
-    func wait(until predicate: @escaping @Sendable ([Element]) -> Bool) async -> [Element] {
+    package func wait(until predicate: @escaping @Sendable ([Element]) -> Bool) async -> [Element] {
         await withCheckedContinuation { continuation in
             let immediate: [Element]? = state.withLock { state in
                 if predicate(state.items) { return state.items }
@@ -50,14 +50,14 @@ final class EventLog<Element: Sendable>: Sendable {
 
     /// Returns once at least `count` items were appended.
     @discardableResult
-    func wait(forCount count: Int) async -> [Element] {
+    package func wait(forCount count: Int) async -> [Element] {
         await wait { $0.count >= count }
     }
 }
 
 /// A latch a test opens by hand: whoever waits before it opens is held until then.
 /// Used to make a server "slow" without a clock.
-final class Gate: Sendable {
+package final class Gate: Sendable {
     private struct State {
         var isOpen = false
         var waiters: [CheckedContinuation<Void, Never>] = []
@@ -65,11 +65,11 @@ final class Gate: Sendable {
 
     private let state = Mutex(State())
 
-    init(open: Bool = false) {
+    package init(open: Bool = false) {
         state.withLock { $0.isOpen = open }
     }
 
-    func wait() async {
+    package func wait() async {
         await withCheckedContinuation { continuation in
             let proceed: Bool = state.withLock { state in
                 if state.isOpen { return true }
@@ -80,7 +80,7 @@ final class Gate: Sendable {
         }
     }
 
-    func open() {
+    package func open() {
         let waiters: [CheckedContinuation<Void, Never>] = state.withLock { state in
             state.isOpen = true
             defer { state.waiters = [] }
