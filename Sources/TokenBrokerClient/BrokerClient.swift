@@ -119,9 +119,9 @@ public struct BrokerClient: Sendable {
     ///
     /// - Parameter redirectURL: The whole address, `http://127.0.0.1:…/callback?code=…&state=…`.
     /// - Returns: The resource, issuer and granted scopes of the finished sign-in.
-    /// - Throws: ``BrokerClientError/rpc(_:)`` with `authorization_failed` when no sign-in
-    ///   waits for that address or the authorization server refused, `invalid_params` when
-    ///   it is no sign-in response.
+    /// - Throws: ``BrokerClientError`` whose ``BrokerClientError/reason`` is
+    ///   `authorization_failed` when no sign-in waits for that address or the authorization
+    ///   server refused, `invalid_params` when it is no sign-in response.
     public func completeAuthorization(redirectURL: String) async throws(BrokerClientError) -> AuthorizationCompleteResult {
         try await call(
             JSONRPCRequest(
