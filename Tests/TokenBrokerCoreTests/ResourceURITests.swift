@@ -29,6 +29,23 @@ import TokenBrokerCore
         #expect(((try? HTTPURL(parsing: url)) != nil) == valid, Comment(rawValue: url))
     }
 
+    /// Dot-segments are resolved before anything compares paths: `/api/../admin` is
+    /// `/admin`, which `/api` does not cover (RFC 3986 §5.2.4; `%2e` is a dot too).
+    @Test(arguments: [
+        ("https://a.example/api/../admin", "https://a.example/admin", false),
+        ("https://a.example/api/%2e%2e/admin", "https://a.example/admin", false),
+        ("https://a.example/api/%2E./admin", "https://a.example/admin", false),
+        ("https://a.example/api/./files", "https://a.example/api/files", true),
+        ("https://a.example/api/files/..", "https://a.example/api", true),
+        ("https://a.example/../../api/x", "https://a.example/api/x", true),
+        ("https://a.example/api/x/../../api/y", "https://a.example/api/y", true),
+    ])
+    func dotSegmentsAreResolved(url: String, canonical: String, coveredByAPI: Bool) throws {
+        let resource = try ResourceURI(url, policy: .strict)
+        #expect(resource.string == canonical)
+        #expect(try ResourceURI("https://a.example/api", policy: .strict).covers(resource) == coveredByAPI)
+    }
+
     @Test func trailingSlashAndRootFormsNameOneResource() throws {
         let a = try ResourceURI("https://x.example", policy: .strict)
         let b = try ResourceURI("https://x.example/", policy: .strict)

@@ -52,10 +52,34 @@ package struct ResourceURI: Hashable, Sendable, Comparable, CustomStringConverti
     }
 
     static func canonicalize(_ url: HTTPURL) -> HTTPURL {
-        var path = Substring(url.path)
+        var path = Substring(removingDotSegments(url.path))
         while path.last == "/" { path = path.dropLast() }
         return HTTPURL(
             scheme: url.scheme, host: url.host, port: url.port, path: String(path), query: url.query, fragment: nil)
+    }
+}
+
+extension ResourceURI {
+    /// RFC 3986 §5.2.4 on a path: `.` and `..` segments resolved, so `/api/../admin` is
+    /// `/admin` and no longer looks covered by `/api`. A segment percent-encoded as a dot
+    /// (`%2e`, RFC 3986 §6.2.2.2) counts as one: servers decode it before routing.
+    static func removingDotSegments(_ path: String) -> String {
+        guard !path.isEmpty else { return path }
+        var output: [Substring] = []
+        let segments = path.split(separator: "/", omittingEmptySubsequences: false).dropFirst()
+        for (index, segment) in segments.enumerated() {
+            let isLast = index == segments.count - 1
+            switch segment.lowercased().replacing("%2e", with: ".") {
+            case ".":
+                if isLast { output.append("") }
+            case "..":
+                if !output.isEmpty { output.removeLast() }
+                if isLast { output.append("") }
+            default:
+                output.append(segment)
+            }
+        }
+        return "/" + output.joined(separator: "/")
     }
 }
 

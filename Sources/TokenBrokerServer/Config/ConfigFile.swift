@@ -1,4 +1,7 @@
 internal import Foundation
+#if canImport(Glibc)
+internal import Glibc
+#endif
 package import TokenBrokerCore
 internal import TOMLKit
 
@@ -25,7 +28,17 @@ package struct ConfigFile: Sendable, Equatable {
             }
             return ConfigFile()
         }
-        return try parse(String(decoding: data, as: UTF8.self), origin: path)
+        let config = try parse(String(decoding: data, as: UTF8.self), origin: path)
+        // As ssh refuses a private key others can read: a client secret in a file that
+        // group or others can read is not used.
+        if config.clients.contains(where: { $0.credentials.clientSecret != nil }) {
+            var info = stat()
+            if stat(path, &info) == 0, info.st_mode & 0o077 != 0 {
+                throw ConfigFileError(
+                    "\(path) holds a client_secret but group or others can read it (mode \(String(info.st_mode & 0o777, radix: 8))); run: chmod 600 \(path)")
+            }
+        }
+        return config
     }
 
     /// Parses TOML text; `origin` names it in errors.

@@ -1,0 +1,40 @@
+import Foundation
+import Testing
+import TokenBrokerTestKit
+@testable import TokenBrokerServer
+
+/// A client secret in a config file others can read is refused, as ssh refuses a
+/// readable private key; without a secret the mode does not matter.
+@Suite struct ConfigFileTests {
+    static let withSecret = """
+        [[client]]
+        issuer = "https://as.example"
+        client_id = "tokenbroker"
+        client_secret = "s3cret-value"
+        """
+    static let withoutSecret = """
+        [[client]]
+        issuer = "https://as.example"
+        client_id = "tokenbroker"
+        """
+
+    @Test(arguments: [
+        (withSecret, 0o644, false), (withSecret, 0o640, false), (withSecret, 0o604, false), (withSecret, 0o600, true),
+        (withSecret, 0o400, true), (withoutSecret, 0o644, true),
+    ])
+    func readableSecretsAreRefused(text: String, mode: Int, accepted: Bool) throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.path + "/config.toml"
+        try text.write(toFile: path, atomically: false, encoding: .utf8)
+        chmod(path, mode_t(mode))
+        do {
+            let config = try ConfigFile.load(path: path, required: true)
+            #expect(accepted)
+            #expect(config.clients.count == 1)
+        } catch {
+            #expect(!accepted)
+            #expect(error.description.contains("chmod 600 \(path)"))
+            #expect(!error.description.contains("s3cret"))
+        }
+    }
+}
