@@ -14,6 +14,10 @@ public struct TokenGetParams: BrokerParams, Hashable, CustomStringConvertible {
     public static let defaultMinValidSeconds = 30
     /// The default of ``interactive``: `true`.
     public static let defaultInteractive = true
+    /// The largest ``minValidSeconds`` and ``waitSeconds``: 366 days. Beyond a year a wait
+    /// or a validity means nothing more, and a bounded number converts safely everywhere.
+    public static let longestSeconds = 366 * 86_400
+
     /// The default of ``waitSeconds``: 300.
     public static let defaultWaitSeconds = 300
 
@@ -79,7 +83,7 @@ public struct TokenGetParams: BrokerParams, Hashable, CustomStringConvertible {
     ///
     /// - Parameter jsonValue: The params object.
     /// - Throws: ``WireFormatError`` naming a missing `resource`, a member of the wrong
-    ///   type, a negative `minValidSeconds`/`waitSeconds`, or a `status` outside 100–599.
+    ///   type, a `minValidSeconds`/`waitSeconds` outside 0…``longestSeconds``, or a `status` outside 100–599.
     public init(jsonValue: JSONValue) throws(WireFormatError) {
         let object = try JSONObjectReader(jsonValue)
         self.init(
@@ -88,10 +92,10 @@ public struct TokenGetParams: BrokerParams, Hashable, CustomStringConvertible {
             challenge: try object.optionalString("challenge"),
             status: try object.optionalInteger("status", in: 100...599),
             rejectedToken: try object.optionalString("rejectedToken").map(AccessToken.init),
-            minValidSeconds: try object.optionalInteger("minValidSeconds", in: 0...Int.max)
+            minValidSeconds: try object.optionalInteger("minValidSeconds", in: 0...Self.longestSeconds)
                 ?? Self.defaultMinValidSeconds,
             interactive: try object.optionalBool("interactive") ?? Self.defaultInteractive,
-            waitSeconds: try object.optionalInteger("waitSeconds", in: 0...Int.max) ?? Self.defaultWaitSeconds,
+            waitSeconds: try object.optionalInteger("waitSeconds", in: 0...Self.longestSeconds) ?? Self.defaultWaitSeconds,
             application: try object.optionalString("application")
         )
     }
