@@ -367,6 +367,29 @@ private struct Killed: Error, CustomStringConvertible {
         #expect(verify.stderr.isEmpty)
     }
 
+    /// The service unit's sandbox, as `systemd-analyze security` scores it (8.1 "exposed"
+    /// before the hardening of issue 11; a lower number is safer).
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/systemd-analyze"), "needs systemd-analyze (apt-get install systemd)"))
+    func theServiceIsSandboxed() async throws {
+        let report = try await run(
+            "/usr/bin/systemd-analyze", ["security", "--offline=yes", "--no-pager", repositoryRoot + "/systemd/tokenbroker.service"])
+        let overall = try #require(report.stdout.split(separator: "\n").first { $0.contains("Overall exposure level") })
+        let score = try #require(overall.split(separator: ":").last?.split(separator: " ").first.flatMap { Double($0) })
+        #expect(score <= 2.0, "\(overall)")
+        for setting in [
+            "SystemCallFilter=~@", "CapabilityBoundingSet=", "RestrictNamespaces=", "PrivateDevices=", "ProtectKernelTunables=",
+            "ProtectKernelModules=", "ProtectKernelLogs=", "ProtectControlGroups=", "ProtectClock=", "ProtectHostname=",
+            "KeyringMode=",
+        ] {
+            let line = report.stdout.split(separator: "\n").first { $0.contains(setting) }
+            #expect(line?.hasPrefix("✓") == true, "\(setting): \(line ?? "not reported")")
+        }
+        let unit = try String(contentsOfFile: repositoryRoot + "/systemd/tokenbroker.service", encoding: .utf8)
+        for line in ["LimitCORE=0", "Environment=SWIFT_BACKTRACE=enable=no", "RemoveIPC=yes", "TasksMax=", "MemoryMax=", "LimitNOFILE="] {
+            #expect(unit.contains(line), "\(line) missing")
+        }
+    }
+
     /// The unit's `MemoryDenyWriteExecute=yes`, as systemd applies it on Linux 6.3 and
     /// later (prctl `PR_SET_MDWE`, kept across exec): no page may become writable and
     /// executable. The daemon signs in, steps up and refreshes under it; the probe shows
