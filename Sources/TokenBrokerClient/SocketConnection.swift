@@ -34,6 +34,18 @@ final class SocketConnection: Sendable {
             if code == ENOENT || code == ECONNREFUSED { throw .daemonNotRunning(path: path) }
             throw .connectionFailed(path: path, reason: SocketConnection.describe(code))
         }
+        // The daemon must be ours: a socket another user put where ours should be (a
+        // shared /tmp) gets no request, and so no resource URL or rejected token.
+        var peer = PeerCredentials()
+        var length = socklen_t(MemoryLayout<PeerCredentials>.size)
+        guard getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &peer, &length) == 0 else {
+            close(fd)
+            throw .connectionFailed(path: path, reason: "cannot tell who serves it (\(SocketConnection.lastError()))")
+        }
+        guard peer.uid == getuid() else {
+            close(fd)
+            throw .connectionFailed(path: path, reason: "it is served by uid \(peer.uid), not by you; nothing was sent")
+        }
         descriptor = Mutex(fd)
     }
 
@@ -111,4 +123,12 @@ final class SocketConnection: Sendable {
     private static func describe(_ code: Int32) -> String {
         String(cString: strerror(code))
     }
+}
+
+/// `struct ucred` (SO_PEERCRED), which glibc declares only under _GNU_SOURCE: three
+/// 32-bit fields, laid out as in C.
+private struct PeerCredentials {
+    var pid: Int32 = 0
+    var uid: UInt32 = 0
+    var gid: UInt32 = 0
 }

@@ -111,7 +111,19 @@ package final class BrokerDaemon: Service, Sendable {
         defer {
             try? store.close()
         }
+        do {
+            try await serve(store: store, httpClient: httpClient)
+        } catch {
+            // A start that fails (the socket's place refused, say) still shuts the HTTP
+            // client down: dropping it unshut traps.
+            try? await httpClient.shutdown()
+            throw error
+        }
+        try? await httpClient.shutdown()
+        logger.info("tokenbrokerd stopped")
+    }
 
+    private func serve(store: BrokerStore, httpClient: HTTPClient) async throws {
         let registry = SignInRegistry()
         let preferredPort = await callbackPort(store: store)
         let callback = try await CallbackServer.bind(preferredPort: preferredPort, registry: registry, logger: logger)
@@ -134,13 +146,18 @@ package final class BrokerDaemon: Service, Sendable {
             capacity: options.maximumConnections ?? ConnectionLimiter.capacity(forDescriptorLimit: descriptors))
         logger.info("descriptor limit", metadata: ["open_files": "\(descriptors)", "max_connections": "\(limiter.capacity)"])
         let socket: BrokerSocketServer
-        if let descriptor = BrokerSocketServer.inheritedDescriptor(environment: options.environment) {
-            socket = try await BrokerSocketServer.adopt(
-                descriptor: descriptor, dispatcher: dispatcher, limiter: limiter, logger: logger)
-            logger.info("adopted the socket passed by systemd")
-        } else {
-            socket = try await BrokerSocketServer.bind(
-                path: options.socketPath, dispatcher: dispatcher, limiter: limiter, logger: logger)
+        do {
+            if let descriptor = BrokerSocketServer.inheritedDescriptor(environment: options.environment) {
+                socket = try await BrokerSocketServer.adopt(
+                    descriptor: descriptor, dispatcher: dispatcher, limiter: limiter, logger: logger)
+                logger.info("adopted the socket passed by systemd")
+            } else {
+                socket = try await BrokerSocketServer.bind(
+                    path: options.socketPath, dispatcher: dispatcher, limiter: limiter, logger: logger)
+            }
+        } catch {
+            try? await callback.listener.channel.close()
+            throw error
         }
 
         await broker.resumeSignIns()
@@ -164,8 +181,7 @@ package final class BrokerDaemon: Service, Sendable {
             SystemdNotifier(environment: self.options.environment).notify("STOPPING=1")
         }
         await audit.flush()
-        try? await httpClient.shutdown()
-        logger.info("tokenbrokerd stopped")
+
     }
 
     /// The port clients were registered with, so their redirect URIs stay valid.

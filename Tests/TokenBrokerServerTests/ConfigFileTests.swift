@@ -24,6 +24,8 @@ import TokenBrokerTestKit
     ])
     func readableSecretsAreRefused(text: String, mode: Int, accepted: Bool) throws {
         let directory = try TemporaryDirectory()
+        // Its deinit removes it: alive until the test ends, not just until its last use.
+        defer { withExtendedLifetime(directory) {} }
         let path = directory.path + "/config.toml"
         try text.write(toFile: path, atomically: false, encoding: .utf8)
         chmod(path, mode_t(mode))

@@ -26,8 +26,17 @@ public enum BrokerPaths {
             overrideVariable: socketVariables[0],
             baseVariable: socketVariables[1],
             relativePath: "tokenbroker/socket",
-            fallback: "/tmp/tokenbroker-\(userID)/socket"
+            fallback: fallbackSocketDirectory(userID: userID) + "/socket"
         )
+    }
+
+    /// The directory of the last-resort socket path, in the shared `/tmp`: the daemon
+    /// accepts it only when it is the user's own with mode 0700.
+    ///
+    /// - Parameter userID: The real uid.
+    /// - Returns: `/tmp/tokenbroker-$UID`.
+    public static func fallbackSocketDirectory(userID: UInt32) -> String {
+        "/tmp/tokenbroker-\(userID)"
     }
 
     /// The environment variables ``socket(flag:environment:userID:)`` reads, so a client can

@@ -26,27 +26,33 @@ struct BrokerSocketServer: Service {
     let dispatcher: RequestDispatcher
     let limiter: ConnectionLimiter
     let logger: Logger
-    /// The path we bound and must remove on exit; `nil` for an adopted (systemd) socket.
-    let ownedPath: String?
+    /// The socket file we bound and remove on exit; `nil` for an adopted (systemd) socket.
+    let ownedFile: OwnedSocketFile?
 
     /// Binds `path` with a 0700 directory and a 0600 socket.
+    ///
+    /// The socket is bound here and handed to NIO as a descriptor: NIO removes a Unix
+    /// socket it bound itself by path when it closes, which would delete another
+    /// daemon's socket put there meanwhile.
     static func bind(
         path: String, dispatcher: RequestDispatcher, limiter: ConnectionLimiter, logger: Logger
     ) async throws -> BrokerSocketServer {
-        try prepareDirectory(for: path)
-        // umask makes the socket 0600 from birth; no window where others could connect.
-        let previous = umask(0o177)
-        defer { umask(previous) }
-        let listener = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .childChannelOption(.allowRemoteHalfClosure, value: true)
-            .bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true) { channel in
-                accept(channel, dispatcher: dispatcher, limiter: limiter, logger: logger)
-            }
-        chmod(path, 0o600)
-        return BrokerSocketServer(listener: listener, dispatcher: dispatcher, limiter: limiter, logger: logger, ownedPath: path)
+        try SocketPlace.prepareDirectory(for: path)
+        try SocketPlace.clearStaleSocket(at: path)
+        let descriptor = try SocketPlace.bindListeningSocket(at: path)
+        let ownedFile = OwnedSocketFile(path: path)
+        do {
+            let server = try await adopt(descriptor: descriptor, dispatcher: dispatcher, limiter: limiter, logger: logger)
+            return BrokerSocketServer(
+                listener: server.listener, dispatcher: dispatcher, limiter: limiter, logger: logger, ownedFile: ownedFile)
+        } catch {
+            close(descriptor)
+            ownedFile?.remove()
+            throw error
+        }
     }
 
-    /// Adopts a listening socket passed by systemd (`LISTEN_FDS`).
+    /// Adopts a listening socket: one systemd passed (`LISTEN_FDS`), or one ``bind(path:dispatcher:limiter:logger:)`` made.
     static func adopt(
         descriptor: Int32, dispatcher: RequestDispatcher, limiter: ConnectionLimiter, logger: Logger
     ) async throws -> BrokerSocketServer {
@@ -55,7 +61,7 @@ struct BrokerSocketServer: Service {
             .bind(descriptor) { channel in
                 accept(channel, dispatcher: dispatcher, limiter: limiter, logger: logger)
             }
-        return BrokerSocketServer(listener: listener, dispatcher: dispatcher, limiter: limiter, logger: logger, ownedPath: nil)
+        return BrokerSocketServer(listener: listener, dispatcher: dispatcher, limiter: limiter, logger: logger, ownedFile: nil)
     }
 
     /// The first descriptor systemd passed to this process, if it did (sd_listen_fds(3)).
@@ -64,23 +70,6 @@ struct BrokerSocketServer: Service {
             let count = environment["LISTEN_FDS"].flatMap(Int.init), count >= 1
         else { return nil }
         return 3
-    }
-
-    private static func prepareDirectory(for path: String) throws {
-        let directory = (path as NSString).deletingLastPathComponent
-        guard !directory.isEmpty else { return }
-        if mkdir(directory, 0o700) != 0, errno != EEXIST {
-            // A missing parent (say $XDG_RUNTIME_DIR/…): create the chain, then tighten the last one.
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        }
-        var info = stat()
-        guard stat(directory, &info) == 0 else {
-            throw BrokerFailure.internalError("cannot use the socket directory \(directory)")
-        }
-        guard info.st_uid == getuid() else {
-            throw BrokerFailure.internalError("the socket directory \(directory) belongs to another user; refusing to use it")
-        }
-        if info.st_mode & 0o777 != 0o700 { chmod(directory, 0o700) }
     }
 
     /// Accepts connections until graceful shutdown or cancellation; then removes the
@@ -109,7 +98,7 @@ struct BrokerSocketServer: Service {
 
     /// Removes the socket file we created, once no longer accepting.
     private func removeSocketFile() {
-        if let ownedPath { unlink(ownedPath) }
+        ownedFile?.remove()
     }
 
     /// Sets up a new connection on its event loop: a place under the cap, who the peer

@@ -87,18 +87,19 @@ final class TestDaemon: Sendable {
     /// A daemon with exactly `configuration` (the conformance scenarios set clients and a
     /// metadata document URL).
     init(
-        directory: TemporaryDirectory? = nil, configuration: BrokerConfiguration, clock: ManualClock = ManualClock(),
-        environment: [String: String] = [:], logLevel: Logger.Level = .critical, logHandler: (any LogHandler)? = nil
+        directory: TemporaryDirectory? = nil, socketPath: String? = nil, configuration: BrokerConfiguration,
+        clock: ManualClock = ManualClock(), environment: [String: String] = [:], logLevel: Logger.Level = .critical,
+        logHandler: (any LogHandler)? = nil
     ) async throws {
         let directory = try directory ?? TemporaryDirectory()
         self.directory = directory
-        socketPath = directory.path + "/run/socket"
+        self.socketPath = socketPath ?? directory.path + "/run/socket"
         databasePath = directory.path + "/state/broker.sqlite3"
         var logger = logHandler.map { handler in Logger(label: "tokenbrokerd-test") { _ in handler } }
             ?? Logger(label: "tokenbrokerd-test")
         logger.logLevel = logLevel
         let options = DaemonOptions(
-            socketPath: socketPath, databasePath: databasePath, configuration: configuration, environment: environment,
+            socketPath: self.socketPath, databasePath: databasePath, configuration: configuration, environment: environment,
             version: "test")
         let daemon = BrokerDaemon(options: options, logger: logger, now: { clock.now }, sleep: clock.sleep)
         self.daemon = daemon
