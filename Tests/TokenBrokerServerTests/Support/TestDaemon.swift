@@ -41,8 +41,9 @@ final class ManualClock: Sendable {
         for wake in due { wake.resume() }
     }
 
-    /// Returns when the clock was advanced by `seconds`, or when the task is cancelled.
-    @Sendable func sleep(_ seconds: Double) async {
+    /// The daemon's injected wait: returns only once the test has advanced this clock by
+    /// `seconds` (or the waiting task is cancelled), never on wall time.
+    @Sendable func waitUntilAdvanced(by seconds: Double) async {
         let id = state.withLock { state in
             defer { state.nextID += 1 }
             return state.nextID
@@ -101,7 +102,7 @@ final class TestDaemon: Sendable {
         let options = DaemonOptions(
             socketPath: self.socketPath, databasePath: databasePath, configuration: configuration, environment: environment,
             version: "test")
-        let daemon = BrokerDaemon(options: options, logger: logger, now: { clock.now }, sleep: clock.sleep)
+        let daemon = BrokerDaemon(options: options, logger: logger, now: { clock.now }, sleep: { await clock.waitUntilAdvanced(by: $0) })
         self.daemon = daemon
         task = Task { try await daemon.run() }
         _ = try await daemon.endpoints()
