@@ -213,12 +213,21 @@ private func challenge403(scope: String?, rejecting token: Secret?, needed: Stri
         #expect(action == .authorize(scopes: scopes("read write")))
     }
 
-    /// http-mcp, DOT and the MCP SDK send 403 without scope=: needed ∪ PRM scopes_supported.
+    /// http-mcp, DOT and the MCP SDK send 403 without scope=: needed ∪ PRM scopes_supported,
+    /// without the OpenID Connect identity scopes DOT lists there when OIDC is on (its
+    /// token endpoint then fails to sign an ID token nobody asked for).
     @Test func forbiddenWithoutScopeFallsBackToNeededAndScopesSupported() {
-        var world = World(prm: "files:read files:write openid")
+        var world = World(prm: "openid files:read profile files:write email")
         world.ask(TokenRequest(neededScopes: scopes("files:read")))
         let action = world.ask(challenge403(scope: nil, rejecting: world.currentToken, needed: "files:write"))
-        #expect(action == .authorize(scopes: scopes("files:read files:write openid")))
+        #expect(action == .authorize(scopes: scopes("files:read files:write")))
+    }
+
+    /// Named by a client or a challenge, an identity scope is asked for like any other.
+    @Test func identityScopesAreAskedForWhenNamed() {
+        var world = World(prm: "openid files:read")
+        #expect(world.ask(TokenRequest(neededScopes: [])) == .authorize(scopes: scopes("files:read")))
+        #expect(world.ask(challenge403(scope: "openid", rejecting: world.currentToken)) == .authorize(scopes: scopes("files:read openid")))
     }
 
     /// The MCP SDK's server: PRM lists only what was already asked, so there is nothing more.

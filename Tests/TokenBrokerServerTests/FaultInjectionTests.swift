@@ -269,6 +269,35 @@ struct FaultInjectionTests {
         }
     }
 
+    /// A server with OpenID Connect on lists `openid` and friends in both metadata
+    /// documents. The fallbacks the broker picks itself (the resource's scopes_supported
+    /// at a scope-less 403, the registration's scope) leave them out; a client that names
+    /// `openid` still gets it.
+    @Test func fallbacksNeverAddOpenIDIdentityScopes() async throws {
+        let configure: (inout FakeOAuthServer.Behaviour) -> Void = {
+            $0.prmScopesSupported = ["openid", "mcp:basic", "profile", "mcp:read", "email"]
+            $0.asScopesSupported = ["openid", "profile", "email", "address", "phone", "mcp:basic", "mcp:read", "mcp:write"]
+            $0.requiredScopes = ["mcp:write"]
+            $0.scopeInForbiddenChallenge = false
+        }
+        try await Scenario.run(configure) { s in
+            let first = try await s.client.token(s.fake.resource, scopes: ["mcp:basic"]).tokenResult()
+            let forbidden = try await s.browser.callResource(s.fake.resource, token: first.accessToken.exposedValue)
+            #expect(forbidden.status == 403)
+            _ = try await s.client.token(
+                s.fake.resource, scopes: ["mcp:write"], challenge: forbidden.challenge, status: 403,
+                rejectedToken: first.accessToken.exposedValue
+            ).tokenResult()
+            let registration = try #require(s.fake.requests(to: "/register").only)
+            #expect(registration.body.contains(#""scope":"mcp:basic mcp:read mcp:write""#))
+            #expect(s.fake.requests(to: "/authorize").map { $0[field: "scope"] } == ["mcp:basic", "mcp:basic mcp:write mcp:read"])
+
+            // Named by the client, openid is asked for (and registered for).
+            _ = try await s.client.token(s.fake.resource, scopes: ["openid"]).tokenResult()
+            #expect(s.fake.requests(to: "/authorize").last?[field: "scope"] == "mcp:basic mcp:write mcp:read openid")
+        }
+    }
+
     // MARK: - 6. Discovery refusals
 
     enum DiscoveryRefusal: String, CaseIterable, CustomTestStringConvertible, Sendable {
@@ -461,12 +490,32 @@ struct FaultInjectionTests {
         }
     }
 
-    /// A 5xx at the code exchange fails the sign-in as upstream_unavailable and stores nothing.
-    @Test func serverErrorDuringCodeExchangeIsUpstreamUnavailable() async throws {
-        try await Scenario.run({ $0.codeFault = .status(502) }) { s in
+    /// A 5xx at the code exchange ends the sign-in: authorization_failed with the status
+    /// (no retry of the same request helps; "try again later" would mislead), nothing stored.
+    /// The next request signs in again.
+    @Test func serverErrorDuringCodeExchangeFailsTheSignInWithItsStatus() async throws {
+        try await Scenario.run({ $0.codeFault = .status(500) }) { s in
             let reply = try await s.client.token(s.fake.resource, scopes: [Self.read])
-            #expect(reply.reason == "upstream_unavailable")
+            #expect(reply.reason == "authorization_failed")
+            #expect(reply.response.error?.httpStatus == 500)
+            #expect(reply.response.error?.message.contains("HTTP 500") == true)
+            #expect(reply.response.error?.message.contains("try again later") == false)
             #expect(try await s.grants().grants.allSatisfy { !$0.hasAccessToken && !$0.hasRefreshToken })
+
+            s.fake.update { $0.codeFault = nil }
+            let token = try await s.client.token(s.fake.resource, scopes: [Self.read]).tokenResult()
+            #expect(token.scopes == [Self.read])
+            #expect(s.fake.tokenExchanges(grantType: "authorization_code").map(\.status) == [500, 200])
+        }
+    }
+
+    /// An OAuth error at the code exchange carries both the error code and the status.
+    @Test func refusedCodeExchangeCarriesTheOAuthErrorAndStatus() async throws {
+        try await Scenario.run({ $0.codeFault = .oauthError("invalid_grant") }) { s in
+            let reply = try await s.client.token(s.fake.resource, scopes: [Self.read])
+            #expect(reply.reason == "authorization_failed")
+            #expect(reply.response.error?.oauthError == "invalid_grant")
+            #expect(reply.response.error?.httpStatus == 400)
         }
     }
 

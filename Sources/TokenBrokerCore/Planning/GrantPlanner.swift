@@ -47,15 +47,16 @@ package struct TokenRequest: Sendable, Equatable {
 
 /// What discovery knows about scopes, for the fallbacks.
 package struct ScopeSources: Sendable, Equatable {
-    /// The resource's `scopes_supported` (protected resource metadata): MCP's fallback
-    /// when neither the client nor a challenge names scopes.
-    package var protectedResourceScopes: ScopeSet
+    /// The resource's `scopes_supported` (protected resource metadata) without OpenID
+    /// Connect's identity scopes: MCP's fallback when neither the client nor a challenge
+    /// names scopes. A fallback asks for access to the resource, never for a login.
+    package let protectedResourceScopes: ScopeSet
     /// The authorization server's `scopes_supported`: consulted only for `offline_access`.
-    package var authorizationServerScopes: ScopeSet
+    package let authorizationServerScopes: ScopeSet
 
     /// Creates scope sources.
     package init(protectedResourceScopes: ScopeSet = [], authorizationServerScopes: ScopeSet = []) {
-        self.protectedResourceScopes = protectedResourceScopes
+        self.protectedResourceScopes = protectedResourceScopes.withoutOpenIDIdentityScopes
         self.authorizationServerScopes = authorizationServerScopes
     }
 }

@@ -421,6 +421,11 @@ package struct OAuthRefusal: Sendable, Equatable, CustomStringConvertible {
 
     package var description: String {
         let what = step == .refresh ? "the refresh" : "the code exchange"
+        if status >= 500, step == .codeExchange {
+            // The sign-in is over: its code and verifier are spent.
+            return "the authorization server failed \(what) with HTTP \(status)\(error.map { " (\($0))" } ?? ""); sign in again, "
+                + "and if that fails too, the server needs fixing"
+        }
         return "the authorization server refused \(what) (\(error?.description ?? "HTTP \(status)"))"
     }
 }

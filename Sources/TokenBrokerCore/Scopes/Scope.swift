@@ -22,6 +22,17 @@ package struct Scope: RawRepresentable, Hashable, Sendable, Comparable, CustomSt
     /// `offline_access`, the scope that asks an OpenID-style server for a refresh token.
     package static let offlineAccess = Scope(rawValue: "offline_access")!
 
+    /// OpenID Connect's identity scopes (OIDC Core §3.1.2.1, §5.4). They ask for a
+    /// login (an ID token, claims about the person), not access to a resource, so the
+    /// broker asks for them only when a client or a challenge names them: servers
+    /// list them in `scopes_supported` when OIDC is on, and an ID token for a client
+    /// registered without a signing algorithm fails at django-oauth-toolkit.
+    package static let openIDIdentityScopes = ScopeSet(
+        ["openid", "profile", "email", "address", "phone"].map { Scope(rawValue: $0)! })
+
+    /// True for ``openIDIdentityScopes``.
+    package var isOpenIDIdentityScope: Bool { Scope.openIDIdentityScopes.contains(self) }
+
     package var description: String { rawValue }
 
     package static func < (lhs: Scope, rhs: Scope) -> Bool { lhs.rawValue < rhs.rawValue }

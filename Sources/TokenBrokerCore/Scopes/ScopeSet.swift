@@ -85,6 +85,10 @@ package struct ScopeSet: Hashable, Sendable, Sequence, ExpressibleByArrayLiteral
         ScopeSet(scopes.filter { !other.members.contains($0) })
     }
 
+    /// This set without OpenID Connect's identity scopes, for the fallbacks the broker
+    /// picks itself (see ``Scope/openIDIdentityScopes``).
+    package var withoutOpenIDIdentityScopes: ScopeSet { subtracting(Scope.openIDIdentityScopes) }
+
     package func makeIterator() -> IndexingIterator<[Scope]> { scopes.makeIterator() }
 
     /// Order-sensitive: `[a b]` and `[b a]` differ, because the order is what gets sent.

@@ -1,5 +1,5 @@
 /// A JSON-RPC error object as tokenbroker sends it:
-/// `{"code", "message", "data": {"reason", "authorizationUrl"?, "error"?}}`.
+/// `{"code", "message", "data": {"reason", "authorizationUrl"?, "error"?, "status"?}}`.
 ///
 /// Clients branch on ``reason``; ``message`` is a sentence for a person. Messages never
 /// hold a token: the constructors here take field names and problems, not values.
@@ -16,6 +16,9 @@ public struct RPCError: Error, Sendable, Hashable, JSONValueConvertible, CustomS
     /// `error.data.error`: the OAuth error code the authorization server gave
     /// (`access_denied`, `invalid_scope`…), with ``RPCErrorReason/authorizationFailed``.
     public var oauthError: String?
+    /// `error.data.status`: the HTTP status of the authorization server's refusal at its
+    /// token endpoint, with ``RPCErrorReason/authorizationFailed``.
+    public var httpStatus: Int?
 
     /// Creates an error with the code the contract pairs with `reason`.
     ///
@@ -24,13 +27,18 @@ public struct RPCError: Error, Sendable, Hashable, JSONValueConvertible, CustomS
     ///   - message: A sentence a person can act on. Never put a token in it.
     ///   - authorizationURL: Where a person can sign in, if a sign-in was prepared.
     ///   - oauthError: The authorization server's OAuth error code, if any.
-    public init(reason: RPCErrorReason, message: String, authorizationURL: String? = nil, oauthError: String? = nil) {
+    ///   - httpStatus: The HTTP status of the authorization server's refusal, if any.
+    public init(
+        reason: RPCErrorReason, message: String, authorizationURL: String? = nil, oauthError: String? = nil,
+        httpStatus: Int? = nil
+    ) {
         self.init(
             code: reason.code ?? .internalError,
             reason: reason,
             message: message,
             authorizationURL: authorizationURL,
-            oauthError: oauthError
+            oauthError: oauthError,
+            httpStatus: httpStatus
         )
     }
 
@@ -42,18 +50,21 @@ public struct RPCError: Error, Sendable, Hashable, JSONValueConvertible, CustomS
     ///   - message: A sentence a person can act on. Never put a token in it.
     ///   - authorizationURL: Where a person can sign in, if a sign-in was prepared.
     ///   - oauthError: The authorization server's OAuth error code, if any.
+    ///   - httpStatus: The HTTP status of the authorization server's refusal, if any.
     public init(
         code: RPCErrorCode,
         reason: RPCErrorReason,
         message: String,
         authorizationURL: String? = nil,
-        oauthError: String? = nil
+        oauthError: String? = nil,
+        httpStatus: Int? = nil
     ) {
         self.code = code
         self.reason = reason
         self.message = message
         self.authorizationURL = authorizationURL
         self.oauthError = oauthError
+        self.httpStatus = httpStatus
     }
 
     /// "message (reason, code)".
@@ -139,6 +150,7 @@ extension RPCError {
         var reason = RPCErrorReason(code: code) ?? .internalError
         var authorizationURL: String?
         var oauthError: String?
+        var httpStatus: Int?
         if let data = object.value("data") {
             do {
                 let dataObject = try JSONObjectReader(data)
@@ -147,18 +159,22 @@ extension RPCError {
                 }
                 authorizationURL = try dataObject.optionalString("authorizationUrl")
                 oauthError = try dataObject.optionalString("error")
+                httpStatus = try dataObject.optionalInteger("status")
             } catch {
                 throw error.nested(under: "data")
             }
         }
-        self.init(code: code, reason: reason, message: message, authorizationURL: authorizationURL, oauthError: oauthError)
+        self.init(
+            code: code, reason: reason, message: message, authorizationURL: authorizationURL, oauthError: oauthError,
+            httpStatus: httpStatus)
     }
 
-    /// `{"code", "message", "data": {"reason", "authorizationUrl"?, "error"?}}`.
+    /// `{"code", "message", "data": {"reason", "authorizationUrl"?, "error"?, "status"?}}`.
     public var jsonValue: JSONValue {
         var data: [String: JSONValue] = ["reason": .string(reason.rawValue)]
         if let authorizationURL { data["authorizationUrl"] = .string(authorizationURL) }
         if let oauthError { data["error"] = .string(oauthError) }
+        if let httpStatus { data["status"] = .integer(httpStatus) }
         return ["code": .integer(code.rawValue), "message": .string(message), "data": .object(data)]
     }
 }

@@ -11,6 +11,9 @@ struct BrokerFailure: Error, Sendable, CustomStringConvertible {
     var authorizationURL: String?
     /// The OAuth error code from the server, when there is one (`authorization_failed`).
     var oauthError: OAuthErrorCode?
+    /// The HTTP status of the authorization server's refusal, when one was received
+    /// (`authorization_failed` from a token endpoint).
+    var httpStatus: Int?
 
     var description: String { message }
 
@@ -39,7 +42,9 @@ extension BrokerFailure {
     init(_ failure: GrantFailure) {
         switch failure {
         case .scopeUnattainable(let planFailure): self = .scopeUnattainable(planFailure)
-        case .refused(let refusal): self = .authorizationFailed(refusal.description, oauthError: refusal.error)
+        case .refused(let refusal):
+            self = .authorizationFailed(refusal.description, oauthError: refusal.error)
+            httpStatus = refusal.status
         case .unsettled: self = .internalError(failure.description)
         }
     }

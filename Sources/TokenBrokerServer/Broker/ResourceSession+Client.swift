@@ -47,8 +47,10 @@ extension ResourceSession {
             // Register for every scope the server offers (an upper bound, not a request):
             // the MCP SDK's server refuses later sign-ins for scopes outside the
             // registration, and re-registering would end the client's MCP session.
-            return .success(
-                try await register(at: endpoint, scopes: server.scopesSupported.union(scopes), redirectURI: redirectURI))
+            // OpenID Connect's identity scopes only when asked for: the broker is a
+            // client of resources, not a login.
+            let offered = server.scopesSupported.withoutOpenIDIdentityScopes
+            return .success(try await register(at: endpoint, scopes: offered.union(scopes), redirectURI: redirectURI))
         } catch {
             return .failure(error)
         }

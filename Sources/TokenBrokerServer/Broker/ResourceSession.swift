@@ -285,7 +285,7 @@ actor ResourceSession {
             let post = OAuthRequests.authorizationCodeExchange(
                 tokenEndpoint: flight.tokenEndpoint, code: code, redirectURI: flight.redirectURI,
                 verifier: flight.pkce.verifier, resource: resource, client: flight.client)
-            let answer = try classify(try await services.http.post(post))
+            let answer = try classify(try await services.http.post(post, serverErrorIsAnswer: true))
             switch machine.codeExchangeAnswered(answer, issuer: flight.issuer, scopes: flight.scopes, now: services.now()) {
             case .storeGrant(let next):
                 try await storage { try await services.store.saveGrant(next) }

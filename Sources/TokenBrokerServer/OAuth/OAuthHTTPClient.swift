@@ -41,7 +41,10 @@ struct OAuthHTTPClient: Sendable {
         return try await send(request, to: url)
     }
 
-    func post(_ form: OAuthFormPost) async throws(BrokerFailure) -> HTTPAnswer {
+    /// POSTs a form. A 5xx is `upstream_unavailable` (a retry can help), unless
+    /// `serverErrorIsAnswer`: the code exchange ends its sign-in whatever the status,
+    /// so it classifies the 5xx itself.
+    func post(_ form: OAuthFormPost, serverErrorIsAnswer: Bool = false) async throws(BrokerFailure) -> HTTPAnswer {
         var request = HTTPClientRequest(url: form.url.string)
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
@@ -50,7 +53,7 @@ struct OAuthHTTPClient: Sendable {
             request.headers.add(name: "Authorization", value: authorization.exposedValue)
         }
         request.body = .bytes(ByteBuffer(string: form.body.exposedValue))
-        return try await send(request, to: form.url)
+        return try await send(request, to: form.url, serverErrorIsAnswer: serverErrorIsAnswer)
     }
 
     func postJSON(_ url: HTTPURL, body: Data) async throws(BrokerFailure) -> HTTPAnswer {
@@ -62,7 +65,9 @@ struct OAuthHTTPClient: Sendable {
         return try await send(request, to: url)
     }
 
-    private func send(_ request: HTTPClientRequest, to url: HTTPURL) async throws(BrokerFailure) -> HTTPAnswer {
+    private func send(
+        _ request: HTTPClientRequest, to url: HTTPURL, serverErrorIsAnswer: Bool = false
+    ) async throws(BrokerFailure) -> HTTPAnswer {
         do {
             try policy.check(url)
         } catch {
@@ -82,7 +87,7 @@ struct OAuthHTTPClient: Sendable {
                 contentType: response.headers.first(name: "Content-Type"))
             logger.debug(
                 "oauth http", metadata: ["url": "\(endpoint)", "method": "\(request.method.rawValue)", "status": "\(answer.status)"])
-            if answer.status >= 500 {
+            if answer.status >= 500, !serverErrorIsAnswer {
                 throw BrokerFailure.upstream("\(endpoint) answered HTTP \(answer.status); try again later")
             }
             return answer

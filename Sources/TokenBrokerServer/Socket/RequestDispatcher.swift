@@ -243,7 +243,9 @@ struct RequestDispatcher: Sendable {
 extension BrokerFailure {
     /// The wire form of this failure.
     var rpcError: RPCError {
-        return RPCError(reason: reason, message: message, authorizationURL: authorizationURL, oauthError: oauthError?.rawValue)
+        return RPCError(
+            reason: reason, message: message, authorizationURL: authorizationURL, oauthError: oauthError?.rawValue,
+            httpStatus: httpStatus)
     }
 }
 

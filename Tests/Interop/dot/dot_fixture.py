@@ -13,7 +13,8 @@ The process exits when stdin reaches EOF, or on SIGTERM/SIGINT.
 
 What is DOT's and what is ours (dotbed/):
   * DOT, configured and unmodified: /o/authorize/, /o/token/, /o/revoke_token/,
-    /o/introspect/, DCR at /o/register/ (open registration: AllowAllDCRPermission),
+    /o/introspect/, OpenID Connect (openid in scopes_supported, /o/.well-known/openid-configuration),
+    DCR at /o/register/ (open registration: AllowAllDCRPermission),
     RFC 8414 metadata (at /.well-known/oauth-authorization-server/o and under /o/),
     RFC 9728 metadata at /.well-known/oauth-protected-resource/api/files, PKCE required
     with S256 only, RFC 9207 `iss`, refresh-token rotation with reuse protection, RFC
@@ -55,6 +56,15 @@ def main() -> int:
     resource = f"{base}/api/files"
     state = tempfile.mkdtemp(prefix="dotbed-")
 
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    signing_key = (
+        rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        .private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+        .decode()
+    )
+
     from django.conf import settings
 
     settings.configure(
@@ -88,7 +98,12 @@ def main() -> int:
         PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"],  # a test bed: fast
         LOGGING_CONFIG=None,
         OAUTH2_PROVIDER={
-            "SCOPES": {"files:read": "Read files", "files:write": "Write files"},
+            # OpenID Connect on, as in a real deployment: DOT then lists openid in both
+            # metadata documents' scopes_supported, and fails (HTTP 500) to sign an ID
+            # token for a client that DCR registered without an algorithm.
+            "OIDC_ENABLED": True,
+            "OIDC_RSA_PRIVATE_KEY": signing_key,
+            "SCOPES": {"openid": "OpenID Connect", "files:read": "Read files", "files:write": "Write files"},
             "DEFAULT_SCOPES": ["files:read"],
             "ACCESS_TOKEN_EXPIRE_SECONDS": 3600,
             "PKCE_REQUIRED": True,
