@@ -4,6 +4,7 @@ import Synchronization
 /// request", "until the browser was asked to open a URL". No sleeping, no polling.
 package final class EventLog<Element: Sendable>: Sendable {
     private struct Waiter {
+        var id: Int
         var predicate: @Sendable ([Element]) -> Bool
         var continuation: CheckedContinuation<[Element], Never>
     }
@@ -11,6 +12,7 @@ package final class EventLog<Element: Sendable>: Sendable {
     private struct State {
         var items: [Element] = []
         var waiters: [Waiter] = []
+        var nextWaiter = 0
     }
 
     private let state = Mutex(State())
@@ -35,16 +37,30 @@ package final class EventLog<Element: Sendable>: Sendable {
         for (continuation, items) in ready { continuation.resume(returning: items) }
     }
 
-    /// Returns once `predicate` holds for the items (at once if it already does).
+    /// Returns once `predicate` holds for the items (at once if it already does). When
+    /// the waiting task is cancelled (a test's time limit) it returns the items as they
+    /// are, so the test's expectations fail instead of the test hanging.
     @discardableResult
     package func wait(until predicate: @escaping @Sendable ([Element]) -> Bool) async -> [Element] {
-        await withCheckedContinuation { continuation in
-            let immediate: [Element]? = state.withLock { state in
-                if predicate(state.items) { return state.items }
-                state.waiters.append(Waiter(predicate: predicate, continuation: continuation))
-                return nil
+        let id = state.withLock { state in
+            defer { state.nextWaiter += 1 }
+            return state.nextWaiter
+        }
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                let immediate: [Element]? = state.withLock { state in
+                    if predicate(state.items) || Task.isCancelled { return state.items }
+                    state.waiters.append(Waiter(id: id, predicate: predicate, continuation: continuation))
+                    return nil
+                }
+                if let immediate { continuation.resume(returning: immediate) }
             }
-            if let immediate { continuation.resume(returning: immediate) }
+        } onCancel: {
+            let cancelled: (CheckedContinuation<[Element], Never>, [Element])? = state.withLock { state in
+                guard let index = state.waiters.firstIndex(where: { $0.id == id }) else { return nil }
+                return (state.waiters.remove(at: index).continuation, state.items)
+            }
+            if let (continuation, items) = cancelled { continuation.resume(returning: items) }
         }
     }
 

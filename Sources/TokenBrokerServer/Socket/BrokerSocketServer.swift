@@ -140,12 +140,18 @@ struct BrokerSocketServer: Service {
         }
         do {
             try await connection.channel.executeThenClose { inbound, outbound in
-                let (lines, sink) = AsyncStream.makeStream(of: [UInt8].self)
-                try await withThrowingTaskGroup(of: Void.self) { group in
+                let (lines, sink) = AsyncStream.makeStream(of: OutgoingLine.self)
+                let permits = RequestPermits(Self.requestsInFlightPerConnection)
+                let channel = connection.channel.channel
+                let peerWentAway = try await withThrowingTaskGroup(of: Bool.self) { group in
                     group.addTask {
                         for await line in lines {
-                            try await outbound.write(ByteBuffer(bytes: line))
+                            try await outbound.write(ByteBuffer(bytes: line.bytes))
+                            // A request's permit comes back once its answer is written, so a
+                            // client that stops reading holds at most the cap in answers.
+                            if line.endsRequest { permits.release() }
                         }
+                        return false
                     }
                     group.addTask {
                         await withDiscardingTaskGroup { requests in
@@ -154,6 +160,8 @@ struct BrokerSocketServer: Service {
                                 reading: for try await inbound in inbound.cancelOnGracefulShutdown() {
                                     switch inbound {
                                     case .request(let request):
+                                        // At the cap, stop reading until an answer is written.
+                                        guard await permits.acquire() else { break reading }
                                         handle(request, peer: peer, connection: connection.id, sink: sink, requests: &requests)
                                     case .oversizedLine:
                                         break reading
@@ -164,14 +172,42 @@ struct BrokerSocketServer: Service {
                             }
                         }
                         sink.finish()
+                        return false
                     }
-                    try await group.waitForAll()
+                    // A client that goes away entirely (not one that only half-closed after
+                    // sending) takes its requests with it: one waiting for a sign-in must not
+                    // open the browser later for nobody.
+                    // Through a stream, not `closeFuture.get()`: that wait ignores
+                    // cancellation, and the group could then never end (the channel
+                    // closes only after it).
+                    let (closed, closing) = AsyncStream.makeStream(of: Never.self)
+                    channel.closeFuture.whenComplete { _ in closing.finish() }
+                    group.addTask {
+                        for await _ in closed {}
+                        return !Task.isCancelled
+                    }
+                    var finished = 0
+                    while let gone = try await group.next() {
+                        if gone {
+                            group.cancelAll()
+                            return true
+                        }
+                        finished += 1
+                        if finished == 2 {
+                            group.cancelAll()
+                            return false
+                        }
+                    }
+                    return false
+                }
+                if peerWentAway {
+                    logger.debug("client went away; its requests were cancelled", metadata: ["pid": "\(peer.pid)"])
+                    return
                 }
                 // Answers the event loop wrote may still wait in the channel's buffer, and
                 // closing would drop them: the promise of one more, empty, write completes
                 // once everything before it is written. A client that never reads them is
                 // closed when the daemon's shutdown cancels this wait.
-                let channel = connection.channel.channel
                 try await withTaskCancellationHandler {
                     try await channel.writeAndFlush(ByteBuffer()).get()
                 } onCancel: {
@@ -184,7 +220,7 @@ struct BrokerSocketServer: Service {
     }
 
     private func handle(
-        _ request: JSONRPCRequest, peer: PeerIdentity, connection: Int?, sink: AsyncStream<[UInt8]>.Continuation,
+        _ request: JSONRPCRequest, peer: PeerIdentity, connection: Int?, sink: AsyncStream<OutgoingLine>.Continuation,
         requests: inout DiscardingTaskGroup
     ) {
         let dispatcher = dispatcher
@@ -193,11 +229,21 @@ struct BrokerSocketServer: Service {
         if let connection { limiter.requestStarted(connection) }
         requests.addTask {
             let response = await dispatcher.respond(to: request, peer: peer) { notification in
-                sink.yield(notification.encodedLine())
+                sink.yield(OutgoingLine(bytes: notification.encodedLine(), endsRequest: false))
             }
-            sink.yield(response.encodedLine())
+            sink.yield(OutgoingLine(bytes: response.encodedLine(), endsRequest: true))
             if let connection { limiter.requestEnded(connection) }
         }
+    }
+
+    /// Requests one connection may have unanswered at once; past it the daemon stops
+    /// reading that connection until an answer is written.
+    static let requestsInFlightPerConnection = 64
+
+    /// A line for the client; a request's answer returns its permit once written.
+    struct OutgoingLine: Sendable {
+        var bytes: [UInt8]
+        var endsRequest: Bool
     }
 
     /// SO_PEERCRED: only our own uid is served; `nil` for anyone else.

@@ -115,3 +115,55 @@ enum DescriptorLimit {
         return Int(clamping: min(limit.rlim_cur, rlim_t(Int32.max)))  // RLIM_INFINITY is the largest rlim_t
     }
 }
+
+/// A counting semaphore for one connection's requests in flight.
+final class RequestPermits: Sendable {
+    private struct State {
+        var available: Int
+        var waiter: CheckedContinuation<Bool, Never>?
+    }
+
+    private let state: Mutex<State>
+
+    init(_ count: Int) {
+        state = Mutex(State(available: count))
+    }
+
+    /// Takes a permit, waiting for one to come back when none is left; false when the
+    /// waiting task is cancelled. One reader per connection: one waiter at most.
+    func acquire() async -> Bool {
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
+                let granted: Bool? = state.withLock { state in
+                    if Task.isCancelled { return false }
+                    if state.available > 0 {
+                        state.available -= 1
+                        return true
+                    }
+                    state.waiter = continuation
+                    return nil
+                }
+                if let granted { continuation.resume(returning: granted) }
+            }
+        } onCancel: {
+            let waiter = state.withLock { state in
+                defer { state.waiter = nil }
+                return state.waiter
+            }
+            waiter?.resume(returning: false)
+        }
+    }
+
+    /// Returns a permit, to the waiting reader if there is one.
+    func release() {
+        let waiter = state.withLock { state -> CheckedContinuation<Bool, Never>? in
+            if let waiter = state.waiter {
+                state.waiter = nil
+                return waiter
+            }
+            state.available += 1
+            return nil
+        }
+        waiter?.resume(returning: true)
+    }
+}
