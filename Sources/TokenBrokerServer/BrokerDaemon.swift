@@ -27,12 +27,15 @@ package struct DaemonOptions: Sendable {
     /// The most client connections open at once; `nil`: from the open-file limit
     /// (``ConnectionLimiter/capacity(forDescriptorLimit:)``).
     package var maximumConnections: Int?
+    /// How the loopback callback guards itself.
+    package var callbackPolicy: CallbackPolicy
 
     /// Creates options.
     package init(
         socketPath: String, databasePath: String, configuration: BrokerConfiguration, environment: [String: String],
-        version: String, maximumConnections: Int? = nil
+        version: String, maximumConnections: Int? = nil, callbackPolicy: CallbackPolicy = CallbackPolicy()
     ) {
+        self.callbackPolicy = callbackPolicy
         self.socketPath = socketPath
         self.databasePath = databasePath
         self.configuration = configuration
@@ -126,7 +129,8 @@ package final class BrokerDaemon: Service, Sendable {
     private func serve(store: BrokerStore, httpClient: HTTPClient) async throws {
         let registry = SignInRegistry()
         let preferredPort = await callbackPort(store: store)
-        let callback = try await CallbackServer.bind(preferredPort: preferredPort, registry: registry, logger: logger)
+        let callback = try await CallbackServer.bind(
+            preferredPort: preferredPort, registry: registry, policy: options.callbackPolicy, logger: logger)
 
         let http = OAuthHTTPClient(client: httpClient, policy: options.configuration.transportPolicy, logger: logger)
         let flights = FlightTasks()

@@ -21,6 +21,31 @@ final class SignInFlight: Sendable {
     let outcome = OneShot<Result<Grant, BrokerFailure>>()
     private let browserClaimed = Mutex(false)
 
+    /// What became of a response offered to this sign-in.
+    enum Delivery: Sendable {
+        /// It went to the sign-in, which now exchanges its code (or ends, for `error=`).
+        case delivered
+        /// It is not an acceptable response (cut short, wrong `state` or `iss`, a repeated
+        /// parameter); the sign-in still waits for one.
+        case notAccepted(AuthorizationResponseError)
+        /// The sign-in had its response already.
+        case alreadyAnswered
+    }
+
+    /// Offers a response (the callback's query, or a pasted address's), checked before it
+    /// reaches the sign-in: only a well-formed response for this sign-in, or the server's
+    /// own refusal (`error=`), ends it, so no one can end another's sign-in with garbage.
+    func deliver(_ query: String) -> Delivery {
+        do {
+            _ = try AuthorizationResponse.validate(
+                query: query, expectedState: state, expectedIssuer: issuer, issParameterSupported: issParameterSupported)
+        } catch .refused {
+        } catch {
+            return .notAccepted(error)
+        }
+        return callback.fulfill(query) ? .delivered : .alreadyAnswered
+    }
+
     /// True exactly once: for the request that gets to open the browser.
     func claimBrowser() -> Bool {
         browserClaimed.withLock { claimed in

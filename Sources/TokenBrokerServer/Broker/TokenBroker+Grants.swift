@@ -123,19 +123,15 @@ extension TokenBroker {
             throw .authorizationFailed(
                 "No sign-in in progress matches that address. Was all of it pasted? Otherwise the sign-in expired, was finished already, or belongs to another program.")
         }
-        // A paste can be cut short (a wrapped line, a terminal's line limit): what the
-        // callback would reject is refused here without ending the sign-in, so the person
-        // can paste again. Only the server's own refusal (`error=`) ends it for everyone.
-        do {
-            _ = try AuthorizationResponse.validate(
-                query: query, expectedState: flight.state, expectedIssuer: flight.issuer,
-                issParameterSupported: flight.issParameterSupported)
-        } catch .refused {
-        } catch {
+        // A paste can be cut short (a wrapped line, a terminal's line limit): what is not
+        // acceptable is refused without ending the sign-in, so the person can paste again.
+        switch flight.deliver(query) {
+        case .delivered:
+            break
+        case .notAccepted(let problem):
             throw .authorizationFailed(
-                "That address was not accepted (\(error)); paste all of it, from http:// to the end. The sign-in still waits.")
-        }
-        guard flight.callback.fulfill(query) else {
+                "That address was not accepted (\(problem)); paste all of it, from http:// to the end. The sign-in still waits.")
+        case .alreadyAnswered:
             throw .authorizationFailed("That sign-in already received its response; it is not used twice.")
         }
         guard let outcome = await flight.outcome.value() else {

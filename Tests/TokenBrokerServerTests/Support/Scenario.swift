@@ -18,6 +18,7 @@ final class Scenario: Sendable {
     private let logLevel: Logger.Level
     private let logHandler: CapturingLogHandler?
     private let preregistered: [PreregisteredClient]
+    private let callbackPolicy: CallbackPolicy
     private let current: Mutex<TestDaemon>
     private let others = Mutex<[FakeOAuthServer]>([])
 
@@ -27,8 +28,9 @@ final class Scenario: Sendable {
     private init(
         fake: FakeOAuthServer, browser: ManualBrowser, clock: ManualClock, directory: TemporaryDirectory,
         launcher: BrowserLauncher, allowHTTPLoopback: Bool, logLevel: Logger.Level, logHandler: CapturingLogHandler?,
-        preregistered: [PreregisteredClient], daemon: TestDaemon
+        preregistered: [PreregisteredClient], callbackPolicy: CallbackPolicy, daemon: TestDaemon
     ) {
+        self.callbackPolicy = callbackPolicy
         self.fake = fake
         self.browser = browser
         self.clock = clock
@@ -53,6 +55,7 @@ final class Scenario: Sendable {
         browser: ManualBrowser = ManualBrowser(), launcher: BrowserLauncher? = nil, allowHTTPLoopback: Bool = true,
         logLevel: Logger.Level = .critical, logHandler: CapturingLogHandler? = nil,
         preregistered: (FakeOAuthServer) -> [PreregisteredClient] = { _ in [] },
+        callbackPolicy: CallbackPolicy = CallbackPolicy(),
         _ body: (Scenario) async throws -> Void
     ) async throws {
         let fake = try await FakeOAuthServer.start(configure)
@@ -64,7 +67,7 @@ final class Scenario: Sendable {
         do {
             daemon = try await TestDaemon(
                 directory: directory, browser: launcher, allowHTTPLoopback: allowHTTPLoopback, preregistered: clients,
-                clock: clock, logLevel: logLevel, logHandler: logHandler)
+                clock: clock, logLevel: logLevel, logHandler: logHandler, callbackPolicy: callbackPolicy)
         } catch {
             await fake.stop()
             await browser.shutdown()
@@ -73,7 +76,7 @@ final class Scenario: Sendable {
         let scenario = Scenario(
             fake: fake, browser: browser, clock: clock, directory: directory, launcher: launcher,
             allowHTTPLoopback: allowHTTPLoopback, logLevel: logLevel, logHandler: logHandler, preregistered: clients,
-            daemon: daemon)
+            callbackPolicy: callbackPolicy, daemon: daemon)
         do {
             try await body(scenario)
         } catch {
@@ -88,7 +91,7 @@ final class Scenario: Sendable {
         await daemon.stop()
         let next = try await TestDaemon(
             directory: directory, browser: launcher, allowHTTPLoopback: allowHTTPLoopback, preregistered: preregistered,
-            clock: clock, logLevel: logLevel, logHandler: logHandler)
+            clock: clock, logLevel: logLevel, logHandler: logHandler, callbackPolicy: callbackPolicy)
         current.withLock { $0 = next }
     }
 

@@ -75,14 +75,16 @@ final class TestDaemon: Sendable {
     convenience init(
         directory: TemporaryDirectory? = nil, browser: BrowserLauncher, allowHTTPLoopback: Bool = true,
         preregistered: [PreregisteredClient] = [], clock: ManualClock = ManualClock(), environment: [String: String] = [:],
-        logLevel: Logger.Level = .critical, logHandler: (any LogHandler)? = nil
+        logLevel: Logger.Level = .critical, logHandler: (any LogHandler)? = nil,
+        callbackPolicy: CallbackPolicy = CallbackPolicy()
     ) async throws {
         try await self.init(
             directory: directory,
             configuration: BrokerConfiguration(
                 transportPolicy: TransportPolicy(allowsHTTPLoopback: allowHTTPLoopback),
                 preregisteredClients: preregistered, browser: browser),
-            clock: clock, environment: environment, logLevel: logLevel, logHandler: logHandler)
+            clock: clock, environment: environment, logLevel: logLevel, logHandler: logHandler,
+            callbackPolicy: callbackPolicy)
     }
 
     /// A daemon with exactly `configuration` (the conformance scenarios set clients and a
@@ -90,7 +92,7 @@ final class TestDaemon: Sendable {
     init(
         directory: TemporaryDirectory? = nil, socketPath: String? = nil, configuration: BrokerConfiguration,
         clock: ManualClock = ManualClock(), environment: [String: String] = [:], logLevel: Logger.Level = .critical,
-        logHandler: (any LogHandler)? = nil
+        logHandler: (any LogHandler)? = nil, callbackPolicy: CallbackPolicy = CallbackPolicy()
     ) async throws {
         let directory = try directory ?? TemporaryDirectory()
         self.directory = directory
@@ -101,7 +103,7 @@ final class TestDaemon: Sendable {
         logger.logLevel = logLevel
         let options = DaemonOptions(
             socketPath: self.socketPath, databasePath: databasePath, configuration: configuration, environment: environment,
-            version: "test")
+            version: "test", callbackPolicy: callbackPolicy)
         let daemon = BrokerDaemon(options: options, logger: logger, now: { clock.now }, sleep: { await clock.waitUntilAdvanced(by: $0) })
         self.daemon = daemon
         task = Task { try await daemon.run() }
