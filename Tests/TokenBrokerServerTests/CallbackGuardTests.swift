@@ -81,40 +81,24 @@ import Glibc
         }
     }
 
-    /// A response cut short (no code) is refused at the callback too, like a short paste:
-    /// the sign-in still waits for the whole one.
-    @Test func aResponseWithoutItsCodeLeavesTheSignInWaiting() async throws {
-        try await Scenario.run(browser: .manual()) { s in
-            let (waiting, callback) = try await Self.pendingSignIn(s)
-            let port = try Self.port(of: callback)
-            var parts = try #require(URLComponents(string: callback))
-            parts.queryItems = parts.queryItems?.filter { $0.name != "code" }
-            let cut = try #require(parts.string)
-            let answer = try await offThePool { try TCPSocket.exchange(port: port, request: .get(cut)) }
-            #expect(answer?.hasPrefix("HTTP/1.1 400") == true)
-            #expect(answer?.contains("The sign-in still waits.") == true)
-
-            let good = try await offThePool { try TCPSocket.exchange(port: port, request: .get(callback)) }
-            #expect(good?.hasPrefix("HTTP/1.1 200") == true)
-            #expect(try await waiting.value.tokenResult().scopes == [Self.read])
-        }
-    }
-
     /// Idle connections cannot use up the daemon's descriptors: past the cap a new one is
     /// closed at once, and one that sends no request in time is closed.
     @Test func idleConnectionsAreBoundedAndClosed() async throws {
         try await Scenario.run(browser: .manual(), callbackPolicy: CallbackPolicy(requestDeadline: 600, maximumConnections: 2)) { s in
             let (_, callback) = try await Self.pendingSignIn(s)
             let port = try Self.port(of: callback)
-            let first = try TCPSocket.connected(to: port)
-            defer { first.close() }
-            let second = try TCPSocket.connected(to: port)
-            defer { second.close() }
-            // The third: closed without an answer.
-            #expect(try await offThePool { try TCPSocket.exchange(port: port, request: .get(callback)) } == "")
-            // The first two are still served.
-            first.send(TCPSocket.Request.get(callback).bytes)
-            #expect(try await offThePool { first.readAll() }?.hasPrefix("HTTP/1.1 200") == true)
+            // Three connections against a cap of two: one is closed unread (which one
+            // depends on which event loop set it up first), the others are served.
+            let connections = try (0..<3).map { _ in try TCPSocket.connected(to: port) }
+            defer { connections.forEach { $0.close() } }
+            var answers: [String?] = []
+            for connection in connections {
+                connection.send(TCPSocket.Request.get(callback).bytes)
+                answers.append(try await offThePool { connection.readAll() })
+            }
+            #expect(answers.filter { $0 == "" }.count == 1)
+            #expect(answers.filter { $0?.hasPrefix("HTTP/1.1 200") == true }.count == 1)
+            #expect(answers.filter { $0?.hasPrefix("HTTP/1.1 400") == true }.count == 1)  // the response is used once
         }
         try await Scenario.run(browser: .manual(), callbackPolicy: CallbackPolicy(requestDeadline: 0.05)) { s in
             let (_, callback) = try await Self.pendingSignIn(s)
@@ -204,7 +188,8 @@ private final class TCPSocket: @unchecked Sendable {
     func send(_ bytes: [UInt8]) {
         var rest = bytes[...]
         while !rest.isEmpty {
-            let written = rest.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
+            // MSG_NOSIGNAL: a connection the daemon closed must not SIGPIPE the tests.
+            let written = rest.withUnsafeBytes { Glibc.send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
             guard written > 0 else { return }
             rest = rest.dropFirst(written)
         }
@@ -216,7 +201,7 @@ private final class TCPSocket: @unchecked Sendable {
         var buffer = [UInt8](repeating: 0, count: 4096)
         while true {
             let count = read(descriptor, &buffer, buffer.count)
-            if count < 0, errno == EAGAIN || errno == EWOULDBLOCK { return nil }
+            if count < 0, errno == EAGAIN || errno == EWOULDBLOCK { return nil }  // ECONNRESET: closed
             guard count > 0 else { break }
             bytes += buffer.prefix(count)
         }

@@ -1,6 +1,13 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import NIOCore
 import Testing
 import TokenBrokerCore
+import TokenBrokerProtocol
 @testable import TokenBrokerServer
+
+import NIOPosix
 
 /// The HTTP client connects only where the validated URL says: a string another parser
 /// reads as a different host or port is refused.
@@ -17,5 +24,93 @@ import TokenBrokerCore
     ])
     func theClientReachesTheValidatedHost(validated: String, sent: String, agrees: Bool) throws {
         #expect(OAuthHTTPClient.connectsTo(try HTTPURL(parsing: validated), sent) == agrees)
+    }
+}
+
+/// Deadlines: a server that is down fails at once, one that trickles within the deadline.
+@Suite(.timeLimit(.minutes(1))) struct OAuthHTTPClientDeadlineTests {
+    private static func withClient(
+        timeout: TimeAmount = .seconds(30), _ body: (OAuthHTTPClient) async throws -> Void
+    ) async throws {
+        let client = OAuthHTTPClient.makeHTTPClient()
+        let http = OAuthHTTPClient(
+            client: client, policy: TransportPolicy(allowsHTTPLoopback: true), logger: Logger(label: "test"),
+            requestTimeout: timeout)
+        do {
+            try await body(http)
+        } catch {
+            try await client.shutdown()
+            throw error
+        }
+        try await client.shutdown()
+    }
+
+    /// Connection refused is the answer, not a retry until the connect timeout.
+    @Test func aServerThatIsDownIsReportedAsRefused() async throws {
+        let port = try await StalledServer.closedPort()
+        try await Self.withClient { http in
+            await #expect {
+                _ = try await http.get(try HTTPURL(parsing: "http://127.0.0.1:\(port)/.well-known/oauth-protected-resource"))
+            } throws: { error in
+                (error as? BrokerFailure)?.message.contains("connection refused") == true
+            }
+        }
+    }
+
+    /// Head at once, then a body that never ends: cut off at the exchange's deadline (the
+    /// idle read timeout alone would wait forever for a server that sends a byte now and then).
+    @Test func aTrickledBodyIsCutOffAtTheDeadline() async throws {
+        let server = try await StalledServer.start(
+            sending: "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{", trickling: true)
+        try await Self.withClient(timeout: .milliseconds(200)) { http in
+            await #expect {
+                _ = try await http.get(try HTTPURL(parsing: "http://127.0.0.1:\(server.port)/metadata"))
+            } throws: { error in
+                let failure = error as? BrokerFailure
+                return failure?.reason == .upstreamUnavailable && failure?.message.contains("did not answer within") == true
+            }
+        }
+        await server.stop()
+    }
+}
+
+/// A TCP server on 127.0.0.1 that answers every connection with the same bytes and then
+/// says nothing more (or trickles) until the peer goes.
+private final class StalledServer: Sendable {
+    let channel: any Channel
+    var port: Int { channel.localAddress!.port! }
+
+    private init(channel: any Channel) {
+        self.channel = channel
+    }
+
+    /// A port nothing listens on (bound by a listener that is then closed).
+    static func closedPort() async throws -> Int {
+        let server = try await start(sending: "")
+        let port = server.port
+        try await server.channel.close()
+        return port
+    }
+
+    /// With `trickling`, one more byte of the body every 20 ms (fault injection: the
+    /// idle read timeout never fires).
+    static func start(sending text: String, trickling: Bool = false) async throws -> StalledServer {
+        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .childChannelInitializer { channel in
+                channel.writeAndFlush(ByteBuffer(string: text), promise: nil)
+                if trickling {
+                    let ticker = channel.eventLoop.scheduleRepeatedTask(initialDelay: .milliseconds(20), delay: .milliseconds(20)) { _ in
+                        channel.writeAndFlush(ByteBuffer(string: " "), promise: nil)
+                    }
+                    channel.closeFuture.whenComplete { _ in ticker.cancel() }
+                }
+                return channel.eventLoop.makeSucceededVoidFuture()
+            }
+            .bind(host: "127.0.0.1", port: 0).get()
+        return StalledServer(channel: channel)
+    }
+
+    func stop() async {
+        try? await channel.close()
     }
 }

@@ -27,6 +27,9 @@ final class AuditRecorder: Service {
     }
 
     private let backlog = Mutex(Backlog())
+    /// The latest batch write; each waits for the one before, so a flush returns only
+    /// once everything recorded before it is in the database (audit/list reads after one).
+    private let lastWrite = Mutex<Task<Void, Never>?>(nil)
     private let store: BrokerStore
     private let now: @Sendable () -> Date
     private let logger: Logger
@@ -67,19 +70,29 @@ final class AuditRecorder: Service {
 
     /// Writes what has accumulated, in one transaction.
     func flush() async {
-        let (entries, dropped) = backlog.withLock { backlog in
-            defer { backlog = Backlog() }
-            return (backlog.entries, backlog.dropped)
-        }
-        if dropped > 0 { logger.warning("audit backlog full; entries dropped", metadata: ["dropped": "\(dropped)"]) }
-        guard !entries.isEmpty else { return }
+        let (store, logger) = (store, logger)
         // The last flush runs while the daemon's tasks are being cancelled, and the database
         // refuses work from a cancelled task: write from a task of its own, or lose the lines.
-        let store = store
-        let written = await Task { try await store.appendAudit(contentsOf: entries) }.result
-        if case .failure(let error) = written {
-            logger.error("could not write the audit log", metadata: ["error": "\(error)"])
+        let write = backlog.withLock { backlog in
+            let (entries, dropped) = (backlog.entries, backlog.dropped)
+            backlog = Backlog()
+            return lastWrite.withLock { last in
+                let previous = last
+                let write = Task {
+                    await previous?.value
+                    if dropped > 0 { logger.warning("audit backlog full; entries dropped", metadata: ["dropped": "\(dropped)"]) }
+                    guard !entries.isEmpty else { return }
+                    do {
+                        try await store.appendAudit(contentsOf: entries)
+                    } catch {
+                        logger.error("could not write the audit log", metadata: ["error": "\(error)"])
+                    }
+                }
+                last = write
+                return write
+            }
         }
+        await write.value
     }
 
     /// Flushes every two seconds until graceful shutdown or cancellation, then once more;

@@ -32,9 +32,9 @@ final class SignInFlight: Sendable {
         case alreadyAnswered
     }
 
-    /// Offers a response (the callback's query, or a pasted address's), checked before it
-    /// reaches the sign-in: only a well-formed response for this sign-in, or the server's
-    /// own refusal (`error=`), ends it, so no one can end another's sign-in with garbage.
+    /// Offers a pasted address's query, checked before it reaches the sign-in: only a
+    /// well-formed response for this sign-in, or the server's own refusal (`error=`),
+    /// ends it, so a paste cut short can be pasted again.
     func deliver(_ query: String) -> Delivery {
         do {
             _ = try AuthorizationResponse.validate(

@@ -31,10 +31,10 @@ package struct CallbackPolicy: Sendable {
 /// The loopback listener that receives authorization responses (RFC 8252 §7.3) on
 /// `http://127.0.0.1:<port>/callback`.
 ///
-/// It checks a response like a pasted one before handing it to the sign-in waiting for
-/// that `state` (a response that is not acceptable leaves the sign-in waiting), waits
-/// for the code exchange to finish, and tells the person whether they may close the tab.
-/// It serves nothing else, only the daemon's own user, one GET without a body each.
+/// It hands the query to the sign-in waiting for that `state` (which checks it before
+/// the code goes anywhere), waits for the code exchange to finish, and tells the person
+/// whether they may close the tab. It serves nothing else, only the daemon's own user,
+/// one GET without a body each.
 struct CallbackServer: Service {
     typealias Connection = NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>
 
@@ -42,6 +42,8 @@ struct CallbackServer: Service {
     struct Accepted: Sendable {
         var connection: Connection
         var requestDeadline: Scheduled<Void>
+        /// False past the connection cap: closed unread.
+        var admitted: Bool
     }
 
     let listener: NIOAsyncChannel<Accepted, Never>
@@ -77,17 +79,17 @@ struct CallbackServer: Service {
             .bind(host: "127.0.0.1", port: port) { channel in
                 // Past the cap, or too slow with its request: closed, so idle connections
                 // from anyone cannot use up the daemon's descriptors.
-                if open.add() > policy.maximumConnections {
-                    logger.warning("refusing a callback connection: too many open", metadata: ["open": "\(policy.maximumConnections)"])
-                    channel.close(promise: nil)
-                }
+                // (Closed by the handler: the channel is not registered yet here.)
+                let admitted = open.add() <= policy.maximumConnections
                 channel.closeFuture.whenComplete { _ in open.remove() }
                 let deadline = channel.eventLoop.scheduleTask(in: .milliseconds(Int64(policy.requestDeadline * 1000))) {
                     channel.close(promise: nil)
                 }
                 return channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline()
-                    return Accepted(connection: try Connection(wrappingChannelSynchronously: channel), requestDeadline: deadline)
+                    return Accepted(
+                        connection: try Connection(wrappingChannelSynchronously: channel), requestDeadline: deadline,
+                        admitted: admitted)
                 }
             }
         let boundPort = listener.channel.localAddress?.port ?? port
@@ -111,6 +113,12 @@ struct CallbackServer: Service {
 
     private func handle(_ accepted: Accepted) async {
         let connection = accepted.connection
+        guard accepted.admitted else {
+            logger.warning("refusing a callback connection: too many open", metadata: ["open": "\(policy.maximumConnections)"])
+            accepted.requestDeadline.cancel()
+            try? await connection.channel.close()
+            return
+        }
         guard isOwnUsers(connection.channel) else {
             try? await connection.channel.close()
             return
@@ -187,14 +195,11 @@ struct CallbackServer: Service {
                 "Sign-in not recognised",
                 "There is no sign-in in progress for this link; it may have expired or been used already. Start again from your application."))
         }
-        switch flight.deliver(query) {
-        case .delivered:
-            break
-        case .notAccepted(let problem):
-            logger.warning("refusing a sign-in response", metadata: ["resource": "\(flight.resource)", "problem": "\(problem)"])
-            return (.badRequest, Self.page(
-                "Not accepted", "This sign-in response was not accepted (\(Self.escape(problem.description))). The sign-in still waits."))
-        case .alreadyAnswered:
+        // Unlike a paste (which can be cut short and is refused without ending the
+        // sign-in), a response the browser brought with this sign-in's `state` but a
+        // wrong or missing `iss` or no code ends it: RFC 9207 §2.4, the client MUST NOT
+        // proceed with that grant. The sign-in checks it before the code goes anywhere.
+        guard flight.callback.fulfill(query) else {
             return (.badRequest, Self.page("Already used", "That sign-in already received its response; it is not used twice."))
         }
         guard let outcome = await wait(for: flight.outcome, atMost: 60) else {

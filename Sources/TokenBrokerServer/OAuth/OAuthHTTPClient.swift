@@ -3,6 +3,7 @@ internal import Foundation
 internal import Logging
 internal import NIOCore
 internal import NIOHTTP1
+internal import NIOPosix
 internal import TokenBrokerCore
 
 /// An HTTP answer, body bounded.
@@ -20,6 +21,8 @@ struct OAuthHTTPClient: Sendable {
     let client: HTTPClient
     let policy: TransportPolicy
     let logger: Logger
+    /// One deadline for a whole exchange, from connecting to the body's last byte: a
+    /// server that trickles its answer is cut off here, not by the idle read timeout.
     var requestTimeout: TimeAmount = .seconds(30)
 
     /// Larger than any metadata or token response; a hostile server cannot exhaust memory.
@@ -31,6 +34,9 @@ struct OAuthHTTPClient: Sendable {
         configuration.redirectConfiguration = .disallow
         configuration.timeout = .init(connect: .seconds(10), read: .seconds(30))
         configuration.decompression = .disabled
+        // A refused connection fails at once: retrying until the connect timeout made a
+        // request for a server that is down take 10 s to fail.
+        configuration.connectionPool.retryConnectionEstablishment = false
         return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }
 
@@ -80,11 +86,14 @@ struct OAuthHTTPClient: Sendable {
             throw .discovery("\(endpoint) is read differently by the HTTP client; refusing to contact it")
         }
         do {
-            let response = try await client.execute(request, timeout: requestTimeout)
-            let buffer = try await response.body.collect(upTo: Self.maximumBodySize)
-            let answer = HTTPAnswer(
-                status: Int(response.status.code), body: Data(buffer.readableBytesView),
-                contentType: response.headers.first(name: "Content-Type"))
+            let answer = try await Self.within(requestTimeout) { [client, requestTimeout] in
+                // The client's own deadline ends with the head; `within` also covers the body.
+                let response = try await client.execute(request, timeout: requestTimeout)
+                let buffer = try await response.body.collect(upTo: Self.maximumBodySize)
+                return HTTPAnswer(
+                    status: Int(response.status.code), body: Data(buffer.readableBytesView),
+                    contentType: response.headers.first(name: "Content-Type"))
+            }
             logger.debug(
                 "oauth http", metadata: ["url": "\(endpoint)", "method": "\(request.method.rawValue)", "status": "\(answer.status)"])
             if answer.status >= 500, !serverErrorIsAnswer {
@@ -93,6 +102,8 @@ struct OAuthHTTPClient: Sendable {
             return answer
         } catch let failure as BrokerFailure {
             throw failure
+        } catch let error where error is ExchangeDeadlineExceeded || (error as? HTTPClientError) == .deadlineExceeded {
+            throw .upstream("\(endpoint) did not answer within \(requestTimeout.nanoseconds / 1_000_000_000) s; try again later")
         } catch is NIOTooManyBytesError {
             throw .upstream("\(endpoint) sent more than \(Self.maximumBodySize) bytes; refusing the response")
         } catch {
@@ -113,6 +124,23 @@ struct OAuthHTTPClient: Sendable {
         return scheme == url.scheme && bareHost == expectedHost && (parsed.port ?? defaultPort) == (url.port ?? defaultPort)
     }
 
+    private struct ExchangeDeadlineExceeded: Error {}
+
+    /// `work`, cancelled when `timeout` passes first.
+    private static func within<Value: Sendable>(
+        _ timeout: TimeAmount, _ work: @escaping @Sendable () async throws -> Value
+    ) async throws -> Value {
+        try await withThrowingTaskGroup(of: Value.self) { group in
+            group.addTask(operation: work)
+            group.addTask {
+                try await Task.sleep(for: .nanoseconds(timeout.nanoseconds))
+                throw ExchangeDeadlineExceeded()
+            }
+            defer { group.cancelAll() }
+            return try await group.next()!
+        }
+    }
+
     /// A short reason without URLs' queries or anything a server sent back.
     private static func describe(_ error: any Error) -> String {
         if let clientError = error as? HTTPClientError {
@@ -123,6 +151,12 @@ struct OAuthHTTPClient: Sendable {
             default: return "HTTP client error"
             }
         }
+        if let connectError = error as? NIOConnectionError,
+            connectError.connectionErrors.contains(where: { ($0.error as? IOError)?.errnoCode == ECONNREFUSED })
+        {
+            return "connection refused"
+        }
+        if let ioError = error as? IOError, ioError.errnoCode == ECONNREFUSED { return "connection refused" }
         return "connection failed"
     }
 }
