@@ -298,6 +298,22 @@ struct FaultInjectionTests {
         }
     }
 
+    /// A resource naming 20,000 authorization servers (none of them real): a few are
+    /// tried, then discovery_failed; the daemon does not fetch thousands of documents.
+    @Test func discoveryTriesAFewAuthorizationServersAtMost() async throws {
+        try await Scenario.run { s in
+            s.fake.update { behaviour in
+                behaviour.authorizationServers = (0..<20_000).map { "\(s.fake.origin)/as\($0)" }
+            }
+            let reply = try await s.client.token(s.fake.resource, scopes: [Self.read])
+            #expect(reply.reason == "discovery_failed")
+            let tried = Set(s.fake.requests.compactMap { request in
+                request.path.split(separator: "/").first { $0.hasPrefix("as") && $0.dropFirst(2).allSatisfy(\.isNumber) }
+            })
+            #expect(tried == ["as0", "as1", "as2"])
+        }
+    }
+
     // MARK: - 6. Discovery refusals
 
     enum DiscoveryRefusal: String, CaseIterable, CustomTestStringConvertible, Sendable {

@@ -1,5 +1,10 @@
 /// Where to look for metadata, in the order MCP requires.
 package enum DiscoveryURLs {
+    /// How many of a resource's `authorization_servers` are tried, in its order. MCP lets
+    /// the client choose; a hostile document naming thousands must not keep the daemon
+    /// fetching for minutes (each costs up to three metadata requests).
+    package static let maximumAuthorizationServersTried = 3
+
     /// Where a protected resource metadata URL came from; decides how its `resource` is checked.
     package enum ProtectedResourceSource: Equatable, Sendable {
         /// The `resource_metadata` parameter of a challenge.

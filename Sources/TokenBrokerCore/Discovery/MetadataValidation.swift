@@ -4,7 +4,8 @@ package struct ValidatedProtectedResource: Equatable, Sendable {
     /// 8707 `resource` value sent to the authorization server.
     package var resource: ResourceURI
     /// Issuer identifiers exactly as listed (they are compared to metadata `issuer` as
-    /// strings), each already checked against the transport policy.
+    /// strings), each already checked against the transport policy: the first usable
+    /// ones, at most ``DiscoveryURLs/maximumAuthorizationServersTried``.
     package var authorizationServers: [String]
     /// `scopes_supported`, or empty.
     package var scopesSupported: ScopeSet
@@ -100,8 +101,10 @@ package enum MetadataValidation {
             throw .resourceMismatch(expected: server.string, declared: declared.string)
         }
 
+        // Only as many as discovery will try: a document naming thousands costs no more.
         var issuers: [String] = []
         for issuer in metadata.authorizationServers ?? [] {
+            guard issuers.count < DiscoveryURLs.maximumAuthorizationServersTried else { break }
             if (try? checkIssuerURL(issuer, policy: policy)) != nil, !issuers.contains(issuer) {
                 issuers.append(issuer)
             }
