@@ -1,4 +1,6 @@
 import Foundation
+import NIOCore
+import NIOPosix
 import Logging
 import Synchronization
 import Testing
@@ -141,6 +143,35 @@ struct FaultInjectionTests {
     }
 
     /// A refresh answer without `refresh_token` keeps the one held (RFC 6749 §6).
+    /// The callback port changed (taken by another program across a restart): the next
+    /// refresh still uses the client the token was issued to, and registers nobody
+    /// (RFC 8252 §7.3: the port is not part of a loopback client's identity; a new
+    /// client's refresh would be refused and force a sign-in).
+    @Test func aRefreshUsesTheClientTheTokenWasIssuedTo() async throws {
+        try await Scenario.run { s in
+            _ = try await s.client.token(s.fake.resource, scopes: [Self.read]).tokenResult()
+            let exchange = try #require(s.fake.tokenRequests(grantType: "authorization_code").only)
+            let redirectURI = try #require(exchange[field: "redirect_uri"])
+            let port = try #require(URLComponents(string: redirectURI)?.port)
+            var blocker: (any Channel)?
+            try await s.restart {
+                blocker = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                    .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)  // past the old callback's TIME_WAIT
+                    .bind(host: "127.0.0.1", port: port).get()
+            }
+            s.clock.advance(7200)
+            let renewed = try await s.client.token(s.fake.resource, scopes: [Self.read]).tokenResult()
+            try await blocker?.close()
+            let refresh = try #require(s.fake.tokenRequests(grantType: "refresh_token").only)
+            #expect(refresh[field: "client_id"] == exchange[field: "client_id"])
+            #expect(renewed.accessToken.exposedValue == s.fake.tokenExchanges(grantType: "refresh_token").only?.member("access_token"))
+            #expect(s.fake.requests(to: "/register").count == 1)
+            #expect(s.fake.requests(to: "/authorize").count == 1)
+            // The port did change: a later sign-in goes to the new one.
+            #expect(try await s.grants().grants.only != nil)
+        }
+    }
+
     @Test func refreshWithoutANewRefreshTokenKeepsTheOldOne() async throws {
         try await Scenario.run({ $0.rotateRefreshTokens = false }) { s in
             _ = try await s.client.token(s.fake.resource, scopes: [Self.read]).tokenResult()

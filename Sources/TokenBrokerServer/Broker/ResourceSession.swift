@@ -132,11 +132,16 @@ actor ResourceSession {
             guard server.issuer == order.issuer else {
                 throw .internalError("the refresh token belongs to \(order.issuer), not to \(server.issuer); this is a bug")
             }
-            let client = try await clientCredentials(for: order.requestedScopes)
-            let post = OAuthRequests.refresh(
-                tokenEndpoint: server.tokenEndpoint, refreshToken: order.refreshToken, resource: resource,
-                client: client.credentials)
-            let answer = try classify(try await services.http.post(post))
+            let answer: TokenEndpointAnswer
+            if let client = try await refreshClient(at: server) {
+                let post = OAuthRequests.refresh(
+                    tokenEndpoint: server.tokenEndpoint, refreshToken: order.refreshToken, resource: resource, client: client)
+                answer = try classify(try await services.http.post(post))
+            } else {
+                // The registration the token was issued to is gone (dropped after the
+                // server refused it): what the server would answer, without asking it.
+                answer = .refused(status: 401, error: .invalidClient)
+            }
             switch machine.refreshAnswered(answer, now: services.now()) {
             case .storeRotation(let next, let sent):
                 let rotation = TokenRotation(

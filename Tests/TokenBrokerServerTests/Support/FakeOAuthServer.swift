@@ -418,6 +418,10 @@ final class FakeOAuthServer: Sendable {
                 guard let token = request[field: "refresh_token"], let grant = state.refreshTokens[token] else {
                     return .oauthError("invalid_grant")
                 }
+                // RFC 6749 §6: only the client the token was issued to may use it.
+                if let sender = request[field: "client_id"], let owner = grant.clientID, sender != owner {
+                    return .oauthError("invalid_grant")
+                }
                 if behaviour.rotateRefreshTokens { state.refreshTokens[token] = nil }
                 return issue(
                     &state, scopes: grant.scopes, resource: grant.resource, clientID: grant.clientID,

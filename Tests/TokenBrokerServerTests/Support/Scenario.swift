@@ -86,9 +86,11 @@ final class Scenario: Sendable {
         await scenario.tearDown()
     }
 
-    /// Stops the daemon and starts another on the same socket and database.
-    func restart() async throws {
+    /// Stops the daemon and starts another on the same socket and database, running
+    /// `meanwhile` while none runs.
+    func restart(meanwhile: () async throws -> Void = {}) async throws {
         await daemon.stop()
+        try await meanwhile()
         let next = try await TestDaemon(
             directory: directory, browser: launcher, allowHTTPLoopback: allowHTTPLoopback, preregistered: preregistered,
             clock: clock, logLevel: logLevel, logHandler: logHandler, callbackPolicy: callbackPolicy)
