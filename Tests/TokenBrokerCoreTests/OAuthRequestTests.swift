@@ -93,11 +93,14 @@ import TokenBrokerCore
 }
 
 @Suite struct ClientIdentityChoiceTests {
-    private func server(cimd: Bool = false, registration: Bool = true, issuer: String = "https://as.example") -> ValidatedAuthorizationServer {
+    private func server(
+        cimd: Bool = false, iss: Bool = true, registration: Bool = true, issuer: String = "https://as.example"
+    ) -> ValidatedAuthorizationServer {
         try! MetadataValidation.validateAuthorizationServer(
             AuthorizationServerMetadata(
                 issuer: issuer, authorizationEndpoint: "\(issuer)/authorize", tokenEndpoint: "\(issuer)/token",
-                registrationEndpoint: registration ? "\(issuer)/register" : nil, clientIdMetadataDocumentSupported: cimd),
+                registrationEndpoint: registration ? "\(issuer)/register" : nil,
+                authorizationResponseIssParameterSupported: iss, clientIdMetadataDocumentSupported: cimd),
             expectedIssuer: issuer, policy: .strict)
     }
 
@@ -126,7 +129,33 @@ import TokenBrokerCore
             == .dynamicRegistration(endpoint: try! HTTPURL(parsing: "https://as.example/register")))
     }
 
+    /// A metadata document is the same client and redirect URI at every server: only
+    /// RFC 9207 `iss` tells their responses apart, so not with a server that lacks it.
+    @Test func metadataDocumentOnlyWithIss() {
+        #expect(ClientIdentityChoice.choose(for: server(cimd: true, iss: false), preregistered: [], metadataDocumentClientID: cimdURL)
+            == .dynamicRegistration(endpoint: try! HTTPURL(parsing: "https://as.example/register")))
+        #expect(ClientIdentityChoice.choose(
+            for: server(cimd: true, iss: false, registration: false), preregistered: [], metadataDocumentClientID: cimdURL)
+            == .unavailable)
+    }
+
     @Test func nothingPossible() {
         #expect(ClientIdentityChoice.choose(for: server(registration: false), preregistered: [], metadataDocumentClientID: nil) == .unavailable)
+    }
+}
+
+@Suite struct LoopbackRedirectTests {
+    /// Distinct per issuer (a trailing slash is another issuer), stable, and recognised.
+    @Test func eachIssuerHasItsOwnPath() {
+        let honest = LoopbackRedirect.path(forIssuer: "https://as.example")
+        #expect(honest == LoopbackRedirect.path(forIssuer: "https://as.example"))
+        #expect(honest != LoopbackRedirect.path(forIssuer: "https://as.example/"))
+        #expect(honest != LoopbackRedirect.path(forIssuer: "https://attacker.example"))
+        #expect(honest.hasPrefix("/callback/") && honest.count == "/callback/".count + 16)
+        #expect(LoopbackRedirect.isRedirectPath(honest))
+        #expect(LoopbackRedirect.isRedirectPath("/callback"))
+        for other in ["/callbacks", "/callback/", "/callback/xyz", "/callback/0123456789abcdef/x", "/"] {
+            #expect(!LoopbackRedirect.isRedirectPath(other), "\(other)")
+        }
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TokenBrokerCore
 import TokenBrokerProtocol
 @testable import TokenBrokerServer
 import TokenBrokerTestKit
@@ -73,6 +74,35 @@ import Glibc
                 kind == "wrongHost" ? .get(callback, host: "rebound.example:\(port)") : .get(callback, body: "code=x")
             let answer = try await offThePool { try TCPSocket.exchange(port: port, request: request) }
             #expect(answer?.hasPrefix("HTTP/1.1 400") == true)
+            #expect(s.fake.tokenRequests(grantType: "authorization_code").isEmpty)
+
+            let good = try await offThePool { try TCPSocket.exchange(port: port, request: .get(callback)) }
+            #expect(good?.hasPrefix("HTTP/1.1 200") == true)
+            #expect(try await waiting.value.tokenResult().scopes == [Self.read])
+        }
+    }
+
+    /// Mix-up (RFC 9700 §4.4): a registered client's responses come back on its
+    /// authorization server's own path; one with a live `state` on another path is
+    /// refused and its code goes nowhere, and the sign-in still completes on its own path.
+    @Test func aResponseOnAnotherServersPathIsRefused() async throws {
+        try await Scenario.run(browser: .manual()) { s in
+            let (waiting, callback) = try await Self.pendingSignIn(s)
+            let ownPath = LoopbackRedirect.path(forIssuer: s.fake.issuer)
+            #expect(URLComponents(string: callback)?.path == ownPath)
+            let registration = try #require(s.fake.requests(to: "/register").only)
+            #expect(registration.body.replacingOccurrences(of: "\\/", with: "/").contains(ownPath))
+
+            var elsewhere = try #require(URLComponents(string: callback))
+            elsewhere.path = LoopbackRedirect.path(forIssuer: "https://attacker.example")
+            let port = try Self.port(of: callback)
+            let otherServers = try #require(elsewhere.string)
+            let refused = try await offThePool { try TCPSocket.exchange(port: port, request: .get(otherServers)) }
+            #expect(refused?.hasPrefix("HTTP/1.1 400") == true)
+            elsewhere.path = LoopbackRedirect.sharedPath
+            let sharedPath = try #require(elsewhere.string)
+            let shared = try await offThePool { try TCPSocket.exchange(port: port, request: .get(sharedPath)) }
+            #expect(shared?.hasPrefix("HTTP/1.1 400") == true)
             #expect(s.fake.tokenRequests(grantType: "authorization_code").isEmpty)
 
             let good = try await offThePool { try TCPSocket.exchange(port: port, request: .get(callback)) }

@@ -7,6 +7,7 @@ import Testing
 import TokenBrokerCore
 import TokenBrokerProtocol
 @testable import TokenBrokerServer
+import TokenBrokerStorage
 import TokenBrokerTestKit
 
 /// tokenbrokerd against a fake authorization + resource server whose behaviour each
@@ -169,6 +170,31 @@ struct FaultInjectionTests {
             #expect(s.fake.requests(to: "/authorize").count == 1)
             // The port did change: a later sign-in goes to the new one.
             #expect(try await s.grants().grants.only != nil)
+        }
+    }
+
+    /// A client registered before redirect paths were per issuer keeps its shared
+    /// `/callback`: no new registration (which would orphan its refresh tokens).
+    @Test func aRegistrationWithTheSharedPathIsKept() async throws {
+        try await Scenario.run { s in
+            _ = try await s.client.token(s.fake.resource, scopes: [Self.read]).tokenResult()
+            let databasePath = s.daemon.databasePath
+            try await s.restart {
+                let store = try BrokerStore.open(path: databasePath)
+                var registration = try #require(try await store.clientRegistration(issuer: s.fake.issuer))
+                let ownPath = LoopbackRedirect.path(forIssuer: s.fake.issuer)
+                #expect(registration.redirectURI.hasSuffix(ownPath))
+                registration.redirectURI = String(registration.redirectURI.dropLast(ownPath.count)) + LoopbackRedirect.sharedPath
+                try await store.saveClientRegistration(registration)
+                try store.close()
+            }
+            // The refresh token dies, so a new sign-in: with the kept client, on the shared path.
+            s.fake.update { $0.refreshFault = .oauthError("invalid_grant") }
+            s.clock.advance(7200)
+            _ = try await s.client.token(s.fake.resource, scopes: [Self.read]).tokenResult()
+            #expect(s.fake.requests(to: "/authorize").count == 2)
+            #expect(s.fake.requests(to: "/register").count == 1)
+            #expect(s.fake.requests(to: "/authorize").last?[field: "redirect_uri"]?.hasSuffix("/callback") == true)
         }
     }
 

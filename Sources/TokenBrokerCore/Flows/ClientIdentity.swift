@@ -53,8 +53,8 @@ package enum ClientIdentityChoice: Sendable, Equatable {
 
 extension ClientIdentityChoice {
     /// Chooses per MCP: pre-registered for this exact issuer, else a Client ID Metadata
-    /// Document when configured and the server supports it, else Dynamic Client
-    /// Registration when the server has an endpoint.
+    /// Document when configured and the server supports it (and sends RFC 9207 `iss`),
+    /// else Dynamic Client Registration when the server has an endpoint.
     ///
     /// Credentials are bound to the issuer that issued them (SEP-2352): a pre-registered
     /// client for another issuer is never considered.
@@ -64,7 +64,10 @@ extension ClientIdentityChoice {
         if let client = preregistered.first(where: { MetadataValidation.issuersMatch(declared: $0.issuer, expected: server.issuer) }) {
             return .preregistered(client.credentials)
         }
-        if server.clientIDMetadataDocumentSupported, let clientID = metadataDocumentClientID,
+        // A metadata document is one client_id and one redirect URI for every server, so
+        // only RFC 9207 `iss` tells their responses apart (mix-up, RFC 9700 §4.4): not
+        // with a server that does not send it.
+        if server.clientIDMetadataDocumentSupported, server.issParameterSupported, let clientID = metadataDocumentClientID,
             isValidMetadataDocumentClientID(clientID)
         {
             return .metadataDocument(clientID: clientID)

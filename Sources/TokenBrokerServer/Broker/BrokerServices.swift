@@ -21,6 +21,13 @@ struct BrokerServices: Sendable {
     var registrations = RegistrationFlights()
 }
 
+extension BrokerServices {
+    /// `http://127.0.0.1:<port>`, the loopback callback's origin.
+    func callbackOrigin() -> String {
+        String(callbackURI().dropLast(LoopbackRedirect.sharedPath.count))
+    }
+}
+
 /// One dynamic registration per authorization server at a time, across resources.
 ///
 /// Two clients asking at once for resources of the same server (or for the same one)

@@ -26,8 +26,9 @@ extension ResourceSession {
         case .unavailable:
             throw .discovery("the authorization server \(server.issuer) offers no way to register a client; configure a pre-registered [[client]] for it")
         case .dynamicRegistration(let endpoint):
+            let own = services.callbackOrigin() + LoopbackRedirect.path(forIssuer: server.issuer)
             return try await services.registrations.run(issuer: server.issuer, in: services.flights) {
-                await self.storedOrNewRegistration(at: endpoint, scopes: scopes, redirectURI: redirectURI)
+                await self.storedOrNewRegistration(at: endpoint, scopes: scopes, redirectURI: own, alsoAccepting: redirectURI)
             }
         }
     }
@@ -52,16 +53,18 @@ extension ResourceSession {
     }
 
     /// The stored registration when it still fits, else a new one.
-    func storedOrNewRegistration(at endpoint: HTTPURL, scopes: ScopeSet, redirectURI: String) async -> Result<
-        ActiveClient, BrokerFailure
-    > {
+    /// A registration made before redirect paths were per issuer keeps its shared path
+    /// (`alsoAccepting`): registering again would orphan every refresh token issued to it.
+    func storedOrNewRegistration(
+        at endpoint: HTTPURL, scopes: ScopeSet, redirectURI: String, alsoAccepting legacyRedirectURI: String? = nil
+    ) async -> Result<ActiveClient, BrokerFailure> {
         let server = discovered.authorizationServer
         do throws(BrokerFailure) {
             if let stored = try await storage({ try await services.store.clientRegistration(issuer: server.issuer) }),
-                stored.redirectURI == redirectURI, registrationCovers(stored, scopes),
+                stored.redirectURI == redirectURI || stored.redirectURI == legacyRedirectURI, registrationCovers(stored, scopes),
                 stored.clientSecretExpiresAt.map({ $0 > services.now() }) ?? true
             {
-                return .success(ActiveClient(credentials: stored.credentials, redirectURI: redirectURI))
+                return .success(ActiveClient(credentials: stored.credentials, redirectURI: stored.redirectURI))
             }
             // Register for every scope the server offers (an upper bound, not a request):
             // the MCP SDK's server refuses later sign-ins for scopes outside the

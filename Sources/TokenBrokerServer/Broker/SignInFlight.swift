@@ -46,6 +46,14 @@ final class SignInFlight: Sendable {
         return callback.fulfill(query) ? .delivered : .alreadyAnswered
     }
 
+    /// The redirect URI's path, where this sign-in's response must arrive.
+    var redirectPath: String {
+        guard let scheme = redirectURI.range(of: "://"),
+            let slash = redirectURI[scheme.upperBound...].firstIndex(of: "/")
+        else { return "/" }
+        return String(redirectURI[slash...])
+    }
+
     /// True exactly once: for the request that gets to open the browser.
     func claimBrowser() -> Bool {
         browserClaimed.withLock { claimed in

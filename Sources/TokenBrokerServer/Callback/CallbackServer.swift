@@ -52,9 +52,9 @@ struct CallbackServer: Service {
     let policy: CallbackPolicy
     let logger: Logger
 
-    static let path = "/callback"
-
-    var redirectURI: String { "http://127.0.0.1:\(port)\(Self.path)" }
+    /// The shared redirect URI; dynamically registered clients get a path per issuer
+    /// below it (``LoopbackRedirect``).
+    var redirectURI: String { "http://127.0.0.1:\(port)\(LoopbackRedirect.sharedPath)" }
 
     /// Binds `preferredPort` (kept stable because some servers match redirect URIs
     /// exactly, port included), or any free port when it is 0 or taken.
@@ -173,7 +173,7 @@ struct CallbackServer: Service {
     /// `Host` other than the redirect URI's (a page that rebinds a name to 127.0.0.1).
     private func refusalBeforeBody(_ head: HTTPRequestHead) -> (HTTPResponseStatus, String)? {
         let path = head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init)
-        guard head.method == .GET, path == Self.path else {
+        guard head.method == .GET, let path, LoopbackRedirect.isRedirectPath(path) else {
             return (.notFound, Self.page("Not found", "This address only receives sign-in responses."))
         }
         guard head.headers[canonicalForm: "Host"].map(String.init) == ["127.0.0.1:\(port)"] else {
@@ -194,6 +194,13 @@ struct CallbackServer: Service {
             return (.badRequest, Self.page(
                 "Sign-in not recognised",
                 "There is no sign-in in progress for this link; it may have expired or been used already. Start again from your application."))
+        }
+        // Each authorization server sends its responses to its own path: one on another
+        // server's path is a mix-up (RFC 9700 §4.4), and its code goes nowhere.
+        guard String(parts[0]) == flight.redirectPath else {
+            logger.warning("refusing a sign-in response on another authorization server's path", metadata: ["resource": "\(flight.resource)"])
+            return (.badRequest, Self.page(
+                "Not accepted", "This sign-in response arrived at another authorization server's address; it is not used."))
         }
         // Unlike a paste (which can be cut short and is refused without ending the
         // sign-in), a response the browser brought with this sign-in's `state` but a
