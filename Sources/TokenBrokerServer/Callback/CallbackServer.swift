@@ -116,11 +116,11 @@ struct CallbackServer: Service {
         guard accepted.admitted else {
             logger.warning("refusing a callback connection: too many open", metadata: ["open": "\(policy.maximumConnections)"])
             accepted.requestDeadline.cancel()
-            try? await connection.channel.close()
+            try? await Self.closeUnread(connection)
             return
         }
         guard isOwnUsers(connection.channel) else {
-            try? await connection.channel.close()
+            try? await Self.closeUnread(connection)
             return
         }
         do {
@@ -154,6 +154,12 @@ struct CallbackServer: Service {
         } catch {
             logger.debug("callback connection ended", metadata: ["error": "\(type(of: error))"])
         }
+    }
+
+    /// Closes through the async channel, so its writer is finished (an async channel
+    /// dropped unfinished traps).
+    private static func closeUnread(_ connection: Connection) async throws {
+        try await connection.executeThenClose { _, _ in }
     }
 
     /// True when the connecting socket is owned by ``CallbackPolicy/acceptedUID``.

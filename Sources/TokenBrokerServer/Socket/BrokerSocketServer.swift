@@ -135,7 +135,8 @@ struct BrokerSocketServer: Service {
     /// sign-in they joined goes on).
     private func serve(_ connection: Connection) async {
         guard let peer = connection.peer else {
-            try? await connection.channel.channel.close()
+            // Through the async channel, so its writer is finished (dropped unfinished, it traps).
+            try? await connection.channel.executeThenClose { _, _ in }
             return
         }
         do {
