@@ -159,3 +159,37 @@ import TokenBrokerCore
         }
     }
 }
+
+@Suite struct AddressClassTests {
+    @Test(arguments: [
+        ([127, 0, 0, 1], AddressClass.loopback), ([127, 9, 9, 9], .loopback),
+        ([10, 0, 0, 1], .privateNetwork), ([172, 16, 0, 1], .privateNetwork), ([172, 31, 255, 1], .privateNetwork),
+        ([172, 32, 0, 1], .publicNetwork), ([192, 168, 1, 1], .privateNetwork), ([100, 64, 0, 1], .privateNetwork),
+        ([169, 254, 1, 1], .privateNetwork), ([169, 254, 169, 254], .forbidden), ([0, 0, 0, 0], .forbidden),
+        ([8, 8, 8, 8], .publicNetwork),
+    ] as [([UInt8], AddressClass)])
+    func ipv4(_ bytes: [UInt8], _ expected: AddressClass) {
+        #expect(AddressClass(addressBytes: bytes) == expected)
+    }
+
+    @Test func ipv6() {
+        func v6(_ prefix: [UInt8], last: [UInt8] = []) -> [UInt8] { prefix + [UInt8](repeating: 0, count: 16 - prefix.count - last.count) + last }
+        #expect(AddressClass(addressBytes: v6([], last: [1])) == .loopback)
+        #expect(AddressClass(addressBytes: v6([])) == .forbidden)
+        #expect(AddressClass(addressBytes: v6([0xFE, 0x80], last: [1])) == .privateNetwork)
+        #expect(AddressClass(addressBytes: v6([0xFD, 0x12], last: [1])) == .privateNetwork)
+        #expect(AddressClass(addressBytes: v6([0xFD, 0x00, 0x0E, 0xC2], last: [0x02, 0x54])) == .forbidden)
+        #expect(AddressClass(addressBytes: v6([], last: [0xFF, 0xFF, 10, 0, 0, 1])) == .privateNetwork)
+        #expect(AddressClass(addressBytes: v6([0x20, 0x01, 0x0D, 0xB8], last: [1])) == .publicNetwork)
+        #expect(AddressClass(addressBytes: [1, 2, 3]) == nil)
+    }
+
+    /// Loopback < private < public: nothing more private than the resource, never forbidden.
+    @Test func reachability() {
+        #expect(AddressClass.publicNetwork.isReachable(fromResourceOf: .publicNetwork))
+        #expect(!AddressClass.privateNetwork.isReachable(fromResourceOf: .publicNetwork))
+        #expect(!AddressClass.loopback.isReachable(fromResourceOf: .privateNetwork))
+        #expect(AddressClass.privateNetwork.isReachable(fromResourceOf: .loopback))
+        #expect(!AddressClass.forbidden.isReachable(fromResourceOf: .loopback))
+    }
+}

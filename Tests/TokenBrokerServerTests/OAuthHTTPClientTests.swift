@@ -50,7 +50,8 @@ import NIOPosix
         let port = try await StalledServer.closedPort()
         try await Self.withClient { http in
             await #expect {
-                _ = try await http.get(try HTTPURL(parsing: "http://127.0.0.1:\(port)/.well-known/oauth-protected-resource"))
+                let url = try HTTPURL(parsing: "http://127.0.0.1:\(port)/.well-known/oauth-protected-resource")
+                _ = try await http.get(url, for: url)
             } throws: { error in
                 (error as? BrokerFailure)?.message.contains("connection refused") == true
             }
@@ -64,13 +65,64 @@ import NIOPosix
             sending: "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{", trickling: true)
         try await Self.withClient(timeout: .milliseconds(200)) { http in
             await #expect {
-                _ = try await http.get(try HTTPURL(parsing: "http://127.0.0.1:\(server.port)/metadata"))
+                let url = try HTTPURL(parsing: "http://127.0.0.1:\(server.port)/metadata")
+                _ = try await http.get(url, for: url)
             } throws: { error in
                 let failure = error as? BrokerFailure
                 return failure?.reason == .upstreamUnavailable && failure?.message.contains("did not answer within") == true
             }
         }
         await server.stop()
+    }
+}
+
+/// SSRF: a URL learned from a resource's metadata reaches no more private address class
+/// than the resource, whatever the names resolve to; refused before a connection.
+@Suite struct OAuthHTTPClientAddressClassTests {
+    /// Names resolve as the test says; every other name does not resolve.
+    private static func client(_ names: [String: AddressClass], _ http: HTTPClient) -> OAuthHTTPClient {
+        var client = OAuthHTTPClient(client: http, policy: TransportPolicy(allowsHTTPLoopback: true), logger: Logger(label: "test"))
+        client.addressClass = { names[$0] }
+        return client
+    }
+
+    @Test(arguments: [
+        ("public.example", "intranet.example", false),
+        ("public.example", "localhost.example", false),
+        ("public.example", "metadata.example", false),
+        ("intranet.example", "localhost.example", false),
+        ("public.example", "other-public.example", true),
+        ("intranet.example", "public.example", true),
+        ("localhost.example", "intranet.example", true),
+        ("localhost.example", "metadata.example", false),
+    ])
+    func learnedURLsStayAsPublicAsTheResource(resource: String, target: String, allowed: Bool) async throws {
+        let names: [String: AddressClass] = [
+            "public.example": .publicNetwork, "other-public.example": .publicNetwork, "intranet.example": .privateNetwork,
+            "localhost.example": .loopback, "metadata.example": .forbidden,
+        ]
+        let http = OAuthHTTPClient.makeHTTPClient()
+        let client = Self.client(names, http)
+        let resourceURL = try HTTPURL(parsing: "https://\(resource)/mcp")
+        do {
+            _ = try await client.get(try HTTPURL(parsing: "https://\(target)/.well-known/oauth-authorization-server"), for: resourceURL)
+            Issue.record("no request can succeed: the names do not exist")
+        } catch {
+            let message = (error as? BrokerFailure)?.message ?? "\(error)"
+            #expect(message.contains("more private than the resource") == !allowed, "\(message)")
+        }
+        try await http.shutdown()
+    }
+
+    /// The real resolver: literals and localhost, by address class.
+    @Test func theResolverClassifiesWhatANameReaches() async {
+        #expect(await AddressResolver.mostPrivateClass(of: "127.0.0.1") == .loopback)
+        #expect(await AddressResolver.mostPrivateClass(of: "[::1]") == .loopback)
+        #expect(await AddressResolver.mostPrivateClass(of: "localhost") == .loopback)
+        #expect(await AddressResolver.mostPrivateClass(of: "169.254.169.254") == .forbidden)
+        #expect(await AddressResolver.mostPrivateClass(of: "10.1.2.3") == .privateNetwork)
+        #expect(await AddressResolver.mostPrivateClass(of: "93.184.216.34") == .publicNetwork)
+        #expect(await AddressResolver.mostPrivateClass(of: "no-such-host.invalid") == nil)
     }
 }
 

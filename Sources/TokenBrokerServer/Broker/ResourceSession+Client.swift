@@ -87,7 +87,7 @@ extension ResourceSession {
         } catch {
             throw .internalError("could not encode the registration request")
         }
-        let answer = try await services.http.postJSON(endpoint, body: body)
+        let answer = try await services.http.postJSON(endpoint, body: body, for: resource.url)
         guard answer.status == 200 || answer.status == 201 else {
             let error = OAuthErrorResponse.decode(answer.body)
             throw .authorizationFailed(

@@ -136,7 +136,7 @@ actor ResourceSession {
             if let client = try await refreshClient(at: server) {
                 let post = OAuthRequests.refresh(
                     tokenEndpoint: server.tokenEndpoint, refreshToken: order.refreshToken, resource: resource, client: client)
-                answer = try classify(try await services.http.post(post))
+                answer = try classify(try await services.http.post(post, for: resource.url))
             } else {
                 // The registration the token was issued to is gone (dropped after the
                 // server refused it): what the server would answer, without asking it.
@@ -290,7 +290,7 @@ actor ResourceSession {
             let post = OAuthRequests.authorizationCodeExchange(
                 tokenEndpoint: flight.tokenEndpoint, code: code, redirectURI: flight.redirectURI,
                 verifier: flight.pkce.verifier, resource: resource, client: flight.client)
-            let answer = try classify(try await services.http.post(post, serverErrorIsAnswer: true))
+            let answer = try classify(try await services.http.post(post, for: resource.url, serverErrorIsAnswer: true))
             switch machine.codeExchangeAnswered(answer, issuer: flight.issuer, scopes: flight.scopes, now: services.now()) {
             case .storeGrant(let next):
                 try await storage { try await services.store.saveGrant(next) }

@@ -90,7 +90,7 @@ extension TokenBroker {
         guard let client = await services.knownClient(at: server) else { return .failed }
         for (token, hint) in tokens {
             let post = OAuthRequests.revocation(revocationEndpoint: endpoint, token: token, hint: hint, client: client)
-            guard let answer = try? await services.http.post(post), answer.status == 200 else { return .failed }
+            guard let answer = try? await services.http.post(post, for: grant.resource.url), answer.status == 200 else { return .failed }
         }
         return .revoked
     }

@@ -42,7 +42,7 @@ struct Discovery: Sendable {
         var firstError: BrokerFailure?
         var protectedResource: (ValidatedProtectedResource, Data)?
         for candidate in DiscoveryURLs.protectedResourceMetadata(for: resourceURL, challengeURL: challengeURL) {
-            let answer = try await http.get(candidate.url)
+            let answer = try await http.get(candidate.url, for: resourceURL)
             guard answer.status == 200 else { continue }
             do {
                 let metadata = try JSONDecoder().decode(ProtectedResourceMetadata.self, from: answer.body)
@@ -63,7 +63,7 @@ struct Discovery: Sendable {
         var serverError: BrokerFailure?
         for issuer in validatedResource.authorizationServers {
             do {
-                let (server, json) = try await discoverAuthorizationServer(issuer: issuer)
+                let (server, json) = try await discoverAuthorizationServer(issuer: issuer, for: resourceURL)
                 return DiscoveredResource(
                     protectedResource: validatedResource, authorizationServer: server,
                     protectedResourceJSON: resourceJSON, authorizationServerJSON: json)
@@ -75,8 +75,9 @@ struct Discovery: Sendable {
         throw serverError ?? .discovery("no usable authorization server")
     }
 
-    /// Fetches and validates the metadata of `issuer`, trying MCP's candidate URLs in order.
-    func discoverAuthorizationServer(issuer: String) async throws(BrokerFailure) -> (ValidatedAuthorizationServer, Data) {
+    /// Fetches and validates the metadata of `issuer` (named by `resource`'s metadata),
+    /// trying MCP's candidate URLs in order.
+    func discoverAuthorizationServer(issuer: String, for resource: HTTPURL) async throws(BrokerFailure) -> (ValidatedAuthorizationServer, Data) {
         let issuerURL: HTTPURL
         do {
             issuerURL = try HTTPURL(parsing: issuer)
@@ -85,7 +86,7 @@ struct Discovery: Sendable {
         }
         var firstError: BrokerFailure?
         for url in DiscoveryURLs.authorizationServerMetadata(forIssuer: issuerURL) {
-            let answer = try await http.get(url)
+            let answer = try await http.get(url, for: resource)
             guard answer.status == 200 else { continue }
             do {
                 let metadata = try JSONDecoder().decode(AuthorizationServerMetadata.self, from: answer.body)

@@ -24,6 +24,9 @@ struct OAuthHTTPClient: Sendable {
     /// One deadline for a whole exchange, from connecting to the body's last byte: a
     /// server that trickles its answer is cut off here, not by the idle read timeout.
     var requestTimeout: TimeAmount = .seconds(30)
+    /// The most private address class a host resolves to (``AddressResolver``); tests
+    /// inject names.
+    var addressClass: @Sendable (String) async -> AddressClass? = AddressResolver.mostPrivateClass(of:)
 
     /// Larger than any metadata or token response; a hostile server cannot exhaust memory.
     static let maximumBodySize = 1 << 20
@@ -40,17 +43,20 @@ struct OAuthHTTPClient: Sendable {
         return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }
 
-    func get(_ url: HTTPURL) async throws(BrokerFailure) -> HTTPAnswer {
+    /// GETs `url`, learned for the resource the client named as `resource`.
+    func get(_ url: HTTPURL, for resource: HTTPURL) async throws(BrokerFailure) -> HTTPAnswer {
         var request = HTTPClientRequest(url: url.string)
         request.method = .GET
         request.headers.add(name: "Accept", value: "application/json")
-        return try await send(request, to: url)
+        return try await send(request, to: url, for: resource)
     }
 
     /// POSTs a form. A 5xx is `upstream_unavailable` (a retry can help), unless
     /// `serverErrorIsAnswer`: the code exchange ends its sign-in whatever the status,
     /// so it classifies the 5xx itself.
-    func post(_ form: OAuthFormPost, serverErrorIsAnswer: Bool = false) async throws(BrokerFailure) -> HTTPAnswer {
+    func post(
+        _ form: OAuthFormPost, for resource: HTTPURL, serverErrorIsAnswer: Bool = false
+    ) async throws(BrokerFailure) -> HTTPAnswer {
         var request = HTTPClientRequest(url: form.url.string)
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
@@ -59,26 +65,27 @@ struct OAuthHTTPClient: Sendable {
             request.headers.add(name: "Authorization", value: authorization.exposedValue)
         }
         request.body = .bytes(ByteBuffer(string: form.body.exposedValue))
-        return try await send(request, to: form.url, serverErrorIsAnswer: serverErrorIsAnswer)
+        return try await send(request, to: form.url, for: resource, serverErrorIsAnswer: serverErrorIsAnswer)
     }
 
-    func postJSON(_ url: HTTPURL, body: Data) async throws(BrokerFailure) -> HTTPAnswer {
+    func postJSON(_ url: HTTPURL, body: Data, for resource: HTTPURL) async throws(BrokerFailure) -> HTTPAnswer {
         var request = HTTPClientRequest(url: url.string)
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/json")
         request.headers.add(name: "Accept", value: "application/json")
         request.body = .bytes(ByteBuffer(bytes: body))
-        return try await send(request, to: url)
+        return try await send(request, to: url, for: resource)
     }
 
     private func send(
-        _ request: HTTPClientRequest, to url: HTTPURL, serverErrorIsAnswer: Bool = false
+        _ request: HTTPClientRequest, to url: HTTPURL, for resource: HTTPURL, serverErrorIsAnswer: Bool = false
     ) async throws(BrokerFailure) -> HTTPAnswer {
         do {
             try policy.check(url)
         } catch {
             throw .discovery("\(url.origin + url.path) \(error)")
         }
+        try await checkAddressClass(of: url, for: resource)
         let endpoint = url.origin + url.path
         // AsyncHTTPClient parses the string again (Foundation's URL): it must reach the
         // host and port the policy checked, not whatever another parser makes of it.
@@ -109,6 +116,20 @@ struct OAuthHTTPClient: Sendable {
         } catch {
             logger.info("oauth http failed", metadata: ["url": "\(endpoint)", "error": "\(type(of: error))"])
             throw .upstream("could not reach \(url.origin): \(Self.describe(error))")
+        }
+    }
+
+    /// The SSRF rule: a URL learned from metadata reaches no more private address class
+    /// than the resource the client named (a resource that does not resolve counts as
+    /// public, the strictest). Checked on the names before connecting; the HTTP client
+    /// resolves again, so a name that changes its answer in between is not caught.
+    private func checkAddressClass(of url: HTTPURL, for resource: HTTPURL) async throws(BrokerFailure) {
+        guard let target = await addressClass(url.host) else { return }  // fails to connect anyway
+        let named = url.host == resource.host ? target : (await addressClass(resource.host) ?? .publicNetwork)
+        guard target.isReachable(fromResourceOf: named) else {
+            logger.warning("refusing a URL learned from metadata", metadata: ["url": "\(url.origin)", "class": "\(target)"])
+            throw .discovery(
+                "\(url.origin + url.path) resolves to \(target), more private than the resource \(resource.origin) (\(named)); refusing to contact it")
         }
     }
 
