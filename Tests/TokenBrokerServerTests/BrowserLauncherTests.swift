@@ -38,16 +38,28 @@ struct BrowserLauncherTests {
         let report = directory.path + "/report"
         #expect(mkfifo(report, 0o600) == 0)
         let stub = directory.path + "/systemd-run"
-        try "#!/bin/sh\necho \"$*\" > '\(report)'\n".write(toFile: stub, atomically: true, encoding: .utf8)
-        #expect(chmod(stub, 0o755) == 0)
+        // Written through a close-on-exec descriptor: one inherited by a process another
+        // test spawns meanwhile would make running the stub fail ("text file busy").
+        let script = Array("#!/bin/sh\necho \"$*\" > '\(report)'\n".utf8)
+        let descriptor = open(stub, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o755)
+        #expect(descriptor >= 0)
+        #expect(script.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) } == script.count)
+        close(descriptor)
 
         let launcher = BrowserLauncher.systemDefault(environment: ["DISPLAY": ":0", "INVOCATION_ID": "1", "PATH": directory.path])
         let url = "https://auth.example.com/authorize?client_id=c&state=s"
         #expect(await launcher.open(url))
-        // Opening the FIFO waits for the stub to write: no sleeping.
-        let arguments = try await offThePool { () throws -> String in
-            guard let fifo = FileHandle(forReadingAtPath: report) else { throw POSIXError(.EIO) }
-            return String(decoding: fifo.readDataToEndOfFile(), as: UTF8.self)
+        // Opening the FIFO waits for the stub to write: no sleeping. Should the stub never
+        // run, the time limit's cancellation opens and closes the FIFO's writing end, so
+        // the read ends empty and the test fails instead of hanging the run.
+        let arguments = try await withTaskCancellationHandler {
+            try await offThePool { () throws -> String in
+                guard let fifo = FileHandle(forReadingAtPath: report) else { throw POSIXError(.EIO) }
+                return String(decoding: fifo.readDataToEndOfFile(), as: UTF8.self)
+            }
+        } onCancel: {
+            let writer = open(report, O_WRONLY | O_NONBLOCK | O_CLOEXEC)
+            if writer >= 0 { close(writer) }
         }
         #expect(arguments == "--user --quiet --collect -- xdg-open \(url)\n")
     }
