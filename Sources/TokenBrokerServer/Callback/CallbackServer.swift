@@ -51,6 +51,8 @@ struct CallbackServer: Service {
     let registry: SignInRegistry
     let policy: CallbackPolicy
     let logger: Logger
+    /// Connections accepted and not yet served, closed properly when the listener stops.
+    let accepted: AcceptedChannels<Accepted>
 
     /// The shared redirect URI; dynamically registered clients get a path per issuer
     /// below it (``LoopbackRedirect``).
@@ -74,6 +76,10 @@ struct CallbackServer: Service {
         port: Int, registry: SignInRegistry, policy: CallbackPolicy, logger: Logger
     ) async throws -> CallbackServer {
         let open = ConnectionCount()
+        let accepted = AcceptedChannels<Accepted> { accepted in
+            accepted.requestDeadline.cancel()
+            try? await closeUnread(accepted.connection)
+        }
         let listener = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .bind(host: "127.0.0.1", port: port) { channel in
@@ -87,24 +93,34 @@ struct CallbackServer: Service {
                 }
                 return channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline()
-                    return Accepted(
+                    let connection = Accepted(
                         connection: try Connection(wrappingChannelSynchronously: channel), requestDeadline: deadline,
                         admitted: admitted)
+                    accepted.add(connection, for: channel)
+                    return connection
                 }
             }
         let boundPort = listener.channel.localAddress?.port ?? port
-        return CallbackServer(listener: listener, port: boundPort, registry: registry, policy: policy, logger: logger)
+        return CallbackServer(
+            listener: listener, port: boundPort, registry: registry, policy: policy, logger: logger, accepted: accepted)
     }
 
     /// Serves until graceful shutdown or cancellation.
     func run() async throws {
         try await withGracefulShutdownHandler {
             try await withThrowingDiscardingTaskGroup { group in
-                try await listener.executeThenClose { connections in
-                    for try await connection in connections {
-                        group.addTask { await handle(connection) }
+                do {
+                    try await listener.executeThenClose { connections in
+                        for try await connection in connections {
+                            accepted.take(connection.connection.channel)
+                            group.addTask { await handle(connection) }
+                        }
                     }
+                } catch {
+                    await accepted.drain()
+                    throw error
                 }
+                await accepted.drain()
             }
         } onGracefulShutdown: {
             listener.channel.close(promise: nil)

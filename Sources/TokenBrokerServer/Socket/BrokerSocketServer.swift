@@ -28,6 +28,8 @@ struct BrokerSocketServer: Service {
     let logger: Logger
     /// The socket file we bound and remove on exit; `nil` for an adopted (systemd) socket.
     let ownedFile: OwnedSocketFile?
+    /// Connections accepted and not yet served, closed properly when the listener stops.
+    let accepted: AcceptedChannels<Connection>
 
     /// Binds `path` with a 0700 directory and a 0600 socket.
     ///
@@ -44,7 +46,8 @@ struct BrokerSocketServer: Service {
         do {
             let server = try await adopt(descriptor: descriptor, dispatcher: dispatcher, limiter: limiter, logger: logger)
             return BrokerSocketServer(
-                listener: server.listener, dispatcher: dispatcher, limiter: limiter, logger: logger, ownedFile: ownedFile)
+                listener: server.listener, dispatcher: dispatcher, limiter: limiter, logger: logger, ownedFile: ownedFile,
+                accepted: server.accepted)
         } catch {
             close(descriptor)
             ownedFile?.remove()
@@ -56,12 +59,19 @@ struct BrokerSocketServer: Service {
     static func adopt(
         descriptor: Int32, dispatcher: RequestDispatcher, limiter: ConnectionLimiter, logger: Logger
     ) async throws -> BrokerSocketServer {
+        let accepted = AcceptedChannels<Connection> { connection in
+            try? await connection.channel.executeThenClose { _, _ in }
+        }
         let listener = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .childChannelOption(.allowRemoteHalfClosure, value: true)
             .bind(descriptor) { channel in
-                accept(channel, dispatcher: dispatcher, limiter: limiter, logger: logger)
+                accept(channel, dispatcher: dispatcher, limiter: limiter, logger: logger).map { connection in
+                    accepted.add(connection, for: channel)
+                    return connection
+                }
             }
-        return BrokerSocketServer(listener: listener, dispatcher: dispatcher, limiter: limiter, logger: logger, ownedFile: nil)
+        return BrokerSocketServer(
+            listener: listener, dispatcher: dispatcher, limiter: limiter, logger: logger, ownedFile: nil, accepted: accepted)
     }
 
     /// The first descriptor systemd passed to this process, if it did (sd_listen_fds(3)).
@@ -81,14 +91,17 @@ struct BrokerSocketServer: Service {
                 do {
                     try await listener.executeThenClose { connections in
                         for try await connection in connections {
+                            accepted.take(connection.channel.channel)
                             group.addTask { await serve(connection) }
                         }
                     }
                 } catch {
                     removeSocketFile()
+                    await accepted.drain()
                     throw error
                 }
                 removeSocketFile()
+                await accepted.drain()
                 // The group now waits for the connections' requests in flight.
             }
         } onGracefulShutdown: {

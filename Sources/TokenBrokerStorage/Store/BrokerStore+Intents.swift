@@ -55,11 +55,18 @@ extension BrokerStore {
     /// - Throws: ``StorageError``.
     @discardableResult
     package func revokeGrants(_ keys: [GrantKey], at time: Date) async throws(StorageError) -> Int {
-        try await write("revoke \(keys.count) grants") { transaction in
+        let revoked = try await write("revoke \(keys.count) grants") { transaction in
             try keys.reduce(0) { count, key in
                 try count + transaction.revokeGrant(key, at: time)
             }
         }
+        // The log still holds the pages as they were, tokens and all: copy the new ones
+        // into the database and empty it. Best effort (a reader may hold the log; the next
+        // checkpoint then does it).
+        _ = try? await withWriterConnection("checkpoint after a revocation") { transaction in
+            try transaction.db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)")
+        }
+        return revoked
     }
 }
 

@@ -138,6 +138,9 @@ package final class BrokerStore: Sendable {
         configuration.busyMode = .timeout(5)
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = FULL")
+            // Deleted and overwritten content is zeroed, so a revoked or rotated token
+            // does not stay readable in a page's free space.
+            try db.execute(sql: "PRAGMA secure_delete = ON")
         }
         return configuration
     }
