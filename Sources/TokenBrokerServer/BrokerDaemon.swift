@@ -136,7 +136,7 @@ package final class BrokerDaemon: Service, Sendable {
         let flights = FlightTasks()
         let services = BrokerServices(
             store: store, http: http, discovery: Discovery(http: http, logger: logger), configuration: options.configuration,
-            registry: registry, callbackURI: { callback.redirectURI }, now: now, sleep: sleep, logger: logger,
+            registry: registry, callbackOrigin: { callback.origin }, now: now, sleep: sleep, logger: logger,
             flights: flights)
         let broker = TokenBroker(services: services)
         let audit = AuditRecorder(store: store, now: now, logger: logger)

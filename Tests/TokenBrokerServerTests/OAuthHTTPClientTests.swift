@@ -76,6 +76,24 @@ import NIOPosix
     }
 }
 
+/// A resolver that never answers is cut off by the same deadline as the exchange.
+@Suite(.timeLimit(.minutes(1))) struct OAuthHTTPClientResolutionDeadlineTests {
+    @Test func aHangingNameLookupEndsAtTheDeadline() async throws {
+        let http = OAuthHTTPClient.makeHTTPClient()
+        var client = OAuthHTTPClient(
+            client: http, policy: TransportPolicy(allowsHTTPLoopback: true), logger: Logger(label: "test"),
+            requestTimeout: .milliseconds(200))
+        client.addressClass = { _ in await OneShot<AddressClass?>().value() ?? nil }  // never set
+        let url = try HTTPURL(parsing: "https://as.example/.well-known/oauth-authorization-server")
+        await #expect {
+            _ = try await client.get(url, for: url)
+        } throws: { error in
+            (error as? BrokerFailure)?.message.contains("did not answer within") == true
+        }
+        try await http.shutdown()
+    }
+}
+
 /// SSRF: a URL learned from a resource's metadata reaches no more private address class
 /// than the resource, whatever the names resolve to; refused before a connection.
 @Suite struct OAuthHTTPClientAddressClassTests {

@@ -10,7 +10,8 @@ struct BrokerServices: Sendable {
     let discovery: Discovery
     let configuration: BrokerConfiguration
     let registry: SignInRegistry
-    let callbackURI: @Sendable () -> String
+    /// `http://127.0.0.1:<port>`, the loopback callback's origin.
+    let callbackOrigin: @Sendable () -> String
     let now: @Sendable () -> Date
     /// Sleeps on the clock `now` reads, for the daemon's own deadlines (a sign-in's lifetime).
     let sleep: Sleep
@@ -22,10 +23,8 @@ struct BrokerServices: Sendable {
 }
 
 extension BrokerServices {
-    /// `http://127.0.0.1:<port>`, the loopback callback's origin.
-    func callbackOrigin() -> String {
-        String(callbackURI().dropLast(LoopbackRedirect.sharedPath.count))
-    }
+    /// The shared redirect URI (clients registered dynamically get their own path).
+    func callbackURI() -> String { callbackOrigin() + LoopbackRedirect.sharedPath }
 }
 
 /// One dynamic registration per authorization server at a time, across resources.

@@ -33,25 +33,6 @@ extension ResourceSession {
         }
     }
 
-    /// The client a refresh at `server` authenticates as: the one its refresh token was
-    /// issued to, never a new registration (RFC 6749 §6 binds the token to its client,
-    /// and RFC 8252 §7.3 makes the loopback port no part of the client's identity, so a
-    /// changed port or wider scopes are no reason to register). Nil when that client is
-    /// gone: the refresh token is then of no use.
-    func refreshClient(at server: ValidatedAuthorizationServer) async throws(BrokerFailure) -> ClientCredentials? {
-        switch ClientIdentityChoice.choose(
-            for: server, preregistered: services.configuration.preregisteredClients,
-            metadataDocumentClientID: services.configuration.metadataDocumentClientID)
-        {
-        case .preregistered(let credentials):
-            return credentials
-        case .metadataDocument(let clientID):
-            return ClientCredentials(clientID: clientID)
-        case .unavailable, .dynamicRegistration:
-            return try await storage { try await services.store.clientRegistration(issuer: server.issuer) }?.credentials
-        }
-    }
-
     /// The stored registration when it still fits, else a new one.
     /// A registration made before redirect paths were per issuer keeps its shared path
     /// (`alsoAccepting`): registering again would orphan every refresh token issued to it.

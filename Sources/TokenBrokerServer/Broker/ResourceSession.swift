@@ -133,7 +133,7 @@ actor ResourceSession {
                 throw .internalError("the refresh token belongs to \(order.issuer), not to \(server.issuer); this is a bug")
             }
             let answer: TokenEndpointAnswer
-            if let client = try await refreshClient(at: server) {
+            if let client = try await storage({ try await services.knownClient(at: server) }) {
                 let post = OAuthRequests.refresh(
                     tokenEndpoint: server.tokenEndpoint, refreshToken: order.refreshToken, resource: resource, client: client)
                 answer = try classify(try await services.http.post(post, for: resource.url))
@@ -226,7 +226,7 @@ actor ResourceSession {
     func resume(_ pending: StoredSignIn) async {
         let server = discovered.authorizationServer
         guard pending.issuer == server.issuer, let verifier = try? PKCE(verifier: pending.codeVerifier),
-            let client = await services.knownClient(at: server), client.clientID == pending.clientID,
+            let client = try? await services.knownClient(at: server), client.clientID == pending.clientID,
             machine.signInResumed(scopes: pending.requestedScopes)
         else {
             services.logger.info("not resuming a sign-in from before the restart", metadata: ["resource": "\(resource)"])

@@ -47,12 +47,7 @@ final class SignInFlight: Sendable {
     }
 
     /// The redirect URI's path, where this sign-in's response must arrive.
-    var redirectPath: String {
-        guard let scheme = redirectURI.range(of: "://"),
-            let slash = redirectURI[scheme.upperBound...].firstIndex(of: "/")
-        else { return "/" }
-        return String(redirectURI[slash...])
-    }
+    var redirectPath: String { (try? HTTPURL(parsing: redirectURI))?.path ?? "/" }
 
     /// True exactly once: for the request that gets to open the browser.
     func claimBrowser() -> Bool {

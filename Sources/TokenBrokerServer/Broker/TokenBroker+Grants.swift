@@ -87,7 +87,7 @@ extension TokenBroker {
         guard !tokens.isEmpty else { return .revoked }
         guard let server = await storedAuthorizationServer(issuer: grant.issuer), let endpoint = server.revocationEndpoint
         else { return .unsupported }
-        guard let client = await services.knownClient(at: server) else { return .failed }
+        guard let client = try? await services.knownClient(at: server) else { return .failed }
         for (token, hint) in tokens {
             let post = OAuthRequests.revocation(revocationEndpoint: endpoint, token: token, hint: hint, client: client)
             guard let answer = try? await services.http.post(post, for: grant.resource.url), answer.status == 200 else { return .failed }
@@ -152,16 +152,18 @@ extension TokenBroker {
 
 extension BrokerServices {
     /// The client the broker is known as at `server`, without registering: the rule a
-    /// sign-in uses (``ClientIdentityChoice``), then the stored registration.
-    func knownClient(at server: ValidatedAuthorizationServer) async -> ClientCredentials? {
+    /// sign-in uses (``ClientIdentityChoice``), else the stored registration. A refresh
+    /// authenticates as this client, the one its token was issued to (RFC 6749 §6), and
+    /// never registers: the loopback port is no part of a client's identity (RFC 8252
+    /// §7.3), and wider scopes are no reason either. `nil` when that client is gone.
+    func knownClient(at server: ValidatedAuthorizationServer) async throws(StorageError) -> ClientCredentials? {
         switch ClientIdentityChoice.choose(
             for: server, preregistered: configuration.preregisteredClients,
             metadataDocumentClientID: configuration.metadataDocumentClientID)
         {
         case .preregistered(let credentials): credentials
         case .metadataDocument(let clientID): ClientCredentials(clientID: clientID)
-        case .dynamicRegistration: try? await store.clientRegistration(issuer: server.issuer)?.credentials
-        case .unavailable: nil
+        case .dynamicRegistration, .unavailable: try await store.clientRegistration(issuer: server.issuer)?.credentials
         }
     }
 }

@@ -56,7 +56,10 @@ struct CallbackServer: Service {
 
     /// The shared redirect URI; dynamically registered clients get a path per issuer
     /// below it (``LoopbackRedirect``).
-    var redirectURI: String { "http://127.0.0.1:\(port)\(LoopbackRedirect.sharedPath)" }
+    var redirectURI: String { origin + LoopbackRedirect.sharedPath }
+
+    /// `http://127.0.0.1:<port>`.
+    var origin: String { "http://127.0.0.1:\(port)" }
 
     /// Binds `preferredPort` (kept stable because some servers match redirect URIs
     /// exactly, port included), or any free port when it is 0 or taken.

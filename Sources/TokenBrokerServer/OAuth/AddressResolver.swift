@@ -9,14 +9,13 @@ internal import Glibc
 enum AddressResolver {
     /// The most private class among the addresses `host` resolves to (a client may be
     /// connected to any of them); `nil` when it does not resolve. A bracketed IPv6
-    /// literal is accepted. getaddrinfo blocks, so it runs off the cooperative pool.
+    /// literal is accepted. getaddrinfo blocks, so it runs off the cooperative pool; a
+    /// cancelled caller stops waiting for it (`nil`).
     static func mostPrivateClass(of host: String) async -> AddressClass? {
         let name = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
-        return await withCheckedContinuation { continuation in
-            DispatchQueue.global().async {
-                continuation.resume(returning: classes(of: name).min())
-            }
-        }
+        let resolved = OneShot<[AddressClass]>()
+        DispatchQueue.global().async { resolved.fulfill(classes(of: name)) }
+        return await resolved.value()?.min()
     }
 
     private static func classes(of name: String) -> [AddressClass] {

@@ -85,7 +85,6 @@ struct OAuthHTTPClient: Sendable {
         } catch {
             throw .discovery("\(url.origin + url.path) \(error)")
         }
-        try await checkAddressClass(of: url, for: resource)
         let endpoint = url.origin + url.path
         // AsyncHTTPClient parses the string again (Foundation's URL): it must reach the
         // host and port the policy checked, not whatever another parser makes of it.
@@ -93,7 +92,10 @@ struct OAuthHTTPClient: Sendable {
             throw .discovery("\(endpoint) is read differently by the HTTP client; refusing to contact it")
         }
         do {
-            let answer = try await Self.within(requestTimeout) { [client, requestTimeout] in
+            let answer = try await Self.within(requestTimeout) { [self] in
+                // Name resolution counts toward the deadline too (a resolver can hang).
+                try await checkAddressClass(of: url, for: resource)
+                try Task.checkCancellation()
                 // The client's own deadline ends with the head; `within` also covers the body.
                 let response = try await client.execute(request, timeout: requestTimeout)
                 let buffer = try await response.body.collect(upTo: Self.maximumBodySize)
