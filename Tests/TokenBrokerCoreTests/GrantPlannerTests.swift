@@ -55,7 +55,7 @@ private struct World {
                     refreshToken: refreshToken ? Secret("rt-\(issued)") : nil,
                     scope: grantScope.map { try! ScopeSet(parsing: $0) })
                 guard case .storeGrant(let next) = machine.codeExchangeAnswered(
-                    .issued(response), issuer: "https://as.example", scopes: scopes, now: now)
+                    .issued(response), issuer: "https://as.example", clientID: "client-1", scopes: scopes, now: now)
                 else {
                     Issue.record("a code exchange answered with tokens must be stored")
                     return first!

@@ -140,8 +140,10 @@ import TokenBrokerCore
         #expect(machine.next(&first, now: Self.start) == .startSignIn(scopes: try! ScopeSet(parsing: "a")))
         #expect(machine.next(&wider, now: Self.start) == .joinSignIn)
         guard case .storeGrant(let grant) = machine.codeExchangeAnswered(
-            .issued(Self.tokens(1)), issuer: "https://as.example", scopes: try! ScopeSet(parsing: "a"), now: Self.start)
+            .issued(Self.tokens(1)), issuer: "https://as.example", clientID: "client-1", scopes: try! ScopeSet(parsing: "a"), now: Self.start)
         else { Issue.record("no grant"); return }
+        // The tokens belong to the client that exchanged the code (RFC 6749 §6).
+        #expect(grant.clientID == "client-1")
         machine.signInEnded(storing: grant)
         #expect(machine.signInJoined(&first, outcome: .signedIn(grant), scopes: try! ScopeSet(parsing: "a")) == .serve(grant))
         #expect(first.origin == .signIn)
@@ -154,7 +156,7 @@ import TokenBrokerCore
     func refusedCodeExchange(error: String, dropsRegistration: Bool) {
         let machine = ResourceStateMachine(resource: Self.resource, grant: nil, sources: ScopeSources())
         let effect = machine.codeExchangeAnswered(
-            .refused(status: 400, error: OAuthErrorCode(rawValue: error)), issuer: "https://as.example", scopes: [], now: Self.start)
+            .refused(status: 400, error: OAuthErrorCode(rawValue: error)), issuer: "https://as.example", clientID: "client-1", scopes: [], now: Self.start)
         #expect(effect == .fail(
             OAuthRefusal(step: .codeExchange, status: 400, error: OAuthErrorCode(rawValue: error)), dropRegistration: dropsRegistration))
     }
@@ -169,7 +171,7 @@ import TokenBrokerCore
         #expect(!checkServer)
         #expect(machine.next(&first, now: Self.start) == .startSignIn(scopes: []))
         guard case .storeGrant(let grant) = machine.codeExchangeAnswered(
-            .issued(Self.tokens(1)), issuer: "https://as.example", scopes: [], now: Self.start)
+            .issued(Self.tokens(1)), issuer: "https://as.example", clientID: "client-1", scopes: [], now: Self.start)
         else { Issue.record("no grant"); return }
         machine.signInEnded(storing: grant)
         #expect(machine.signInJoined(&first, outcome: .signedIn(grant), scopes: []) == .serve(grant))

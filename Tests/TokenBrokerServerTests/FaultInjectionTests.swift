@@ -177,6 +177,57 @@ struct FaultInjectionTests {
         }
     }
 
+    /// A sign-in refused at the redirect with `invalid_scope` (a redirect that could be
+    /// forged) registers a new client for the sign-ins to come, but grants issued to the
+    /// old client keep refreshing and are revoked as it, across a restart too: one
+    /// refusal must not end every grant at the issuer.
+    @Test func aRefusedSignInKeepsTheClientOtherGrantsWereIssuedTo() async throws {
+        try await Scenario.run { s in
+            _ = try await s.client.token(s.fake.resource, scopes: [Self.read]).tokenResult()
+            let first = try #require(s.fake.tokenRequests(grantType: "authorization_code").only?[field: "client_id"])
+            let files = s.fake.otherResource("files")
+            s.fake.update { $0.authorizeError = "invalid_scope" }
+            let refused = try await s.client.token(files, scopes: [Self.read])
+            #expect(refused.reason == "authorization_failed")
+            s.fake.update { $0.authorizeError = nil }
+            _ = try await s.client.token(files, scopes: [Self.read]).tokenResult()
+            let second = try #require(s.fake.tokenRequests(grantType: "authorization_code").last?[field: "client_id"])
+            #expect(second != first)
+
+            try await s.restart()
+            s.clock.advance(7200)
+            _ = try await s.client.token(s.fake.resource, scopes: [Self.read]).tokenResult()
+            _ = try await s.client.token(files, scopes: [Self.read]).tokenResult()
+            let refreshes = s.fake.tokenExchanges(grantType: "refresh_token")
+            #expect(refreshes.map { $0.request[field: "client_id"] } == [first, second])
+            #expect(refreshes.allSatisfy { $0.status == 200 })
+            #expect(s.fake.requests(to: "/authorize").count == 4)  // two sign-ins, the refused one with its retry
+            let shown = try await s.grants().grants.map { [$0.resource: $0.clientID] }
+            #expect(shown == [[s.fake.resource: first], [files: second]])
+
+            _ = try await s.client.call(.grantsRevoke, ["all": true])
+            let revokedAs = s.fake.requests(to: "/revoke").map { $0[field: "client_id"] }
+            #expect(revokedAs.sorted { ($0 ?? "") < ($1 ?? "") } == [first, first, second, second].sorted())
+        }
+    }
+
+    /// The operator replaced the pre-registered client: tokens issued to the old one are
+    /// never sent as the new one (RFC 6749 §6); the next request signs in as the new client.
+    @Test func aRefreshNeverSendsATokenAsAnotherClient() async throws {
+        func client(_ id: String) -> (FakeOAuthServer) -> [PreregisteredClient] {
+            { fake in [PreregisteredClient(issuer: fake.issuer, credentials: ClientCredentials(clientID: id))] }
+        }
+        try await Scenario.run({ $0.registrationEnabled = false }, preregistered: client("old")) { s in
+            _ = try await s.client.token(s.fake.resource, scopes: [Self.read]).tokenResult()
+            try await s.restart(preregistered: client("new")(s.fake))
+            s.clock.advance(7200)
+            _ = try await s.client.token(s.fake.resource, scopes: [Self.read]).tokenResult()
+            // A count: a failure must not print the request, token and all.
+            #expect(s.fake.tokenRequests(grantType: "refresh_token").count == 0)
+            #expect(s.fake.requests(to: "/authorize").map { $0[field: "client_id"] } == ["old", "new"])
+        }
+    }
+
     /// A client registered before redirect paths were per issuer keeps its shared
     /// `/callback`: no new registration (which would orphan its refresh tokens).
     @Test func aRegistrationWithTheSharedPathIsKept() async throws {

@@ -60,6 +60,54 @@ struct MetadataTests {
         }
     }
 
+    @Test("a replaced client is kept, retired, while a grant holds its tokens", arguments: StoreKind.allCases)
+    func retiredClientRegistrations(kind: StoreKind) async throws {
+        try await kind.withStore { store in
+            try await Fixture.seed(store)
+            let old = Fixture.clientRegistration()
+            try await store.saveClientRegistration(old)
+            var grant = Fixture.grant()
+            grant.clientID = old.clientID
+            try await store.saveGrant(grant)
+            var replacement = Fixture.clientRegistration()
+            replacement.clientID = "client-456"
+            try await store.saveClientRegistration(replacement)
+            #expect(try await store.clientRegistration(issuer: Fixture.issuer) == replacement)
+            #expect(try await store.clientRegistration(issuer: Fixture.issuer, clientID: old.clientID) == old)
+            #expect(try await store.clientRegistration(issuer: Fixture.issuer, clientID: replacement.clientID) == replacement)
+
+            // Retiring a client that is not the one in use changes nothing.
+            try await store.retireClientRegistration(issuer: Fixture.issuer, clientID: old.clientID, at: Fixture.t0)
+            #expect(try await store.clientRegistration(issuer: Fixture.issuer) == replacement)
+            // The one in use, with no grant of its own, is forgotten.
+            try await store.retireClientRegistration(issuer: Fixture.issuer, clientID: replacement.clientID, at: Fixture.t0)
+            #expect(try await store.clientRegistration(issuer: Fixture.issuer) == nil)
+            #expect(try await store.clientRegistration(issuer: Fixture.issuer, clientID: replacement.clientID) == nil)
+
+            // Once no grant holds tokens issued to it, the retired client (and its secret) goes.
+            try await store.revokeGrants([GrantKey(resource: grant.resource.string, issuer: grant.issuer)], at: Fixture.t0)
+            #expect(try await store.clientRegistration(issuer: Fixture.issuer, clientID: old.clientID) == nil)
+        }
+    }
+
+    @Test("a client the server no longer knows is forgotten, retired or not", arguments: StoreKind.allCases)
+    func unknownClientsAreDeleted(kind: StoreKind) async throws {
+        try await kind.withStore { store in
+            try await Fixture.seed(store)
+            let old = Fixture.clientRegistration()
+            try await store.saveClientRegistration(old)
+            var grant = Fixture.grant()
+            grant.clientID = old.clientID
+            try await store.saveGrant(grant)
+            try await store.retireClientRegistration(issuer: Fixture.issuer, clientID: old.clientID, at: Fixture.t0)
+            #expect(try await store.clientRegistration(issuer: Fixture.issuer, clientID: old.clientID) == old)
+            try await store.forgetRefusedTokens(
+                resource: grant.resource, issuer: grant.issuer, unknownClient: old.clientID, at: Fixture.t0)
+            #expect(try await store.clientRegistration(issuer: Fixture.issuer, clientID: old.clientID) == nil)
+            #expect(try await store.grant(resource: grant.resource, issuer: grant.issuer)?.refreshToken == nil)
+        }
+    }
+
     @Test("a client registration needs its authorization server's metadata", arguments: StoreKind.allCases)
     func clientRegistrationNeedsServer(kind: StoreKind) async throws {
         try await kind.withStore { store in

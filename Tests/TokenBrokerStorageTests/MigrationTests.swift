@@ -9,7 +9,7 @@ struct MigrationTests {
     @Test("a new database gets every migration, in order", arguments: StoreKind.allCases)
     func appliesInitialMigration(kind: StoreKind) async throws {
         let applied = try await kind.withStore { store in try await store.appliedMigrations() }
-        #expect(applied == ["v1-initial", "v2-pending-authorization-client"])
+        #expect(applied == ["v1-initial", "v2-pending-authorization-client", "v3-grant-client"])
     }
 
     @Test("reopening a current database changes nothing in its schema")
@@ -23,7 +23,38 @@ struct MigrationTests {
             let reopened = try BrokerStore.open(path: path)
             defer { try? reopened.close() }
             #expect(try await reopened.schemaDump() == schema)
-            #expect(try await reopened.appliedMigrations() == ["v1-initial", "v2-pending-authorization-client"])
+            #expect(try await reopened.appliedMigrations() == ["v1-initial", "v2-pending-authorization-client", "v3-grant-client"])
+        }
+    }
+
+    /// Grants stored before they named their client belonged to the registration at
+    /// their issuer: the only client a refresh could have used.
+    @Test("v3 records each existing grant's client")
+    func grantsLearnTheirClient() async throws {
+        try await withTemporaryDirectory { directory in
+            let path = directory + "/broker.sqlite3"
+            let store = try BrokerStore.open(path: path)
+            try await Fixture.seed(store)
+            try await store.saveClientRegistration(Fixture.clientRegistration())
+            try await store.saveGrant(Fixture.grant())
+            try await store.saveGrant(Fixture.grant(issuer: Fixture.otherIssuer))
+            // Back to the v2 schema, as an older tokenbroker left it.
+            try await store.withImmediateTransaction { transaction in
+                try transaction.executeUnchecked(
+                    sql: """
+                        DROP TABLE retired_client_registrations;
+                        ALTER TABLE grants DROP COLUMN client_id;
+                        DELETE FROM grdb_migrations WHERE identifier = 'v3-grant-client';
+                        """)
+            }
+            try store.close()
+
+            let migrated = try BrokerStore.open(path: path)
+            defer { try? migrated.close() }
+            #expect(try await migrated.grant(resource: Fixture.resource, issuer: Fixture.issuer)?.clientID == "client-123")
+            // No registration at the other issuer: the grant names no client.
+            let other = try await migrated.grant(resource: Fixture.resource, issuer: Fixture.otherIssuer)
+            #expect(other != nil && other?.clientID == nil)
         }
     }
 

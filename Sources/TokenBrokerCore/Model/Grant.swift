@@ -15,6 +15,10 @@ package struct Grant: Sendable, Equatable {
     package var resource: ResourceURI
     /// The issuer identifier of the authorization server that issued the tokens.
     package var issuer: String
+    /// The `client_id` the tokens were issued to: a refresh or a revocation authenticates
+    /// as this client and no other (RFC 6749 §6). `nil` for grants stored before the
+    /// broker recorded it, which use the client the broker is known as at `issuer`.
+    package var clientID: String?
     /// Every scope ever requested for this resource, accumulated.
     package var requestedScopes: ScopeSet
     /// The scopes of the current token.
@@ -40,10 +44,12 @@ package struct Grant: Sendable, Equatable {
         accessTokenExpiresAt: Date? = nil,
         refreshToken: Secret? = nil,
         createdAt: Date,
-        updatedAt: Date
+        updatedAt: Date,
+        clientID: String? = nil
     ) {
         self.resource = resource
         self.issuer = issuer
+        self.clientID = clientID
         self.requestedScopes = requestedScopes
         self.grantedScopes = grantedScopes
         self.accessToken = accessToken

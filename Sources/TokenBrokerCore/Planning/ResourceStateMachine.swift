@@ -111,7 +111,10 @@ package struct ResourceStateMachine: Sendable {
             guard let grant, let refreshToken = grant.refreshToken else { return .fail(.unsettled) }
             refresh = .inFlight(base: grant)
             attempt.joinedRefresh()
-            return .refresh(RefreshOrder(refreshToken: refreshToken, issuer: grant.issuer, requestedScopes: grant.requestedScopes))
+            return .refresh(
+                RefreshOrder(
+                    refreshToken: refreshToken, issuer: grant.issuer, clientID: grant.clientID,
+                    requestedScopes: grant.requestedScopes))
         case .authorize(let scopes):
             signIn = .active(scopes: scopes)
             attempt.startedSignIn = true
@@ -182,13 +185,17 @@ package struct ResourceStateMachine: Sendable {
         error.oauthError?.condemnsRegistration == true
     }
 
-    /// The token endpoint answered the code exchange of a sign-in at `issuer` that asked
-    /// for `scopes`.
-    package func codeExchangeAnswered(_ answer: TokenEndpointAnswer, issuer: String, scopes: ScopeSet, now: Date) -> ExchangeEffect {
+    /// The token endpoint answered the code exchange of a sign-in at `issuer`, made as the
+    /// client `clientID`, that asked for `scopes`.
+    package func codeExchangeAnswered(
+        _ answer: TokenEndpointAnswer, issuer: String, clientID: String, scopes: ScopeSet, now: Date
+    ) -> ExchangeEffect {
         switch answer {
         case .issued(let response):
-            let base = (grant?.issuer == issuer ? grant : nil)
+            var base = (grant?.issuer == issuer ? grant : nil)
                 ?? Grant(resource: resource, issuer: issuer, createdAt: now, updatedAt: now)
+            // The new tokens belong to this client, whatever the old ones belonged to.
+            base.clientID = clientID
             return .storeGrant(base.applying(response, round: .authorizationCode(requested: scopes), now: now))
         case .refused(let status, let error):
             return .fail(OAuthRefusal(step: .codeExchange, status: status, error: error), dropRegistration: error == .invalidClient)
@@ -312,6 +319,8 @@ package struct RefreshOrder: Sendable, Equatable {
     package var refreshToken: Secret
     /// The authorization server that issued it.
     package var issuer: String
+    /// The client it was issued to (``Grant/clientID``); `nil` when not recorded.
+    package var clientID: String?
     /// Every scope asked for so far (a client registered for fewer must register again).
     package var requestedScopes: ScopeSet
 }

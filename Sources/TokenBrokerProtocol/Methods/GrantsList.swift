@@ -97,8 +97,9 @@ public struct GrantSummary: JSONValueConvertible, Hashable {
     public var resource: String
     /// `issuer`: the authorization server's issuer identifier.
     public var issuer: String
-    /// `clientId`: the client id the broker uses at that issuer; `nil` (`null`) before
-    /// a client is registered.
+    /// `clientId`: the client id the grant's tokens were issued to (its refresh and
+    /// revocation authenticate as it); else the one the broker uses at that issuer;
+    /// `nil` (`null`) before a client is registered.
     public var clientID: String?
     /// `requestedScopes`: every scope asked for on behalf of local clients, accumulated.
     public var requestedScopes: [String]

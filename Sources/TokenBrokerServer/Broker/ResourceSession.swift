@@ -133,13 +133,15 @@ actor ResourceSession {
                 throw .internalError("the refresh token belongs to \(order.issuer), not to \(server.issuer); this is a bug")
             }
             let answer: TokenEndpointAnswer
-            if let client = try await storage({ try await services.knownClient(at: server) }) {
+            let client = try await storage { try await services.client(issuedTo: order.clientID, at: server) }
+            if let client {
                 let post = OAuthRequests.refresh(
                     tokenEndpoint: server.tokenEndpoint, refreshToken: order.refreshToken, resource: resource, client: client)
                 answer = try classify(try await services.http.post(post, for: resource.url))
             } else {
-                // The registration the token was issued to is gone (dropped after the
-                // server refused it): what the server would answer, without asking it.
+                // The client the token was issued to is gone (dropped after the server
+                // refused it, or no longer configured): what the server would answer,
+                // without sending the token to be checked by another client.
                 answer = .refused(status: 401, error: .invalidClient)
             }
             switch machine.refreshAnswered(answer, now: services.now()) {
@@ -163,7 +165,8 @@ actor ResourceSession {
                     services.logger.info("refresh token refused; a sign-in is needed", metadata: ["resource": "\(resource)"])
                     try await storage {
                         try await services.store.forgetRefusedTokens(
-                            resource: resource, issuer: order.issuer, dropRegistration: dropRegistration, at: services.now())
+                            resource: resource, issuer: order.issuer, unknownClient: dropRegistration ? client?.clientID : nil,
+                            at: services.now())
                     }
                     machine.tokensForgotten()
                 }
@@ -283,7 +286,12 @@ actor ResourceSession {
                 query: query, expectedState: flight.state, expectedIssuer: flight.issuer,
                 issParameterSupported: flight.issParameterSupported)
         } catch {
-            if machine.callbackRefused(error) { _ = try? await services.store.deleteClientRegistration(issuer: flight.issuer) }
+            // Only retired: the redirect proves nothing, and grants issued to this client
+            // must stay refreshable.
+            if machine.callbackRefused(error) {
+                try? await services.store.retireClientRegistration(
+                    issuer: flight.issuer, clientID: flight.client.clientID, at: services.now())
+            }
             return .failure(.authorizationFailed(error.description, oauthError: error.oauthError))
         }
         do throws(BrokerFailure) {
@@ -291,13 +299,17 @@ actor ResourceSession {
                 tokenEndpoint: flight.tokenEndpoint, code: code, redirectURI: flight.redirectURI,
                 verifier: flight.pkce.verifier, resource: resource, client: flight.client)
             let answer = try classify(try await services.http.post(post, for: resource.url, serverErrorIsAnswer: true))
-            switch machine.codeExchangeAnswered(answer, issuer: flight.issuer, scopes: flight.scopes, now: services.now()) {
+            switch machine.codeExchangeAnswered(
+                answer, issuer: flight.issuer, clientID: flight.client.clientID, scopes: flight.scopes, now: services.now())
+            {
             case .storeGrant(let next):
                 try await storage { try await services.store.saveGrant(next) }
                 services.logger.info("signed in", metadata: ["resource": "\(resource)", "granted": "\(next.grantedScopes.spaceDelimited)"])
                 return .success(next)
             case .fail(let refusal, let dropRegistration):
-                if dropRegistration { _ = try? await services.store.deleteClientRegistration(issuer: flight.issuer) }
+                if dropRegistration {
+                    try? await services.store.deleteClientRegistration(issuer: flight.issuer, clientID: flight.client.clientID)
+                }
                 return .failure(BrokerFailure(.refused(refusal)))
             }
         } catch {

@@ -60,34 +60,52 @@ extension TokenBroker {
         let all = try await storage { try await services.store.allGrants() }
         let targets = resource.map { url in all.filter { $0.resource.covers(url) } } ?? all
         let keys = targets.map { GrantKey(resource: $0.resource.string, issuer: $0.issuer) }
+        // Who to revoke as, read before the local revocation forgets retired clients.
+        var revocations: [RemoteRevocationOrder] = []
+        for grant in targets { revocations.append(await remoteRevocationOrder(for: grant)) }
         try await storage { try await services.store.revokeGrants(keys, at: services.now()) }
         for grant in targets { await existingSession(for: grant.resource)?.revoked() }
         // A few at a time: thousands of grants must not become thousands of connections.
         return await withTaskGroup(of: (Int, RemoteRevocation).self) { group in
             var outcomes = [RemoteRevocation](repeating: .failed, count: targets.count)
-            var pending = targets.enumerated().makeIterator()
+            var pending = revocations.enumerated().makeIterator()
             for _ in 0..<Self.concurrentRevocations {
-                guard let (index, grant) = pending.next() else { break }
-                group.addTask { (index, await self.revokeRemotely(grant)) }
+                guard let (index, order) = pending.next() else { break }
+                group.addTask { (index, await self.revokeRemotely(order)) }
             }
             for await (index, outcome) in group {
                 outcomes[index] = outcome
-                if let (next, grant) = pending.next() { group.addTask { (next, await self.revokeRemotely(grant)) } }
+                if let (next, order) = pending.next() { group.addTask { (next, await self.revokeRemotely(order)) } }
             }
             return Array(zip(targets, outcomes))
         }
     }
 
+    /// What revoking one grant remotely takes, or its outcome when nothing can be sent.
+    private enum RemoteRevocationOrder: Sendable {
+        case send(Grant, endpoint: HTTPURL, client: ClientCredentials)
+        case settled(RemoteRevocation)
+    }
+
+    private func remoteRevocationOrder(for grant: Grant) async -> RemoteRevocationOrder {
+        guard grant.refreshToken != nil || grant.accessToken != nil else { return .settled(.revoked) }
+        guard let server = await storedAuthorizationServer(issuer: grant.issuer), let endpoint = server.revocationEndpoint
+        else { return .settled(.unsupported) }
+        // Only as the client the tokens were issued to (RFC 7009 §2.1).
+        guard let client = try? await services.client(issuedTo: grant.clientID, at: server) else { return .settled(.failed) }
+        return .send(grant, endpoint: endpoint, client: client)
+    }
+
     /// RFC 7009 at the server's revocation endpoint: the refresh token (which ends the
     /// grant at most servers), then the access token.
-    private func revokeRemotely(_ grant: Grant) async -> RemoteRevocation {
+    private func revokeRemotely(_ order: RemoteRevocationOrder) async -> RemoteRevocation {
+        guard case .send(let grant, let endpoint, let client) = order else {
+            if case .settled(let outcome) = order { return outcome }
+            return .failed
+        }
         let tokens = [(grant.refreshToken, "refresh_token"), (grant.accessToken, "access_token")].compactMap { token, hint in
             token.map { ($0, hint) }
         }
-        guard !tokens.isEmpty else { return .revoked }
-        guard let server = await storedAuthorizationServer(issuer: grant.issuer), let endpoint = server.revocationEndpoint
-        else { return .unsupported }
-        guard let client = try? await services.knownClient(at: server) else { return .failed }
         for (token, hint) in tokens {
             let post = OAuthRequests.revocation(revocationEndpoint: endpoint, token: token, hint: hint, client: client)
             guard let answer = try? await services.http.post(post, for: grant.resource.url), answer.status == 200 else { return .failed }
@@ -165,6 +183,17 @@ extension BrokerServices {
         case .metadataDocument(let clientID): ClientCredentials(clientID: clientID)
         case .dynamicRegistration, .unavailable: try await store.clientRegistration(issuer: server.issuer)?.credentials
         }
+    }
+
+    /// The client a grant's tokens were issued to, which its refresh and revocation
+    /// authenticate as (RFC 6749 §6): the one in use when it matches, else its retired
+    /// registration. `nil` when that client is gone, or no longer configured: its tokens
+    /// are then never sent as another client. A grant that does not name its client
+    /// (stored before grants did) uses ``knownClient(at:)``.
+    func client(issuedTo clientID: String?, at server: ValidatedAuthorizationServer) async throws(StorageError) -> ClientCredentials? {
+        let current = try await knownClient(at: server)
+        guard let clientID, current?.clientID != clientID else { return current }
+        return try await store.clientRegistration(issuer: server.issuer, clientID: clientID)?.credentials
     }
 }
 

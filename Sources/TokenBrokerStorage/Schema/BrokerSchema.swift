@@ -17,11 +17,41 @@ enum BrokerSchema {
         migrator.registerMigration("v2-pending-authorization-client") { db in
             try db.execute(sql: "ALTER TABLE pending_authorizations ADD COLUMN client_id TEXT CHECK (client_id <> '')")
         }
+        migrator.registerMigration("v3-grant-client", migrate: recordGrantClients)
         return migrator
     }()
 
     /// Every migration this build knows, in order.
     static var knownMigrations: [String] { migrator.migrations }
+
+    /// A grant's tokens belong to the client they were issued to (RFC 6749 §6), so the
+    /// grant names it; grants from before are taken to belong to the registration stored
+    /// at their issuer, the only client a refresh could have used. A registration that
+    /// stops being used for new sign-ins (replaced, or too narrow) is kept as retired while
+    /// a grant still holds tokens issued to it: without its credentials those tokens could
+    /// be neither refreshed nor revoked.
+    private static func recordGrantClients(_ db: Database) throws {
+        try db.execute(
+            sql: """
+                ALTER TABLE grants ADD COLUMN client_id TEXT CHECK (client_id <> '');
+                UPDATE grants SET client_id = (SELECT c.client_id FROM client_registrations c WHERE c.issuer = grants.issuer);
+
+                CREATE TABLE retired_client_registrations (
+                    issuer TEXT NOT NULL REFERENCES authorization_servers(issuer) ON DELETE CASCADE,
+                    client_id TEXT NOT NULL CHECK (client_id <> ''),
+                    client_secret TEXT CHECK (client_secret <> ''),
+                    token_endpoint_auth_method TEXT NOT NULL CHECK (token_endpoint_auth_method <> ''),
+                    redirect_uri TEXT NOT NULL CHECK (redirect_uri <> ''),
+                    source TEXT NOT NULL CHECK (source IN ('preregistered', 'metadata_document', 'dynamic')),
+                    registration_response_json TEXT
+                        CHECK (registration_response_json IS NULL OR json_valid(registration_response_json)),
+                    client_secret_expires_at INTEGER,
+                    created_at INTEGER NOT NULL,
+                    retired_at INTEGER NOT NULL,
+                    PRIMARY KEY (issuer, client_id)
+                ) STRICT;
+                """)
+    }
 
     /// Times are INTEGER unix seconds (UTC), so they sort and compare in SQL.
     /// STRICT tables reject a value of the wrong type instead of converting it.

@@ -128,10 +128,12 @@ struct GrantRow: Codable, FetchableRecord, PersistableRecord {
     var refreshToken: String?
     var createdAt: Int64
     var updatedAt: Int64
+    var clientID: String?
 
     enum CodingKeys: String, CodingKey {
         case resource
         case issuer
+        case clientID = "client_id"
         case requestedScopes = "requested_scopes"
         case grantedScopes = "granted_scopes"
         case accessToken = "access_token"
@@ -151,6 +153,7 @@ struct GrantRow: Codable, FetchableRecord, PersistableRecord {
         refreshToken = grant.refreshToken?.exposedValue
         createdAt = grant.createdAt.storedSeconds
         updatedAt = grant.updatedAt.storedSeconds
+        clientID = grant.clientID
     }
 
     func record() throws(StorageError) -> Grant {
@@ -163,7 +166,8 @@ struct GrantRow: Codable, FetchableRecord, PersistableRecord {
             accessTokenExpiresAt: accessTokenExpiresAt.map(Date.init(storedSeconds:)),
             refreshToken: refreshToken.map(Secret.init),
             createdAt: Date(storedSeconds: createdAt),
-            updatedAt: Date(storedSeconds: updatedAt))
+            updatedAt: Date(storedSeconds: updatedAt),
+            clientID: clientID)
     }
 }
 

@@ -34,15 +34,15 @@ extension BrokerStore {
     }
 
     /// The authorization server refused the grant's refresh token: deletes the resource's
-    /// tokens, and the client registration at `issuer` when the server no longer knows
-    /// the client (`invalid_client`), so the next sign-in registers again.
+    /// tokens, and the registration of `unknownClient` at `issuer` when the server no
+    /// longer knows that client (`invalid_client`), so the next sign-in registers again.
     ///
     /// - Throws: ``StorageError``.
     package func forgetRefusedTokens(
-        resource: ResourceURI, issuer: String, dropRegistration: Bool, at time: Date
+        resource: ResourceURI, issuer: String, unknownClient: String?, at time: Date
     ) async throws(StorageError) {
         try await write("forget the refused tokens for \(resource)") { transaction in
-            if dropRegistration { _ = try transaction.deleteClientRegistration(issuer: issuer) }
+            if let unknownClient { try transaction.deleteClientRegistration(issuer: issuer, clientID: unknownClient) }
             _ = try transaction.deleteTokens(resource: resource, at: time)
         }
     }
@@ -56,9 +56,11 @@ extension BrokerStore {
     @discardableResult
     package func revokeGrants(_ keys: [GrantKey], at time: Date) async throws(StorageError) -> Int {
         let revoked = try await write("revoke \(keys.count) grants") { transaction in
-            try keys.reduce(0) { count, key in
+            let revoked = try keys.reduce(0) { count, key in
                 try count + transaction.revokeGrant(key, at: time)
             }
+            try transaction.pruneRetiredClientRegistrations()
+            return revoked
         }
         // The log still holds the pages as they were, tokens and all: copy the new ones
         // into the database and empty it. Best effort (a reader may hold the log; the next

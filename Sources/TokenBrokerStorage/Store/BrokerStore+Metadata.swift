@@ -1,3 +1,4 @@
+package import Foundation
 package import TokenBrokerCore
 
 // What discovery learns: authorization server metadata, client identities and
@@ -29,7 +30,9 @@ extension BrokerStore {
 
     // MARK: Client registrations
 
-    /// Stores (inserts or replaces) the client identity used at an authorization server.
+    /// Stores (inserts or replaces) the client identity used for new sign-ins at an
+    /// authorization server. A different client it replaces is retired: kept for the
+    /// grants holding tokens issued to it (``clientRegistration(issuer:clientID:)``).
     ///
     /// - Parameter registration: The registration; its issuer's metadata must be stored.
     /// - Throws: ``StorageError`` (``StorageError/Code/missingReference`` when the
@@ -45,6 +48,46 @@ extension BrokerStore {
     /// - Throws: ``StorageError``.
     package func clientRegistration(issuer: String) async throws(StorageError) -> StoredClientRegistration? {
         try await read("read the client registration at \(issuer)") { try $0.clientRegistration(issuer: issuer) }
+    }
+
+    /// The registration of one client at an authorization server, whether in use for
+    /// new sign-ins or retired: what a grant's refresh and revocation authenticate with.
+    ///
+    /// - Parameters:
+    ///   - issuer: The issuer identifier.
+    ///   - clientID: The client the grant's tokens were issued to.
+    /// - Returns: The registration, or `nil` if that client is not stored.
+    /// - Throws: ``StorageError``.
+    package func clientRegistration(issuer: String, clientID: String) async throws(StorageError) -> StoredClientRegistration? {
+        try await read("read a client registration at \(issuer)") {
+            try $0.clientRegistration(issuer: issuer, clientID: clientID)
+        }
+    }
+
+    /// Stops using a client registered at an authorization server for new sign-ins (the
+    /// server said it does not fit, in a redirect that could be forged). Grants holding
+    /// tokens issued to it keep using it; it is forgotten once none does. Nothing happens
+    /// when `clientID` is not the registration in use.
+    ///
+    /// - Parameters:
+    ///   - issuer: The issuer identifier.
+    ///   - clientID: The client to retire.
+    ///   - time: When.
+    /// - Throws: ``StorageError``.
+    package func retireClientRegistration(issuer: String, clientID: String, at time: Date) async throws(StorageError) {
+        try await write("retire the client registration at \(issuer)") {
+            try $0.retireClientRegistration(issuer: issuer, clientID: clientID, at: time)
+        }
+    }
+
+    /// Forgets one client at an authorization server, in use or retired: the server's
+    /// token endpoint refused it as `invalid_client`.
+    ///
+    /// - Throws: ``StorageError``.
+    package func deleteClientRegistration(issuer: String, clientID: String) async throws(StorageError) {
+        try await write("delete a client registration at \(issuer)") {
+            try $0.deleteClientRegistration(issuer: issuer, clientID: clientID)
+        }
     }
 
     /// Forgets the client identity used at an authorization server (e.g. after the

@@ -23,16 +23,88 @@ package struct BrokerTransaction {
 
     // MARK: Client registrations
 
+    /// Makes `registration` the client used for new sign-ins at its issuer; the one it
+    /// replaces is retired, not forgotten.
     func save(_ registration: StoredClientRegistration) throws {
+        if let current = try clientRegistration(issuer: registration.issuer), current.clientID != registration.clientID {
+            try retireClientRegistration(issuer: registration.issuer, clientID: current.clientID, at: registration.createdAt)
+        }
         try ClientRegistrationRow(registration).upsert(db)
+        try db.execute(
+            sql: "DELETE FROM retired_client_registrations WHERE issuer = ? AND client_id = ?",
+            arguments: [registration.issuer, registration.clientID])
     }
 
     func clientRegistration(issuer: String) throws -> StoredClientRegistration? {
         try ClientRegistrationRow.fetchOne(db, key: issuer)?.record()
     }
 
+    /// The registration of `clientID` at `issuer`, in use or retired.
+    func clientRegistration(issuer: String, clientID: String) throws -> StoredClientRegistration? {
+        try ClientRegistrationRow.fetchOne(
+            db,
+            sql: """
+                SELECT issuer, client_id, client_secret, token_endpoint_auth_method, redirect_uri, source,
+                    registration_response_json, client_secret_expires_at, created_at
+                FROM client_registrations WHERE issuer = ? AND client_id = ?
+                UNION ALL
+                SELECT issuer, client_id, client_secret, token_endpoint_auth_method, redirect_uri, source,
+                    registration_response_json, client_secret_expires_at, created_at
+                FROM retired_client_registrations WHERE issuer = ? AND client_id = ?
+                LIMIT 1
+                """,
+            arguments: [issuer, clientID, issuer, clientID]
+        )?.record()
+    }
+
+    /// Stops using the registration of `clientID` at `issuer` for new sign-ins. It is
+    /// kept, retired, while a grant holds tokens issued to it, and forgotten otherwise.
+    func retireClientRegistration(issuer: String, clientID: String, at time: Date) throws {
+        try db.execute(
+            sql: """
+                INSERT INTO retired_client_registrations (
+                    issuer, client_id, client_secret, token_endpoint_auth_method, redirect_uri, source,
+                    registration_response_json, client_secret_expires_at, created_at, retired_at)
+                SELECT c.issuer, c.client_id, c.client_secret, c.token_endpoint_auth_method, c.redirect_uri, c.source,
+                    c.registration_response_json, c.client_secret_expires_at, c.created_at, ?
+                FROM client_registrations c
+                WHERE c.issuer = ? AND c.client_id = ? AND EXISTS (\(Self.grantHoldingTokensOf("c")))
+                ON CONFLICT DO NOTHING
+                """,
+            arguments: [time.storedSeconds, issuer, clientID])
+        try db.execute(
+            sql: "DELETE FROM client_registrations WHERE issuer = ? AND client_id = ?", arguments: [issuer, clientID])
+    }
+
+    /// Forgets `clientID` at `issuer`, in use or retired: the server no longer knows it.
+    func deleteClientRegistration(issuer: String, clientID: String) throws {
+        try db.execute(
+            sql: "DELETE FROM client_registrations WHERE issuer = ? AND client_id = ?", arguments: [issuer, clientID])
+        try db.execute(
+            sql: "DELETE FROM retired_client_registrations WHERE issuer = ? AND client_id = ?", arguments: [issuer, clientID])
+    }
+
     func deleteClientRegistration(issuer: String) throws -> Bool {
         try ClientRegistrationRow.deleteOne(db, key: issuer)
+    }
+
+    /// Forgets retired registrations no grant holds tokens of any more: their secrets
+    /// serve nothing.
+    func pruneRetiredClientRegistrations() throws {
+        try db.execute(
+            sql: """
+                DELETE FROM retired_client_registrations
+                WHERE NOT EXISTS (\(Self.grantHoldingTokensOf("retired_client_registrations")))
+                """)
+    }
+
+    /// A subquery: a grant at `table`'s issuer holding tokens issued to its client.
+    private static func grantHoldingTokensOf(_ table: String) -> String {
+        """
+        SELECT 1 FROM grants g
+        WHERE g.issuer = \(table).issuer AND g.client_id = \(table).client_id
+            AND (g.refresh_token IS NOT NULL OR g.access_token IS NOT NULL)
+        """
     }
 
     // MARK: Resources
@@ -58,6 +130,7 @@ package struct BrokerTransaction {
 
     func save(_ grant: Grant) throws {
         try GrantRow(grant).upsert(db)
+        try pruneRetiredClientRegistrations()
     }
 
     func grant(resource: ResourceURI, issuer: String) throws -> Grant? {
@@ -89,7 +162,7 @@ package struct BrokerTransaction {
         let rows = try Row.fetchAll(
             db,
             sql: """
-                SELECT g.resource, g.issuer, c.client_id, g.requested_scopes, g.granted_scopes,
+                SELECT g.resource, g.issuer, coalesce(g.client_id, c.client_id) AS client_id, g.requested_scopes, g.granted_scopes,
                     g.access_token IS NOT NULL AS has_access_token, g.access_token_expires_at,
                     g.refresh_token IS NOT NULL AS has_refresh_token, g.updated_at
                 FROM grants g LEFT JOIN client_registrations c ON c.issuer = g.issuer
@@ -152,7 +225,9 @@ package struct BrokerTransaction {
         } else {
             try db.execute(sql: clear, arguments: [time.storedSeconds])
         }
-        return db.changesCount
+        let cleared = db.changesCount
+        try pruneRetiredClientRegistrations()
+        return cleared
     }
 
     // MARK: Pending authorizations

@@ -338,14 +338,23 @@ final class FakeOAuthServer: Sendable {
         case ("POST", "/register"): return register(request)
         case ("POST", "/revoke"): return revoke(request)
         case (_, "/mcp"): return mcp(request)
+        case ("GET", let path) where path.hasPrefix(Self.otherResourcesMetadataPrefix):
+            // More resources of this authorization server, each with its own PRM.
+            return protectedResourceMetadata(resource: otherResource(String(path.dropFirst(Self.otherResourcesMetadataPrefix.count))))
+        case (_, let path) where path.hasPrefix("/more/"): return mcp(request)
         default: return .notFound
         }
     }
 
-    private func protectedResourceMetadata() -> Response {
+    private static let otherResourcesMetadataPrefix = "/.well-known/oauth-protected-resource/more/"
+
+    /// Another resource served here, under `/more/`, at the same authorization server.
+    func otherResource(_ name: String) -> String { origin + "/more/" + name }
+
+    private func protectedResourceMetadata(resource other: String? = nil) -> Response {
         let behaviour = state.withLock { $0.behaviour }
         var object: [String: Any] = [
-            "resource": behaviour.prmResource ?? resource,
+            "resource": other ?? behaviour.prmResource ?? resource,
             "authorization_servers": behaviour.authorizationServers ?? [issuer],
             "bearer_methods_supported": ["header"],
         ]

@@ -17,7 +17,7 @@ final class Scenario: Sendable {
     private let allowHTTPLoopback: Bool
     private let logLevel: Logger.Level
     private let logHandler: CapturingLogHandler?
-    private let preregistered: [PreregisteredClient]
+    private let preregistered: Mutex<[PreregisteredClient]>
     private let callbackPolicy: CallbackPolicy
     private let current: Mutex<TestDaemon>
     private let others = Mutex<[FakeOAuthServer]>([])
@@ -39,7 +39,7 @@ final class Scenario: Sendable {
         self.allowHTTPLoopback = allowHTTPLoopback
         self.logLevel = logLevel
         self.logHandler = logHandler
-        self.preregistered = preregistered
+        self.preregistered = Mutex(preregistered)
         current = Mutex(daemon)
     }
 
@@ -87,12 +87,16 @@ final class Scenario: Sendable {
     }
 
     /// Stops the daemon and starts another on the same socket and database, running
-    /// `meanwhile` while none runs.
-    func restart(meanwhile: () async throws -> Void = {}) async throws {
+    /// `meanwhile` while none runs; `preregistered` replaces the configured clients.
+    func restart(preregistered replacement: [PreregisteredClient]? = nil, meanwhile: () async throws -> Void = {}) async throws {
         await daemon.stop()
         try await meanwhile()
+        let clients = preregistered.withLock { clients in
+            if let replacement { clients = replacement }
+            return clients
+        }
         let next = try await TestDaemon(
-            directory: directory, browser: launcher, allowHTTPLoopback: allowHTTPLoopback, preregistered: preregistered,
+            directory: directory, browser: launcher, allowHTTPLoopback: allowHTTPLoopback, preregistered: clients,
             clock: clock, logLevel: logLevel, logHandler: logHandler, callbackPolicy: callbackPolicy)
         current.withLock { $0 = next }
     }
