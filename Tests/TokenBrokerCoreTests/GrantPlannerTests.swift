@@ -11,6 +11,11 @@ private struct World {
     var issued = 0
     /// Every sign-in the broker started, with its scopes.
     var signIns: [[String]] = []
+    /// The client connections, each with what its answers showed; requests go to the first
+    /// unless another is named.
+    var connections = [ConnectionUseRecord()]
+    /// A connection showed a successful use since the last request reached the machine.
+    var useConfirmed = false
 
     init(prm: String = "", authorizationServer: String = "") {
         machine = ResourceStateMachine(
@@ -26,10 +31,19 @@ private struct World {
     /// Plays `request` to its end against an authorization server that grants `grantScope`
     /// (nil: omits `scope`, meaning "as requested"); returns the first decision taken.
     @discardableResult
-    mutating func ask(_ request: TokenRequest, grantScope: String? = nil, expiresIn: Int = 3600, refreshToken: Bool = true)
-        -> GrantAction
-    {
-        var (attempt, _) = machine.begin(request)
+    mutating func ask(
+        _ request: TokenRequest, on connection: Int = 0, grantScope: String? = nil, expiresIn: Int = 3600, refreshToken: Bool = true
+    ) -> GrantAction {
+        while connections.count <= connection { connections.append(ConnectionUseRecord()) }
+        let action = play(request, grantScope: grantScope, expiresIn: expiresIn, refreshToken: refreshToken)
+        let served = !request.reportsChallenge && (action == .serve || action == .refresh || action.isAuthorize)
+        if connections[connection].noteAnswer(for: machine.resource, served: served) { useConfirmed = true }
+        return action
+    }
+
+    private mutating func play(_ request: TokenRequest, grantScope: String?, expiresIn: Int, refreshToken: Bool) -> GrantAction {
+        var (attempt, _) = machine.begin(request, confirmedUse: useConfirmed)
+        useConfirmed = false
         var first: GrantAction?
         while true {
             switch machine.next(&attempt, now: now) {
@@ -75,6 +89,13 @@ private struct World {
     }
 
     mutating func advance(_ seconds: TimeInterval) { now = now.addingTimeInterval(seconds) }
+}
+
+extension GrantAction {
+    fileprivate var isAuthorize: Bool {
+        if case .authorize = self { return true }
+        return false
+    }
 }
 
 private func scopes(_ text: String) -> ScopeSet { try! ScopeSet(parsing: text) }
@@ -148,6 +169,35 @@ private func challenge403(scope: String?, rejecting token: Secret?, needed: Stri
         }
         #expect(world.signIns.count == StepUpLedger.maximumAuthorizations)
         #expect(lastAction == .fail(.authorizationLimitReached(attempts: 3)))
+    }
+
+    /// Requests without a challenge on other connections (other clients, or a one-shot
+    /// helper's new connection each time) show nothing about the token a refusing server
+    /// keeps rejecting: the limit holds.
+    @Test func otherConnectionsDoNotResetTheLimit() {
+        var world = World()
+        var lastAction: GrantAction = .serve
+        for round in 0..<6 {
+            lastAction = world.ask(challenge403(scope: "s\(round)", rejecting: world.currentToken))
+            #expect(world.ask(TokenRequest(), on: 1 + 2 * round) == .serve)
+            #expect(world.ask(TokenRequest(), on: 2 + 2 * round) == .serve)
+        }
+        #expect(world.signIns.count == StepUpLedger.maximumAuthorizations)
+        #expect(lastAction == .fail(.authorizationLimitReached(attempts: 3)))
+    }
+
+    /// Requests that were refused show no use either: a client retrying after the limit
+    /// does not reopen the browser.
+    @Test func refusedRequestsAreNoUse() {
+        var world = World()
+        for round in 0..<3 {
+            world.ask(challenge403(scope: "s\(round)", rejecting: world.currentToken))
+        }
+        for _ in 0..<3 {
+            #expect(world.ask(TokenRequest(neededScopes: scopes("more"))) == .fail(.authorizationLimitReached(attempts: 3)))
+        }
+        #expect(world.ask(challenge403(scope: "s3", rejecting: world.currentToken)) == .fail(.authorizationLimitReached(attempts: 3)))
+        #expect(world.signIns.count == StepUpLedger.maximumAuthorizations)
     }
 
     /// Successful uses in between (two requests without a challenge) reset the count.

@@ -109,6 +109,28 @@ struct FaultInjectionTests {
         }
     }
 
+    /// A server that refuses every token for yet another scope: requests without a
+    /// challenge in between, each on its own connection (another client, or a headers
+    /// helper that connects anew each time), show no successful use, so the browser opens
+    /// three times at most.
+    @Test func otherConnectionsDoNotExtendAStepUpLoop() async throws {
+        try await Scenario.run { s in
+            var token = try await s.client.token(s.fake.resource, scopes: [Self.read]).tokenResult()
+            var refusals: [String?] = []
+            for round in 0..<5 {
+                _ = try await s.client.token(s.fake.resource, scopes: [Self.read]).tokenResult()
+                _ = try await s.client.token(s.fake.resource, scopes: [Self.read]).tokenResult()
+                let reply = try await s.client.token(
+                    s.fake.resource, challenge: #"Bearer error="insufficient_scope", scope="extra\#(round)""#, status: 403,
+                    rejectedToken: token.accessToken.exposedValue)
+                refusals.append(reply.reason)
+                if reply.reason == nil { token = try reply.tokenResult() }
+            }
+            #expect(s.browser.openedURLs.count == StepUpLedger.maximumAuthorizations)
+            #expect(refusals == [nil, nil, "scope_unattainable", "scope_unattainable", "scope_unattainable"])
+        }
+    }
+
     // MARK: - 2. Rotation
 
     @Test func rotatedRefreshTokenIsUsedNextAndSurvivesARestart() async throws {

@@ -21,7 +21,7 @@ package struct TokenRequest: Sendable, Equatable {
     /// A person explicitly asked to sign in (`tokenbroker login`): always authorize.
     package var explicitSignIn: Bool
     /// The challenge arrived while the broker held no token, so it condemns none of ours
-    /// (set by ``ResourceStateMachine/begin(_:cacheHits:)``).
+    /// (set by ``ResourceStateMachine/begin(_:confirmedUse:)``).
     package internal(set) var rejectsNoHeldToken = false
 
     /// Creates a request.
@@ -96,10 +96,9 @@ package enum GrantPlanFailure: Error, Sendable, Equatable, CustomStringConvertib
 /// Per-resource memory of recent sign-ins and refreshes that were not followed by a
 /// successful use, so a server that never accepts a token cannot loop the broker.
 ///
-/// The broker cannot see the MCP request a token is used for. It takes two
-/// consecutive requests without a challenge as the sign that the token in between
-/// worked (the client moved on) and only then forgets the attempts. The limit is per
-/// resource, a superset of the per-operation limit MCP asks for.
+/// A successful use is what one connection's answers show (``ConnectionUseRecord``);
+/// only then are the attempts forgotten. The limit is per resource, a superset of the
+/// per-operation limit MCP asks for.
 package struct StepUpLedger: Sendable, Equatable {
     /// The most sign-ins in a row, the first included (MCP's conformance threshold).
     package static let maximumAuthorizations = 3
@@ -108,7 +107,6 @@ package struct StepUpLedger: Sendable, Equatable {
     package private(set) var authorizations = 0
     /// Refreshes made because a server rejected a token, since the last successful use.
     package private(set) var refreshesAfterRejection = 0
-    private var challengeFreeStreak = 0
 
     /// A fresh ledger.
     package init() {}
@@ -118,18 +116,11 @@ package struct StepUpLedger: Sendable, Equatable {
         self = StepUpLedger()
     }
 
-    /// Records that a client request arrived. Call once per client request, before
-    /// planning it (a request may be planned again after a flight it joined ends).
-    package mutating func noteRequest(_ request: TokenRequest) {
-        if request.reportsChallenge {
-            challengeFreeStreak = 0
-            return
-        }
-        challengeFreeStreak += 1
-        if challengeFreeStreak >= 2 {
-            authorizations = 0
-            refreshesAfterRejection = 0
-        }
+    /// A token was used successfully (``ConnectionUseRecord``): the attempts before it
+    /// led somewhere, so they are forgotten.
+    package mutating func noteConfirmedUse() {
+        authorizations = 0
+        refreshesAfterRejection = 0
     }
 
     mutating func noteAuthorization() { authorizations += 1 }
@@ -142,7 +133,7 @@ package enum GrantPlanner {
     ///
     /// Every `.authorize` and rejection-driven `.refresh` it returns is counted in
     /// `ledger`, so act on each decision; a request that joined a flight in progress
-    /// may be planned again once the flight ends. Call ``StepUpLedger/noteRequest(_:)``
+    /// may be planned again once the flight ends. Call ``StepUpLedger/noteConfirmedUse()``
     /// once per client request first.
     ///
     /// - Parameters:

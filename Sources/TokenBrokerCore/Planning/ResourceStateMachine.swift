@@ -13,7 +13,7 @@ package import Foundation
 /// It performs no I/O and reads no clock; the daemon's `ResourceSession` actor performs
 /// the actions (HTTP, SQLite, the browser) and feeds their results back.
 ///
-/// A token request is a ``TokenAttempt`` that the caller keeps while it works: ``begin(_:cacheHits:)``
+/// A token request is a ``TokenAttempt`` that the caller keeps while it works: ``begin(_:confirmedUse:)``
 /// makes one, ``next(_:now:)`` says its next step until it is served or fails. While a
 /// refresh or a sign-in is in flight every other attempt is told to wait for it, so there
 /// is one refresh and one sign-in per resource at a time (rotation-safe refresh).
@@ -66,15 +66,14 @@ package struct ResourceStateMachine: Sendable {
 
     // MARK: - A token request
 
-    /// A client request arrives. `cacheHits` counts the requests answered from memory since
-    /// the last one that reached the machine: each is a challenge-free request for the ledger.
+    /// A client request arrives. `confirmedUse`: a connection showed a successful use
+    /// since the last request reached the machine (``ConnectionUseRecord``).
     ///
     /// Returns the attempt to pass to ``next(_:now:)``, and whether the request reports a 401
     /// for the current token, after which the protected resource metadata is read again
     /// (it may name another authorization server: ``authorizationServerChanged(to:stored:now:)``).
-    package mutating func begin(_ request: TokenRequest, cacheHits: Int = 0) -> (TokenAttempt, checkAuthorizationServer: Bool) {
-        for _ in 0..<cacheHits { ledger.noteRequest(TokenRequest()) }
-        ledger.noteRequest(request)
+    package mutating func begin(_ request: TokenRequest, confirmedUse: Bool = false) -> (TokenAttempt, checkAuthorizationServer: Bool) {
+        if confirmedUse { ledger.noteConfirmedUse() }
         var request = request
         // A challenge that names no token is about the token held when it arrived; when
         // none was held, about none of ours, so a token a sign-in brings later is not

@@ -47,9 +47,9 @@ actor ResourceSession {
     private var signInFlight: OneShot<Result<SignInFlight, BrokerFailure>>?
     let services: BrokerServices
     private let publish: @Sendable (Grant?) -> Void
-    /// Cache hits since the last request that reached this actor; they count as
-    /// challenge-free requests for the step-up ledger.
-    let cacheHits = Atomic<Int>(0)
+    /// A connection showed a successful use since the last request reached this actor
+    /// (``ConnectionUseRecord``); set from the event loops without waiting for the actor.
+    let useConfirmed = Atomic<Bool>(false)
 
     init(discovered: DiscoveredResource, grant: Grant?, services: BrokerServices, publish: @escaping @Sendable (Grant?) -> Void) {
         self.resource = discovered.protectedResource.resource
@@ -65,7 +65,7 @@ actor ResourceSession {
     /// Answers a token request: serve, refresh, sign in, or fail.
     func token(_ ask: TokenAsk) async throws(BrokerFailure) -> (Grant, TokenOrigin) {
         var (attempt, checkAuthorizationServer) = machine.begin(
-            ask.request, cacheHits: cacheHits.exchange(0, ordering: .relaxed))
+            ask.request, confirmedUse: useConfirmed.exchange(false, ordering: .relaxed))
         if checkAuthorizationServer { try await followAuthorizationServerMigration(ask) }
         while true {
             let step = machine.next(&attempt, now: services.now())

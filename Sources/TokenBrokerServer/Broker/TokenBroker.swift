@@ -64,7 +64,10 @@ final class TokenBroker: Sendable {
     var transportPolicy: TransportPolicy { services.http.policy }
 
     /// The hot path: a held token that covers `needed` and stays valid, from memory.
-    func cachedToken(for url: ResourceURI, needed: ScopeSet, minimumValidity: TimeInterval) -> IssuedToken? {
+    /// `connection`, when given, records the answer (``ConnectionUses``).
+    func cachedToken(
+        for url: ResourceURI, needed: ScopeSet, minimumValidity: TimeInterval, connection: ConnectionUses? = nil
+    ) -> IssuedToken? {
         let now = services.now()
         let hit: (CachedToken, ResourceSession?)? = state.withLock { state in
             let key = state.aliases[url] ?? url
@@ -74,10 +77,16 @@ final class TokenBroker: Sendable {
             return (cached, state.sessions[key])
         }
         guard let (cached, session) = hit else { return nil }
-        session?.cacheHits.add(1, ordering: .relaxed)
+        if connection?.noteAnswer(for: url, served: true) == true { session?.useConfirmed.store(true, ordering: .relaxed) }
         return IssuedToken(
             accessToken: cached.accessToken, expiresAt: cached.expiresAt, scopes: cached.grantedScopes,
             resource: cached.resource, issuer: cached.issuer)
+    }
+
+    /// A connection showed that a token for `url` was used successfully.
+    func confirmUse(for url: ResourceURI) {
+        let session = state.withLock { state in state.sessions[state.aliases[url] ?? url] }
+        session?.useConfirmed.store(true, ordering: .relaxed)
     }
 
     /// Answers a token request that the cache could not.

@@ -1,14 +1,29 @@
 internal import Foundation
 internal import Logging
+internal import Synchronization
 internal import TokenBrokerCore
 internal import TokenBrokerProtocol
 internal import TokenBrokerStorage
 
-/// Who is on the other end of a connection (SO_PEERCRED), for the audit log.
+/// Who is on the other end of a connection (SO_PEERCRED), for the audit log, with what
+/// its answers showed so far.
 struct PeerIdentity: Sendable {
     var uid: UInt32
     var pid: Int32
     var executable: String?
+    /// One per connection: a new identity is made for each.
+    var uses = ConnectionUses()
+}
+
+/// A connection's ``ConnectionUseRecord``, shared by its event loop (cache hits) and its
+/// request tasks (everything else).
+final class ConnectionUses: Sendable {
+    private let record = Mutex(ConnectionUseRecord())
+
+    /// Records an answer for `resource`; `true` when it shows a successful use.
+    func noteAnswer(for resource: ResourceURI, served: Bool) -> Bool {
+        record.withLock { $0.noteAnswer(for: resource, served: served) }
+    }
 }
 
 /// Turns JSON-RPC requests into broker calls and broker outcomes into responses.
@@ -64,7 +79,8 @@ struct RequestDispatcher: Sendable {
         case .tokenGet:
             guard let params = try? TokenGetParams(params: request.params), params.challenge == nil, params.status == nil,
                 let (url, needed, application) = try? validated(params),
-                let hit = broker.cachedToken(for: url, needed: needed, minimumValidity: TimeInterval(params.minValidSeconds))
+                let hit = broker.cachedToken(
+                    for: url, needed: needed, minimumValidity: TimeInterval(params.minValidSeconds), connection: peer.uses)
             else { return nil }
             audit.record(peer: peer, application: application, method: .tokenGet, resource: url.string, scopes: hit.scopes, outcome: .served)
             return JSONRPCResponse(id: request.id, result: result(hit))
@@ -125,6 +141,7 @@ struct RequestDispatcher: Sendable {
             })
         do {
             let token = try await broker.token(for: url, ask: ask)
+            if peer.uses.noteAnswer(for: url, served: !ask.request.reportsChallenge) { broker.confirmUse(for: url) }
             let outcome: AuditOutcome =
                 switch token.origin {
                 case .held: .served
@@ -134,6 +151,7 @@ struct RequestDispatcher: Sendable {
             audit.record(peer: peer, application: application, method: .tokenGet, resource: url.string, scopes: token.scopes, outcome: outcome)
             return result(token)
         } catch {
+            _ = peer.uses.noteAnswer(for: url, served: false)
             audit.record(
                 peer: peer, application: application, method: .tokenGet, resource: url.string, scopes: needed,
                 outcome: .denied(error.rpcError.reason.rawValue))
