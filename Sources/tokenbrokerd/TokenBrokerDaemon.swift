@@ -77,7 +77,9 @@ struct TokenBrokerDaemonCommand: AsyncParsableCommand {
         let options = DaemonOptions(
             socketPath: socketPath.path, databasePath: databasePath.path,
             configuration: BrokerConfiguration(
-                transportPolicy: TransportPolicy(allowsHTTPLoopback: allowHTTPLoopback || file.allowHTTPLoopback == true),
+                transportPolicy: TransportPolicy(
+                    allowsHTTPLoopback: allowHTTPLoopback || file.allowHTTPLoopback == true,
+                    privateHostExceptions: Set(file.privateHosts)),
                 preregisteredClients: file.clients, metadataDocumentClientID: file.metadataDocumentClientID,
                 browser: browser, preferredCallbackPort: file.callbackPort ?? 0),
             environment: environment, version: TokenBrokerVersion.current)

@@ -18,6 +18,23 @@ import TokenBrokerTestKit
         client_id = "tokenbroker"
         """
 
+    /// `private_hosts` takes host names and bracketed address literals, not URLs.
+    @Test(arguments: [
+        (#"private_hosts = ["IdP.corp.example", "10.0.0.7", "[fd00::7]"]"#, ["idp.corp.example", "10.0.0.7", "[fd00::7]"]),
+        (#"private_hosts = ["https://idp.corp.example"]"#, nil),
+        (#"private_hosts = ["idp.corp.example:8443"]"#, nil),
+        (#"private_hosts = "idp.corp.example""#, nil),
+    ])
+    func privateHosts(text: String, expected: [String]?) {
+        do {
+            let config = try ConfigFile.parse(text, origin: "config.toml")
+            #expect(config.privateHosts == expected)
+        } catch {
+            #expect(expected == nil)
+            #expect(error.description.contains("private_hosts"))
+        }
+    }
+
     @Test(arguments: [
         (withSecret, 0o644, false), (withSecret, 0o640, false), (withSecret, 0o604, false), (withSecret, 0o600, true),
         (withSecret, 0o400, true), (withoutSecret, 0o644, true),

@@ -132,6 +132,33 @@ import NIOPosix
         try await http.shutdown()
     }
 
+    /// The operator's `private_hosts` may be reached from a public resource; a forbidden
+    /// address stays forbidden even when listed.
+    @Test(arguments: [("intranet.example", true), ("Localhost.Example", true), ("metadata.example", false), ("other.example", false)])
+    func listedPrivateHostsAreExceptions(target: String, allowed: Bool) async throws {
+        let names: [String: AddressClass] = [
+            "public.example": .publicNetwork, "intranet.example": .privateNetwork, "localhost.example": .loopback,
+            "metadata.example": .forbidden, "other.example": .privateNetwork,
+        ]
+        let http = OAuthHTTPClient.makeHTTPClient()
+        var client = OAuthHTTPClient(
+            client: http,
+            policy: TransportPolicy(
+                allowsHTTPLoopback: true, privateHostExceptions: ["INTRANET.example", "localhost.example", "metadata.example"]),
+            logger: Logger(label: "test"))
+        client.addressClass = { names[$0.lowercased()] }
+        do {
+            _ = try await client.get(
+                try HTTPURL(parsing: "https://\(target)/.well-known/oauth-authorization-server"),
+                for: try HTTPURL(parsing: "https://public.example/mcp"))
+            Issue.record("no request can succeed: the names do not exist")
+        } catch {
+            let message = (error as? BrokerFailure)?.message ?? "\(error)"
+            #expect(message.contains("more private than the resource") == !allowed, "\(message)")
+        }
+        try await http.shutdown()
+    }
+
     /// The real resolver: literals and localhost, by address class.
     @Test func theResolverClassifiesWhatANameReaches() async {
         #expect(await AddressResolver.mostPrivateClass(of: "127.0.0.1") == .loopback)

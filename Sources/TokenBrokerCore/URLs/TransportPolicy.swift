@@ -6,10 +6,23 @@
 package struct TransportPolicy: Hashable, Sendable {
     /// Whether `http://` is accepted for loopback hosts.
     package var allowsHTTPLoopback: Bool
+    /// Hosts (lowercase names or address literals) that metadata may point to however
+    /// private their addresses, e.g. a company's authorization server on its intranet for
+    /// a public MCP server: the operator's deliberate exceptions to the SSRF rule
+    /// (``AddressClass/isReachable(fromResourceOf:)``). A forbidden address stays forbidden.
+    package var privateHostExceptions: Set<String>
 
     /// Creates a policy.
-    package init(allowsHTTPLoopback: Bool) {
+    package init(allowsHTTPLoopback: Bool, privateHostExceptions: Set<String> = []) {
         self.allowsHTTPLoopback = allowsHTTPLoopback
+        self.privateHostExceptions = Set(privateHostExceptions.map { $0.lowercased() })
+    }
+
+    /// Whether a URL learned from metadata, at `host` with addresses of class `target`,
+    /// may be contacted for a resource whose addresses are of class `resource`.
+    package func allowsMetadataTarget(host: String, _ target: AddressClass, forResourceOf resource: AddressClass) -> Bool {
+        guard target != .forbidden else { return false }
+        return privateHostExceptions.contains(host.lowercased()) || target.isReachable(fromResourceOf: resource)
     }
 
     /// https only.

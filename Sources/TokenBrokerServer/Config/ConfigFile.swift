@@ -14,6 +14,9 @@ package struct ConfigFile: Sendable, Equatable {
     package var allowHTTPLoopback: Bool?
     package var logLevel: String?
     package var callbackPort: Int?
+    /// `private_hosts`: hosts metadata may point to however private their addresses
+    /// (``TransportPolicy/privateHostExceptions``).
+    package var privateHosts: [String] = []
     package var clients: [PreregisteredClient] = []
     package var metadataDocumentClientID: String?
 
@@ -63,6 +66,19 @@ package struct ConfigFile: Sendable, Equatable {
                     throw ConfigFileError("\(origin): callback_port must be a port number")
                 }
                 config.callbackPort = port
+            case "private_hosts":
+                guard let array = value.array else {
+                    throw ConfigFileError("\(origin): private_hosts must be an array of host names, e.g. [\"idp.corp.example\"]")
+                }
+                config.privateHosts = try array.map { (item) throws(ConfigFileError) in
+                    let host = try string(item, key, origin)
+                    // A bare host: a URL here would silently match nothing.
+                    let addressLiteral = host.hasPrefix("[") && host.hasSuffix("]")
+                    guard !host.isEmpty, addressLiteral || !host.contains(where: { "/:@?#[] ".contains($0) }) else {
+                        throw ConfigFileError("\(origin): private_hosts entries are host names or addresses, not URLs: \"\(host)\"")
+                    }
+                    return host.lowercased()
+                }
             case "browser_command":
                 guard let array = value.array, !array.isEmpty else {
                     throw ConfigFileError("\(origin): browser_command must be a non-empty array of strings, e.g. [\"firefox\", \"--new-window\"]")

@@ -123,12 +123,13 @@ struct OAuthHTTPClient: Sendable {
 
     /// The SSRF rule: a URL learned from metadata reaches no more private address class
     /// than the resource the client named (a resource that does not resolve counts as
-    /// public, the strictest). Checked on the names before connecting; the HTTP client
-    /// resolves again, so a name that changes its answer in between is not caught.
+    /// public, the strictest), except at hosts the operator listed (`private_hosts`).
+    /// Checked on the names before connecting; the HTTP client resolves again, so a name
+    /// that changes its answer in between is not caught.
     private func checkAddressClass(of url: HTTPURL, for resource: HTTPURL) async throws(BrokerFailure) {
         guard let target = await addressClass(url.host) else { return }  // fails to connect anyway
         let named = url.host == resource.host ? target : (await addressClass(resource.host) ?? .publicNetwork)
-        guard target.isReachable(fromResourceOf: named) else {
+        guard policy.allowsMetadataTarget(host: url.host, target, forResourceOf: named) else {
             logger.warning("refusing a URL learned from metadata", metadata: ["url": "\(url.origin)", "class": "\(target)"])
             throw .discovery(
                 "\(url.origin + url.path) resolves to \(target), more private than the resource \(resource.origin) (\(named)); refusing to contact it")
