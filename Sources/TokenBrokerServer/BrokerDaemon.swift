@@ -184,6 +184,9 @@ package final class BrokerDaemon: Service, Sendable {
         } onGracefulShutdown: {
             SystemdNotifier(environment: self.options.environment).notify("STOPPING=1")
         }
+        // However the group ended (stopped before the socket's service ran, say), the
+        // socket file this daemon made does not outlive it.
+        await socket.finish()
         await audit.flush()
 
     }

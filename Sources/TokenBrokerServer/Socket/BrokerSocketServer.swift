@@ -109,6 +109,14 @@ struct BrokerSocketServer: Service {
         }
     }
 
+    /// Closes the listener and removes the socket file, if ``run()`` did not (it was
+    /// stopped before it started). Safe after it did: a file that is gone, or that another
+    /// daemon made since, is left alone.
+    func finish() async {
+        try? await listener.channel.close()
+        removeSocketFile()
+    }
+
     /// Removes the socket file we created, once no longer accepting.
     private func removeSocketFile() {
         ownedFile?.remove()
