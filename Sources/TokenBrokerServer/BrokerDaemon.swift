@@ -18,6 +18,12 @@ package struct DaemonOptions: Sendable {
     package var socketPath: String
     /// The SQLite database path.
     package var databasePath: String
+    /// The key file that seals the database's secrets (``BrokerPaths/key(flag:configured:environment:homeDirectory:)``);
+    /// created when missing, unless the database holds secrets sealed already.
+    package var keyPath: String
+    /// Forget the secrets the key does not open (another key sealed them, or the key is
+    /// lost) instead of refusing to start; scope history stays.
+    package var forgetUnopenableSecrets: Bool
     /// Broker behaviour.
     package var configuration: BrokerConfiguration
     /// The process environment (socket activation, `NOTIFY_SOCKET`).
@@ -32,12 +38,15 @@ package struct DaemonOptions: Sendable {
 
     /// Creates options.
     package init(
-        socketPath: String, databasePath: String, configuration: BrokerConfiguration, environment: [String: String],
+        socketPath: String, databasePath: String, keyPath: String, forgetUnopenableSecrets: Bool = false,
+        configuration: BrokerConfiguration, environment: [String: String],
         version: String, maximumConnections: Int? = nil, callbackPolicy: CallbackPolicy = CallbackPolicy()
     ) {
         self.callbackPolicy = callbackPolicy
         self.socketPath = socketPath
         self.databasePath = databasePath
+        self.keyPath = keyPath
+        self.forgetUnopenableSecrets = forgetUnopenableSecrets
         self.configuration = configuration
         self.environment = environment
         self.version = version
@@ -106,7 +115,12 @@ package final class BrokerDaemon: Service, Sendable {
         }
         let store: BrokerStore
         do {
-            store = try BrokerStore.open(path: options.databasePath)
+            let key = try storageKey()
+            store = try BrokerStore.open(
+                path: options.databasePath, key: key, discardingUnopenableSecrets: options.forgetUnopenableSecrets)
+        } catch let error as StorageError where error.code == .wrongKey {
+            throw BrokerDaemonError(
+                "\(error): the key \(options.keyPath) does not open them. Restore the key they were sealed with, or start once with --forget-unopenable-secrets to forget the tokens and client registrations stored (their scope history stays; each server asks you to sign in again)")
         } catch {
             throw BrokerDaemonError("\(error)")
         }
@@ -189,6 +203,21 @@ package final class BrokerDaemon: Service, Sendable {
         await socket.finish()
         await audit.flush()
 
+    }
+
+    /// The key at ``DaemonOptions/keyPath``, made on first start. A missing key is made
+    /// only while the database holds nothing sealed: otherwise the old key is lost or
+    /// misplaced, and a new one would only hide that.
+    private func storageKey() throws -> StorageKey {
+        let path = options.keyPath
+        if let key = try StorageKey.read(path: path) { return key }
+        if try BrokerStore.holdsSealedSecrets(path: options.databasePath), !options.forgetUnopenableSecrets {
+            throw BrokerDaemonError(
+                "no key at \(path), but the database \(options.databasePath) holds secrets sealed with one. Restore the key file (or point --key-file at it), or start once with --forget-unopenable-secrets to forget the tokens and client registrations stored (their scope history stays; each server asks you to sign in again)")
+        }
+        let key = try StorageKey.create(path: path)
+        logger.notice("created the key that seals the database's secrets", metadata: ["key": "\(path)"])
+        return key
     }
 
     /// The port clients were registered with, so their redirect URIs stay valid.

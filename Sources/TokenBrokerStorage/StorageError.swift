@@ -21,6 +21,8 @@ package struct StorageError: Error, Sendable, Equatable, CustomStringConvertible
             case duplicate
             case constraintViolation = "constraint_violation"
             case unreadableValue = "unreadable_value"
+            case keyFile = "key_file"
+            case wrongKey = "wrong_key"
             case closed
             case cancelled
             case database
@@ -48,6 +50,10 @@ package struct StorageError: Error, Sendable, Equatable, CustomStringConvertible
         package static let constraintViolation = Code(.constraintViolation)
         /// A stored value could not be read back as its Swift type.
         package static let unreadableValue = Code(.unreadableValue)
+        /// The key file is missing where one is needed, unreadable, too open, or malformed.
+        package static let keyFile = Code(.keyFile)
+        /// The key does not open the database's sealed secrets.
+        package static let wrongKey = Code(.wrongKey)
         /// The store was closed.
         package static let closed = Code(.closed)
         /// The task was cancelled before the database operation ran.
@@ -94,6 +100,22 @@ package struct StorageError: Error, Sendable, Equatable, CustomStringConvertible
 
     static let closedStore = StorageError(
         .closed, "the broker database was closed; this is a bug in the caller (an operation after close())")
+
+    static func keyFile(path: String, _ problem: String) -> StorageError {
+        StorageError(.keyFile, "the key file \(path) \(problem)")
+    }
+
+    static func wrongKey(path: String) -> StorageError {
+        StorageError(
+            .wrongKey,
+            "the secrets in the database \(path) were sealed with another key; it was left untouched")
+    }
+
+    static func cannotOpen(_ column: String) -> StorageError {
+        StorageError(
+            .wrongKey,
+            "a sealed value in \(column) does not open with this key: another key sealed it, or it was altered")
+    }
 
     static func unreadable(_ column: String, _ reason: String) -> StorageError {
         StorageError(

@@ -4,7 +4,7 @@ import TokenBrokerStorage
 
 /// Test helper for `TokenBrokerStorageTests` (the crash test), not shipped.
 ///
-/// Usage: `TokenBrokerStorageCrashWriter DATABASE RESOURCE ISSUER EXPECTED_REFRESH_TOKEN`
+/// Usage: `TokenBrokerStorageCrashWriter DATABASE KEY_FILE RESOURCE ISSUER EXPECTED_REFRESH_TOKEN`
 ///
 /// Opens the database for serving, starts one write transaction that rotates the
 /// grant's tokens and appends an audit line (several statements), writes
@@ -16,14 +16,15 @@ struct CrashWriter {
 
     static func main() async {
         let arguments = CommandLine.arguments
-        guard arguments.count == 5 else {
-            fail("usage: TokenBrokerStorageCrashWriter DATABASE RESOURCE ISSUER EXPECTED_REFRESH_TOKEN", status: 64)
+        guard arguments.count == 6 else {
+            fail("usage: TokenBrokerStorageCrashWriter DATABASE KEY_FILE RESOURCE ISSUER EXPECTED_REFRESH_TOKEN", status: 64)
         }
         do {
-            let store = try BrokerStore.open(path: arguments[1])
-            let resource = try ResourceURI(storedCanonical: arguments[2])
-            let issuer = arguments[3]
-            let expected = Secret(arguments[4])
+            guard let key = try StorageKey.read(path: arguments[2]) else { fail("no key file", status: 64) }
+            let store = try BrokerStore.open(path: arguments[1], key: key)
+            let resource = try ResourceURI(storedCanonical: arguments[3])
+            let issuer = arguments[4]
+            let expected = Secret(arguments[5])
             let now = Date()
             try await store.withImmediateTransaction { transaction in
                 let rotation = TokenRotation(

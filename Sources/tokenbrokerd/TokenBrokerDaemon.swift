@@ -26,6 +26,13 @@ struct TokenBrokerDaemonCommand: AsyncParsableCommand {
     var config: String?
 
     @Option(help: ArgumentHelp(
+        "The key file that seals the database's secrets; made (0600) on first start when missing.", valueName: "path"))
+    var keyFile: String?
+
+    @Flag(help: "Forget the tokens and client registrations the key does not open (the key was lost or replaced) instead of refusing to start; scope history stays.")
+    var forgetUnopenableSecrets = false
+
+    @Option(help: ArgumentHelp(
         "Program run, without a shell, with the sign-in URL as its last argument (words split on spaces).",
         valueName: "command"))
     var browserCommand: String?
@@ -74,8 +81,12 @@ struct TokenBrokerDaemonCommand: AsyncParsableCommand {
             browser = .systemDefault(environment: environment)
         }
 
+        let keyPath = BrokerPaths.key(
+            flag: keyFile, configured: file.keyFile.map(expandTilde(home)), environment: environment, homeDirectory: home)
+
         let options = DaemonOptions(
-            socketPath: socketPath.path, databasePath: databasePath.path,
+            socketPath: socketPath.path, databasePath: databasePath.path, keyPath: keyPath.path,
+            forgetUnopenableSecrets: forgetUnopenableSecrets,
             configuration: BrokerConfiguration(
                 transportPolicy: TransportPolicy(
                     allowsHTTPLoopback: allowHTTPLoopback || file.allowHTTPLoopback == true,

@@ -255,9 +255,9 @@ struct FaultInjectionTests {
     @Test func aRegistrationWithTheSharedPathIsKept() async throws {
         try await Scenario.run { s in
             _ = try await s.client.token(s.fake.resource, scopes: [Self.read]).tokenResult()
-            let databasePath = s.daemon.databasePath
+            let daemon = s.daemon
             try await s.restart {
-                let store = try BrokerStore.open(path: databasePath)
+                let store = try daemon.openStore()
                 var registration = try #require(try await store.clientRegistration(issuer: s.fake.issuer))
                 let ownPath = LoopbackRedirect.path(forIssuer: s.fake.issuer)
                 #expect(registration.redirectURI.hasSuffix(ownPath))

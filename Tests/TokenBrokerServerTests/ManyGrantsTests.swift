@@ -17,7 +17,9 @@ import TokenBrokerTestKit
     /// A daemon over a database seeded with `count` grants at one issuer.
     static func seededDaemon() async throws -> TestDaemon {
         let directory = try TemporaryDirectory()
-        let store = try BrokerStore.open(path: directory.path + "/state/broker.sqlite3")
+        // Sealed with the key the daemon finds there.
+        let key = try StorageKey.create(path: directory.path + TestDaemon.keyFile)
+        let store = try BrokerStore.open(path: directory.path + "/state/broker.sqlite3", key: key)
         let now = Date()
         let issuer = "https://as.example"
         var resources: [StoredResource] = []

@@ -47,15 +47,18 @@ struct CrashTests {
             let path = directory + "/broker.sqlite3"
             let original = Fixture.grant()
             do {
-                let store = try BrokerStore.open(path: path)
+                let store = try BrokerStore.open(path: path, key: .testing)
                 try await Fixture.seed(store)
                 try await store.saveGrant(original)
                 try store.close()
             }
+            let keyPath = directory + "/key"
+            try StorageKey.testing.fileContents.write(toFile: keyPath, atomically: false, encoding: .utf8)
+            chmod(keyPath, 0o600)
 
             let child = try ChildProcess(
                 executable: try Self.helperPath(),
-                arguments: [path, Fixture.resource.string, Fixture.issuer, Fixture.refreshToken.exposedValue],
+                arguments: [path, keyPath, Fixture.resource.string, Fixture.issuer, Fixture.refreshToken.exposedValue],
                 standardInput: .pipe, standardOutput: .pipe, standardError: .pipe)
 
             // The child writes this only after its UPDATE and INSERT ran, inside the open
@@ -69,7 +72,7 @@ struct CrashTests {
                 return
             }
             // While it lives, it holds the server lock.
-            let refused = #expect(throws: StorageError.self) { try BrokerStore.open(path: path) }
+            let refused = #expect(throws: StorageError.self) { try BrokerStore.open(path: path, key: .testing) }
             #expect(refused?.code == .alreadyServing)
 
             child.send(signal: SIGKILL)
@@ -77,7 +80,7 @@ struct CrashTests {
             try? child.standardInput!.close()
 
             // The kernel dropped the dead writer's lock; SQLite rolls the WAL back.
-            let store = try BrokerStore.open(path: path)
+            let store = try BrokerStore.open(path: path, key: .testing)
             defer { try? store.close() }
             #expect(try await store.grant(resource: Fixture.resource, issuer: Fixture.issuer) == original)
             #expect(try await store.recentAuditEntries(limit: 10).isEmpty)

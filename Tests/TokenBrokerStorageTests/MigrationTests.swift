@@ -9,21 +9,21 @@ struct MigrationTests {
     @Test("a new database gets every migration, in order", arguments: StoreKind.allCases)
     func appliesInitialMigration(kind: StoreKind) async throws {
         let applied = try await kind.withStore { store in try await store.appliedMigrations() }
-        #expect(applied == ["v1-initial", "v2-pending-authorization-client", "v3-grant-client"])
+        #expect(applied == ["v1-initial", "v2-pending-authorization-client", "v3-grant-client", "v4-sealed-secrets"])
     }
 
     @Test("reopening a current database changes nothing in its schema")
     func reopenIsIdempotent() async throws {
         try await withTemporaryDirectory { directory in
             let path = directory + "/broker.sqlite3"
-            let store = try BrokerStore.open(path: path)
+            let store = try BrokerStore.open(path: path, key: .testing)
             let schema = try await store.schemaDump()
             try store.close()
 
-            let reopened = try BrokerStore.open(path: path)
+            let reopened = try BrokerStore.open(path: path, key: .testing)
             defer { try? reopened.close() }
             #expect(try await reopened.schemaDump() == schema)
-            #expect(try await reopened.appliedMigrations() == ["v1-initial", "v2-pending-authorization-client", "v3-grant-client"])
+            #expect(try await reopened.appliedMigrations() == ["v1-initial", "v2-pending-authorization-client", "v3-grant-client", "v4-sealed-secrets"])
         }
     }
 
@@ -33,7 +33,7 @@ struct MigrationTests {
     func grantsLearnTheirClient() async throws {
         try await withTemporaryDirectory { directory in
             let path = directory + "/broker.sqlite3"
-            let store = try BrokerStore.open(path: path)
+            let store = try BrokerStore.open(path: path, key: .testing)
             try await Fixture.seed(store)
             try await store.saveClientRegistration(Fixture.clientRegistration())
             try await store.saveGrant(Fixture.grant())
@@ -49,7 +49,7 @@ struct MigrationTests {
             }
             try store.close()
 
-            let migrated = try BrokerStore.open(path: path)
+            let migrated = try BrokerStore.open(path: path, key: .testing)
             defer { try? migrated.close() }
             #expect(try await migrated.grant(resource: Fixture.resource, issuer: Fixture.issuer)?.clientID == "client-123")
             // No registration at the other issuer: the grant names no client.
@@ -62,7 +62,7 @@ struct MigrationTests {
     func refusesNewerSchemaWithoutTouchingIt() async throws {
         try await withTemporaryDirectory { directory in
             let path = directory + "/broker.sqlite3"
-            let store = try BrokerStore.open(path: path)
+            let store = try BrokerStore.open(path: path, key: .testing)
             try await Fixture.seed(store)
             try await store.saveGrant(Fixture.grant())
             try await store.withImmediateTransaction { transaction in
@@ -72,7 +72,7 @@ struct MigrationTests {
             try store.close()
             let before = try #require(FileManager.default.contents(atPath: path))
 
-            let error = #expect(throws: StorageError.self) { try BrokerStore.open(path: path) }
+            let error = #expect(throws: StorageError.self) { try BrokerStore.open(path: path, key: .testing) }
             #expect(error?.code == .newerSchema)
             #expect(error?.description.contains("v99-from-the-future") == true)
             #expect(error?.description.contains(path) == true)
@@ -82,7 +82,7 @@ struct MigrationTests {
             let walSize = (try? FileManager.default.attributesOfItem(atPath: path + "-wal")[.size] as? Int) ?? 0
             #expect(walSize == 0)
             // The refusal released the lock: a second attempt gets the same answer.
-            let again = #expect(throws: StorageError.self) { try BrokerStore.open(path: path) }
+            let again = #expect(throws: StorageError.self) { try BrokerStore.open(path: path, key: .testing) }
             #expect(again?.code == .newerSchema)
         }
     }

@@ -10,7 +10,7 @@ struct OpeningTests {
     func createsOwnerOnlyFiles() async throws {
         try await withTemporaryDirectory { directory in
             let path = directory + "/state/tokenbroker/broker.sqlite3"
-            let store = try BrokerStore.open(path: path)
+            let store = try BrokerStore.open(path: path, key: .testing)
             defer { try? store.close() }
             try await Fixture.seed(store)
 
@@ -33,7 +33,7 @@ struct OpeningTests {
                     atPath: path + "-wal", contents: nil, attributes: [.posixPermissions: 0o666]))
             try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: directory)
 
-            let store = try BrokerStore.open(path: path)
+            let store = try BrokerStore.open(path: path, key: .testing)
             defer { try? store.close() }
             try await Fixture.seed(store)
 
@@ -48,15 +48,15 @@ struct OpeningTests {
     func secondOpenIsRefused() async throws {
         try await withTemporaryDirectory { directory in
             let path = directory + "/broker.sqlite3"
-            let first = try BrokerStore.open(path: path)
+            let first = try BrokerStore.open(path: path, key: .testing)
 
-            let error = #expect(throws: StorageError.self) { try BrokerStore.open(path: path) }
+            let error = #expect(throws: StorageError.self) { try BrokerStore.open(path: path, key: .testing) }
             #expect(error?.code == .alreadyServing)
             #expect(error?.description.contains(path) == true)
             #expect(error?.description.contains("another tokenbrokerd is already serving") == true)
 
             try first.close()
-            let second = try BrokerStore.open(path: path)
+            let second = try BrokerStore.open(path: path, key: .testing)
             try second.close()
         }
     }
@@ -65,11 +65,11 @@ struct OpeningTests {
     func deinitReleasesTheLock() async throws {
         try await withTemporaryDirectory { directory in
             let path = directory + "/broker.sqlite3"
-            var store: BrokerStore? = try BrokerStore.open(path: path)
-            #expect(throws: StorageError.self) { try BrokerStore.open(path: path) }
+            var store: BrokerStore? = try BrokerStore.open(path: path, key: .testing)
+            #expect(throws: StorageError.self) { try BrokerStore.open(path: path, key: .testing) }
             _ = store  // keep it alive up to here
             store = nil
-            let reopened = try BrokerStore.open(path: path)
+            let reopened = try BrokerStore.open(path: path, key: .testing)
             try reopened.close()
         }
     }
@@ -77,7 +77,7 @@ struct OpeningTests {
     @Test("the writer connection runs WAL, synchronous=FULL and foreign keys")
     func pragmasOnDisk() async throws {
         try await withTemporaryDirectory { directory in
-            let store = try BrokerStore.open(path: directory + "/broker.sqlite3")
+            let store = try BrokerStore.open(path: directory + "/broker.sqlite3", key: .testing)
             defer { try? store.close() }
             #expect(try await store.writerPragma("journal_mode") == "wal")
             #expect(try await store.writerPragma("synchronous") == "2")  // FULL
@@ -99,12 +99,12 @@ struct OpeningTests {
     func persistsAcrossReopen() async throws {
         try await withTemporaryDirectory { directory in
             let path = directory + "/broker.sqlite3"
-            let store = try BrokerStore.open(path: path)
+            let store = try BrokerStore.open(path: path, key: .testing)
             try await Fixture.seed(store)
             try await store.saveGrant(Fixture.grant())
             try store.close()
 
-            let reopened = try BrokerStore.open(path: path)
+            let reopened = try BrokerStore.open(path: path, key: .testing)
             defer { try? reopened.close() }
             #expect(try await reopened.grant(resource: Fixture.resource, issuer: Fixture.issuer) == Fixture.grant())
         }
@@ -129,13 +129,13 @@ struct OpeningTests {
             let garbage = Data(String(repeating: "not a database, ", count: 512).utf8)
             #expect(FileManager.default.createFile(atPath: path, contents: garbage))
 
-            let error = #expect(throws: StorageError.self) { try BrokerStore.open(path: path) }
+            let error = #expect(throws: StorageError.self) { try BrokerStore.open(path: path, key: .testing) }
             #expect(error?.code == .notADatabase)
             #expect(error?.description.contains(path) == true)
             #expect(FileManager.default.contents(atPath: path) == garbage)
 
             // The refused open released its lock.
-            let again = #expect(throws: StorageError.self) { try BrokerStore.open(path: path) }
+            let again = #expect(throws: StorageError.self) { try BrokerStore.open(path: path, key: .testing) }
             #expect(again?.code == .notADatabase)
         }
     }
@@ -145,7 +145,7 @@ struct OpeningTests {
         try await withTemporaryDirectory { directory in
             #expect(FileManager.default.createFile(atPath: directory + "/file", contents: Data()))
             let error = #expect(throws: StorageError.self) {
-                try BrokerStore.open(path: directory + "/file/broker.sqlite3")
+                try BrokerStore.open(path: directory + "/file/broker.sqlite3", key: .testing)
             }
             #expect(error?.code == .fileSystem)
             #expect(error?.description.contains(directory + "/file") == true)

@@ -11,7 +11,7 @@ import TokenBrokerTestKit
     @Test func revokedTokensAreGoneFromEveryFile() async throws {
         try await withTemporaryDirectory { directory in
             let path = directory + "/state/tokenbroker/broker.sqlite3"
-            let store = try BrokerStore.open(path: path)
+            let store = try BrokerStore.open(path: path, key: .testing)
             try await Fixture.seed(store)
             try await store.saveGrant(Fixture.grant())
             try await store.saveGrant(Fixture.grant(Fixture.otherResource))

@@ -8,6 +8,11 @@ import TokenBrokerStorage
 import TokenBrokerTestKit
 
 /// The databases every behaviour test runs against, like GRDB's own tests.
+extension StorageKey {
+    /// The key the storage tests seal with.
+    static let testing = StorageKey(bytes: [UInt8](repeating: 7, count: StorageKey.byteCount))!
+}
+
 enum StoreKind: String, CaseIterable, Sendable, CustomTestStringConvertible {
     case inMemory
     case onDisk
@@ -18,12 +23,12 @@ enum StoreKind: String, CaseIterable, Sendable, CustomTestStringConvertible {
     func withStore<T>(_ body: (BrokerStore) async throws -> T) async throws -> T {
         switch self {
         case .inMemory:
-            let store = try BrokerStore.inMemory()
+            let store = try BrokerStore.inMemory(key: .testing)
             defer { try? store.close() }
             return try await body(store)
         case .onDisk:
             return try await withTemporaryDirectory { directory in
-                let store = try BrokerStore.open(path: directory + "/state/tokenbroker/broker.sqlite3")
+                let store = try BrokerStore.open(path: directory + "/state/tokenbroker/broker.sqlite3", key: .testing)
                 defer { try? store.close() }
                 return try await body(store)
             }

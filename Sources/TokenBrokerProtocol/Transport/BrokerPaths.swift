@@ -108,6 +108,31 @@ public enum BrokerPaths {
         )
     }
 
+    /// The key that seals the database's secrets (daemon only): `--key-file`, the config
+    /// file's `key_file`, a systemd credential (`$CREDENTIALS_DIRECTORY/tokenbroker.key`),
+    /// `$XDG_CONFIG_HOME/tokenbroker/key`, else `~/.config/tokenbroker/key`.
+    ///
+    /// Beside the config, not the database: state and config are backed up and synced
+    /// differently, so a copy of the database alone opens nothing.
+    ///
+    /// - Parameters:
+    ///   - flag: The `--key-file` value, `nil` when not given.
+    ///   - configured: The config file's `key_file`, `nil` when not set.
+    ///   - environment: The process environment.
+    ///   - homeDirectory: The user's home directory, an absolute path.
+    /// - Returns: The path and where it came from.
+    public static func key(flag: String?, configured: String?, environment: [String: String], homeDirectory: String) -> ResolvedPath {
+        if let flag, !flag.isEmpty { return ResolvedPath(path: flag, source: .flag) }
+        if let configured, !configured.isEmpty { return ResolvedPath(path: configured, source: .configFile) }
+        if let credentials = environment["CREDENTIALS_DIRECTORY"], credentials.hasPrefix("/") {
+            return ResolvedPath(path: join(credentials, "tokenbroker.key"), source: .environment("CREDENTIALS_DIRECTORY"))
+        }
+        if let base = environment["XDG_CONFIG_HOME"], base.hasPrefix("/") {
+            return ResolvedPath(path: join(base, "tokenbroker/key"), source: .environment("XDG_CONFIG_HOME"))
+        }
+        return ResolvedPath(path: join(homeDirectory, ".config/tokenbroker/key"), source: .fallback)
+    }
+
     private static func resolve(
         flag: String?,
         environment: [String: String],
@@ -146,6 +171,8 @@ public struct ResolvedPath: Sendable, Hashable, CustomStringConvertible {
         case environment(String)
         /// The built-in default.
         case fallback
+        /// A setting of the config file.
+        case configFile
     }
 
     /// The path.

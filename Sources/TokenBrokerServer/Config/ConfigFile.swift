@@ -10,6 +10,8 @@ internal import TOMLKit
 package struct ConfigFile: Sendable, Equatable {
     package var socket: String?
     package var database: String?
+    /// `key_file`: the key that seals the database's secrets.
+    package var keyFile: String?
     package var browserCommand: [String]?
     package var allowHTTPLoopback: Bool?
     package var logLevel: String?
@@ -57,6 +59,7 @@ package struct ConfigFile: Sendable, Equatable {
             switch key {
             case "socket": config.socket = try string(value, key, origin)
             case "database": config.database = try string(value, key, origin)
+            case "key_file": config.keyFile = try string(value, key, origin)
             case "log_level": config.logLevel = try string(value, key, origin)
             case "allow_http_loopback":
                 guard let flag = value.bool else { throw ConfigFileError("\(origin): allow_http_loopback must be true or false") }

@@ -9,7 +9,8 @@ internal import GRDB
 /// Why raw SQL rather than GRDB's table builder: a migration is a frozen snapshot,
 /// and SQL does not change meaning when the builder API does.
 enum BrokerSchema {
-    static let migrator: DatabaseMigrator = {
+    /// The migrations; the ones that seal secrets use `sealer`.
+    static func migrator(sealer: SecretSealer) -> DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1-initial", migrate: createInitialTables)
         // Append-only: a sign-in resumed after a restart exchanges its code as the client
@@ -18,11 +19,95 @@ enum BrokerSchema {
             try db.execute(sql: "ALTER TABLE pending_authorizations ADD COLUMN client_id TEXT CHECK (client_id <> '')")
         }
         migrator.registerMigration("v3-grant-client", migrate: recordGrantClients)
+        migrator.registerMigration("v4-sealed-secrets") { db in try sealSecrets(db, sealer) }
         return migrator
-    }()
+    }
 
     /// Every migration this build knows, in order.
-    static var knownMigrations: [String] { migrator.migrations }
+    static var knownMigrations: [String] { migrator(sealer: SecretSealer(key: .generate())).migrations }
+
+    /// The migration that seals secrets: the values earlier versions wrote in the clear are
+    /// sealed with the key (``SecretSealer``), and the key check is stored. The tables
+    /// whose CHECKs described clear values (a verifier's length, a registration response
+    /// that is JSON) are rebuilt without them.
+    private static func sealSecrets(_ db: Database, _ sealer: SecretSealer) throws {
+        try db.execute(
+            sql: """
+                CREATE TABLE pending_authorizations_sealed (
+                    state TEXT NOT NULL PRIMARY KEY CHECK (state <> ''),
+                    resource TEXT NOT NULL REFERENCES resources(resource) ON DELETE CASCADE,
+                    issuer TEXT NOT NULL REFERENCES authorization_servers(issuer) ON DELETE CASCADE,
+                    code_verifier TEXT NOT NULL CHECK (code_verifier <> ''),
+                    redirect_uri TEXT NOT NULL CHECK (redirect_uri <> ''),
+                    requested_scopes TEXT NOT NULL,
+                    authorization_url TEXT NOT NULL CHECK (authorization_url <> ''),
+                    started_at INTEGER NOT NULL,
+                    client_id TEXT CHECK (client_id <> '')
+                ) STRICT;
+                INSERT INTO pending_authorizations_sealed
+                    SELECT state, resource, issuer, code_verifier, redirect_uri, requested_scopes, authorization_url,
+                        started_at, client_id
+                    FROM pending_authorizations;
+                DROP TABLE pending_authorizations;
+                ALTER TABLE pending_authorizations_sealed RENAME TO pending_authorizations;
+                CREATE INDEX pending_authorizations_by_resource ON pending_authorizations(resource);
+                CREATE INDEX pending_authorizations_by_issuer ON pending_authorizations(issuer);
+                CREATE INDEX pending_authorizations_by_start ON pending_authorizations(started_at);
+                """)
+        for table in ["client_registrations", "retired_client_registrations"] {
+            let retired = table == "retired_client_registrations"
+            try db.execute(
+                sql: """
+                    CREATE TABLE \(table)_sealed (
+                        issuer TEXT NOT NULL \(retired ? "" : "PRIMARY KEY")
+                            REFERENCES authorization_servers(issuer) ON DELETE CASCADE,
+                        client_id TEXT NOT NULL CHECK (client_id <> ''),
+                        client_secret TEXT CHECK (client_secret <> ''),
+                        token_endpoint_auth_method TEXT NOT NULL CHECK (token_endpoint_auth_method <> ''),
+                        redirect_uri TEXT NOT NULL CHECK (redirect_uri <> ''),
+                        source TEXT NOT NULL CHECK (source IN ('preregistered', 'metadata_document', 'dynamic')),
+                        registration_response_json TEXT CHECK (registration_response_json <> ''),
+                        client_secret_expires_at INTEGER,
+                        created_at INTEGER NOT NULL\(retired ? ",\n    retired_at INTEGER NOT NULL,\n    PRIMARY KEY (issuer, client_id)" : "")
+                    ) STRICT;
+                    INSERT INTO \(table)_sealed SELECT * FROM \(table);
+                    DROP TABLE \(table);
+                    ALTER TABLE \(table)_sealed RENAME TO \(table);
+                    """)
+        }
+
+        func sealColumns(_ table: String, key: [String], _ columns: [String], _ context: (Row, String) -> SealContext) throws {
+            let keyList = key.joined(separator: ", ")
+            let rows = try Row.fetchAll(db, sql: "SELECT \(keyList), \(columns.joined(separator: ", ")) FROM \(table)")
+            for row in rows {
+                for column in columns {
+                    guard let clear: String = row[column], !SecretSealer.isSealed(clear) else { continue }
+                    let condition = key.map { "\($0) = ?" }.joined(separator: " AND ")
+                    try db.execute(
+                        sql: "UPDATE \(table) SET \(column) = ? WHERE \(condition)",
+                        arguments: StatementArguments([try sealer.seal(clear, context(row, column))] + key.map { row[$0] as String }))
+                }
+            }
+        }
+        try sealColumns("grants", key: ["resource", "issuer"], ["access_token", "refresh_token"]) { row, column in
+            .grant(column, resource: row["resource"], issuer: row["issuer"])
+        }
+        for table in ["client_registrations", "retired_client_registrations"] {
+            try sealColumns(table, key: ["issuer", "client_id"], ["client_secret", "registration_response_json"]) { row, column in
+                .client(column, issuer: row["issuer"], clientID: row["client_id"])
+            }
+        }
+        try sealColumns("pending_authorizations", key: ["state"], ["code_verifier"]) { row, _ in .signIn(state: row["state"]) }
+
+        try db.execute(
+            sql: """
+                CREATE TABLE key_check (
+                    id INTEGER NOT NULL PRIMARY KEY CHECK (id = 1),
+                    sealed TEXT NOT NULL
+                ) STRICT
+                """)
+        try db.execute(sql: "INSERT INTO key_check (id, sealed) VALUES (1, ?)", arguments: [try sealer.sealKeyCheck()])
+    }
 
     /// A grant's tokens belong to the client they were issued to (RFC 6749 §6), so the
     /// grant names it; grants from before are taken to belong to the registration stored

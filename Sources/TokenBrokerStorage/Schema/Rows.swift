@@ -56,30 +56,39 @@ struct ClientRegistrationRow: Codable, FetchableRecord, PersistableRecord {
         case createdAt = "created_at"
     }
 
-    init(_ record: StoredClientRegistration) {
+    init(_ record: StoredClientRegistration, _ sealer: SecretSealer) throws {
         issuer = record.issuer
         clientID = record.clientID
-        clientSecret = record.clientSecret?.exposedValue
+        clientSecret = try sealer.sealIfPresent(
+            record.clientSecret?.exposedValue, .client("client_secret", issuer: record.issuer, clientID: record.clientID))
         tokenEndpointAuthMethod = record.tokenEndpointAuthMethod
         redirectURI = record.redirectURI
         source = record.source.rawValue
-        registrationResponseJSON = record.registrationResponse?.exposedValue
+        registrationResponseJSON = try sealer.sealIfPresent(
+            record.registrationResponse?.exposedValue,
+            .client("registration_response_json", issuer: record.issuer, clientID: record.clientID))
         clientSecretExpiresAt = record.clientSecretExpiresAt?.storedSeconds
         createdAt = record.createdAt.storedSeconds
     }
 
-    func record() throws(StorageError) -> StoredClientRegistration {
+    func record(_ sealer: SecretSealer) throws(StorageError) -> StoredClientRegistration {
         guard let source = ClientRegistrationSource(rawValue: source) else {
             throw .unreadable("client_registrations.source", "not a known registration source")
         }
         return StoredClientRegistration(
             issuer: issuer,
             clientID: clientID,
-            clientSecret: clientSecret.map(Secret.init),
+            clientSecret: try sealer.openIfPresent(
+                clientSecret, .client("client_secret", issuer: issuer, clientID: clientID),
+                column: "client_registrations.client_secret"
+            ).map(Secret.init),
             tokenEndpointAuthMethod: tokenEndpointAuthMethod,
             redirectURI: redirectURI,
             source: source,
-            registrationResponse: registrationResponseJSON.map(Secret.init),
+            registrationResponse: try sealer.openIfPresent(
+                registrationResponseJSON, .client("registration_response_json", issuer: issuer, clientID: clientID),
+                column: "client_registrations.registration_response_json"
+            ).map(Secret.init),
             clientSecretExpiresAt: clientSecretExpiresAt.map(Date.init(storedSeconds:)),
             createdAt: Date(storedSeconds: createdAt))
     }
@@ -143,28 +152,34 @@ struct GrantRow: Codable, FetchableRecord, PersistableRecord {
         case updatedAt = "updated_at"
     }
 
-    init(_ grant: Grant) {
+    init(_ grant: Grant, _ sealer: SecretSealer) throws {
         resource = grant.resource.string
         issuer = grant.issuer
         requestedScopes = grant.requestedScopes.spaceDelimited
         grantedScopes = grant.grantedScopes.spaceDelimited
-        accessToken = grant.accessToken?.exposedValue
+        accessToken = try sealer.sealIfPresent(
+            grant.accessToken?.exposedValue, .grant("access_token", resource: resource, issuer: issuer))
         accessTokenExpiresAt = grant.accessTokenExpiresAt?.storedSeconds
-        refreshToken = grant.refreshToken?.exposedValue
+        refreshToken = try sealer.sealIfPresent(
+            grant.refreshToken?.exposedValue, .grant("refresh_token", resource: resource, issuer: issuer))
         createdAt = grant.createdAt.storedSeconds
         updatedAt = grant.updatedAt.storedSeconds
         clientID = grant.clientID
     }
 
-    func record() throws(StorageError) -> Grant {
+    func record(_ sealer: SecretSealer) throws(StorageError) -> Grant {
         Grant(
             resource: try readResourceURI(resource, column: "grants.resource"),
             issuer: issuer,
             requestedScopes: try readScopes(requestedScopes, column: "grants.requested_scopes"),
             grantedScopes: try readScopes(grantedScopes, column: "grants.granted_scopes"),
-            accessToken: accessToken.map(Secret.init),
+            accessToken: try sealer.openIfPresent(
+                accessToken, .grant("access_token", resource: resource, issuer: issuer), column: "grants.access_token"
+            ).map(Secret.init),
             accessTokenExpiresAt: accessTokenExpiresAt.map(Date.init(storedSeconds:)),
-            refreshToken: refreshToken.map(Secret.init),
+            refreshToken: try sealer.openIfPresent(
+                refreshToken, .grant("refresh_token", resource: resource, issuer: issuer), column: "grants.refresh_token"
+            ).map(Secret.init),
             createdAt: Date(storedSeconds: createdAt),
             updatedAt: Date(storedSeconds: updatedAt),
             clientID: clientID)
@@ -196,11 +211,15 @@ struct StoredSignInRow: Codable, FetchableRecord, PersistableRecord {
         case clientID = "client_id"
     }
 
-    init(_ record: StoredSignIn) {
+    init(_ record: StoredSignIn, _ sealer: SecretSealer) throws {
         state = record.state
         resource = record.resource.string
         issuer = record.issuer
-        codeVerifier = record.codeVerifier.exposedValue
+        // RFC 7636 §4.1; the schema cannot check a sealed value's length.
+        guard (43...128).contains(record.codeVerifier.exposedValue.utf8.count) else {
+            throw StorageError(.constraintViolation, "a PKCE code verifier must be 43 to 128 characters long")
+        }
+        codeVerifier = try sealer.seal(record.codeVerifier.exposedValue, .signIn(state: record.state))
         redirectURI = record.redirectURI
         requestedScopes = record.requestedScopes.spaceDelimited
         authorizationURL = record.authorizationURL
@@ -208,12 +227,13 @@ struct StoredSignInRow: Codable, FetchableRecord, PersistableRecord {
         clientID = record.clientID
     }
 
-    func record() throws(StorageError) -> StoredSignIn {
+    func record(_ sealer: SecretSealer) throws(StorageError) -> StoredSignIn {
         StoredSignIn(
             state: state,
             resource: try readResourceURI(resource, column: "pending_authorizations.resource"),
             issuer: issuer,
-            codeVerifier: Secret(codeVerifier),
+            codeVerifier: Secret(
+                try sealer.open(codeVerifier, .signIn(state: state), column: "pending_authorizations.code_verifier")),
             redirectURI: redirectURI,
             requestedScopes: try readScopes(requestedScopes, column: "pending_authorizations.requested_scopes"),
             authorizationURL: authorizationURL,

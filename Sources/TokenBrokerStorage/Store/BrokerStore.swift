@@ -1,5 +1,8 @@
 internal import GRDB
 import Synchronization
+#if canImport(Glibc)
+internal import Glibc
+#endif
 
 /// The broker's durable state: one SQLite database per user, owned by one daemon.
 ///
@@ -14,27 +17,31 @@ import Synchronization
 ///   the second, and a sub-second part is dropped (an expiry never moves later).
 /// - Scopes are stored space-delimited and come back in the same order.
 /// - Resources are stored by their canonical URI (``ResourceURI/string``).
-/// - Secrets (tokens, client secrets, PKCE verifiers) are stored in clear text in a
-///   0600 file; they never appear in an error message or a record's description.
+/// - Secrets (tokens, client secrets and registration responses, PKCE verifiers) are
+///   sealed with a ``StorageKey`` kept outside the database, bound to their row and
+///   column; the file is 0600 all the same. They never appear in an error message or a
+///   record's description.
 ///
 /// ### Opening and closing
-/// - ``open(path:)``
-/// - ``inMemory()``
+/// - ``open(path:key:discardingUnopenableSecrets:)``
+/// - ``inMemory(key:)``
 /// - ``close()``
 package final class BrokerStore: Sendable {
     /// The database file, or `nil` for an in-memory store.
     package let path: String?
 
     private let state: Mutex<State>
+    private let sealer: SecretSealer
 
     private enum State {
         case open(any DatabaseWriter, ServerLock?)
         case closed
     }
 
-    private init(path: String?, writer: any DatabaseWriter, lock: ServerLock?) {
+    private init(path: String?, writer: any DatabaseWriter, lock: ServerLock?, sealer: SecretSealer) {
         self.path = path
         self.state = Mutex(.open(writer, lock))
+        self.sealer = sealer
     }
 
     /// Opens (creating it if needed) the database at `path` and claims it for serving.
@@ -50,13 +57,26 @@ package final class BrokerStore: Sendable {
     ///
     /// The lock is held until ``close()`` or until the store is deinitialized.
     ///
-    /// - Parameter path: The database file, e.g. `~/.local/state/tokenbroker/broker.sqlite3`, expanded.
+    /// Secrets written in the clear by an earlier version are sealed with `key`, and the
+    /// database is then rewritten (`VACUUM`) so no page keeps them. A database whose
+    /// secrets another key sealed is refused, untouched, unless
+    /// `discardingUnopenableSecrets`: then its tokens, client registrations and sign-ins in
+    /// progress are forgotten (scope history stays) and `key` seals from now on.
+    ///
+    /// - Parameters:
+    ///   - path: The database file, e.g. `~/.local/state/tokenbroker/broker.sqlite3`, expanded.
+    ///   - key: The key that seals the secrets.
+    ///   - discardingUnopenableSecrets: Forget what another key sealed instead of refusing.
     /// - Returns: The open store.
     /// - Throws: ``StorageError`` with code ``StorageError/Code/alreadyServing`` when another
     ///   store serves this database, ``StorageError/Code/newerSchema`` when a newer
-    ///   tokenbroker wrote it, ``StorageError/Code/fileSystem`` or
+    ///   tokenbroker wrote it, ``StorageError/Code/wrongKey`` when `key` does not open
+    ///   its secrets, ``StorageError/Code/fileSystem`` or
     ///   ``StorageError/Code/notADatabase`` when the files are unusable.
-    package static func open(path: String) throws(StorageError) -> BrokerStore {
+    package static func open(
+        path: String, key: StorageKey, discardingUnopenableSecrets: Bool = false
+    ) throws(StorageError) -> BrokerStore {
+        let sealer = SecretSealer(key: key)
         try DatabaseFiles.createParentDirectories(of: path)
         let lock = try ServerLock(databasePath: path)
         var opened = false
@@ -64,6 +84,7 @@ package final class BrokerStore: Sendable {
 
         if try DatabaseFiles.prepareDatabaseFile(at: path) {
             try refuseNewerSchema(path: path)
+            if !discardingUnopenableSecrets { try refuseWrongKey(path: path, sealer) }
         }
         let pool: DatabasePool
         do {
@@ -71,12 +92,87 @@ package final class BrokerStore: Sendable {
             // GRDB switches the writer to synchronous=NORMAL when it enables WAL,
             // after `prepareDatabase` ran: set FULL again on the one writer connection.
             try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
-            try BrokerSchema.migrator.migrate(pool)
+            let migrator = BrokerSchema.migrator(sealer: sealer)
+            // On the writer: a reader connection left open would keep the close from
+            // checkpointing the log.
+            let sealedBefore = try pool.writeWithoutTransaction { db in
+                try migrator.appliedIdentifiers(db).contains("v4-sealed-secrets")
+            }
+            try migrator.migrate(pool)
+            try checkKey(pool, sealer, path: path, discarding: discardingUnopenableSecrets)
+            if !sealedBefore {
+                // The secrets were just sealed where they stood: rewrite the file, and
+                // empty the log, so no free page or old page image keeps them in the clear.
+                try pool.writeWithoutTransaction { db in
+                    try db.execute(sql: "VACUUM")
+                    try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)")
+                }
+            }
         } catch {
             throw StorageError(error, while: "open the database \(path)")
         }
         opened = true
-        return BrokerStore(path: path, writer: pool, lock: lock)
+        return BrokerStore(path: path, writer: pool, lock: lock, sealer: sealer)
+    }
+
+    /// Refuses a key that does not open the database's secrets, or, when `discarding`,
+    /// forgets those secrets and takes the key.
+    private static func checkKey(_ writer: some DatabaseWriter, _ sealer: SecretSealer, path: String, discarding: Bool) throws {
+        try writer.write { db in
+            guard let stored = try String.fetchOne(db, sql: "SELECT sealed FROM key_check WHERE id = 1") else {
+                try db.execute(sql: "INSERT INTO key_check (id, sealed) VALUES (1, ?)", arguments: [try sealer.sealKeyCheck()])
+                return
+            }
+            if sealer.opensKeyCheck(stored) { return }
+            guard discarding else { throw StorageError.wrongKey(path: path) }
+            try db.execute(
+                sql: """
+                    UPDATE grants SET access_token = NULL, access_token_expires_at = NULL, refresh_token = NULL;
+                    DELETE FROM client_registrations;
+                    DELETE FROM retired_client_registrations;
+                    DELETE FROM pending_authorizations;
+                    """)
+            try db.execute(sql: "UPDATE key_check SET sealed = ? WHERE id = 1", arguments: [try sealer.sealKeyCheck()])
+        }
+    }
+
+    /// Throws ``StorageError/Code/wrongKey`` when the database's key check does not open
+    /// with `sealer`'s key; like ``refuseNewerSchema(path:)``, before anything writes.
+    private static func refuseWrongKey(path: String, _ sealer: SecretSealer) throws(StorageError) {
+        let stored: String?
+        do {
+            var configuration = configuration
+            configuration.label = "tokenbroker.key-check"
+            configuration.readonly = true
+            let queue = try DatabaseQueue(path: path, configuration: configuration)
+            defer { try? queue.close() }
+            stored = try queue.read { db in
+                try db.tableExists("key_check") ? try String.fetchOne(db, sql: "SELECT sealed FROM key_check WHERE id = 1") : nil
+            }
+        } catch {
+            throw StorageError(error, while: "read the key check of \(path)")
+        }
+        if let stored, !sealer.opensKeyCheck(stored) { throw .wrongKey(path: path) }
+    }
+
+    /// Whether the database at `path` holds secrets sealed with some key: a missing key
+    /// is then an error, not a reason to make a new one. Reads only; `false` for a
+    /// missing or empty file.
+    package static func holdsSealedSecrets(path: String) throws(StorageError) -> Bool {
+        var status = stat()
+        guard stat(path, &status) == 0, status.st_size > 0 else { return false }
+        do {
+            var configuration = configuration
+            configuration.label = "tokenbroker.key-check"
+            configuration.readonly = true
+            let queue = try DatabaseQueue(path: path, configuration: configuration)
+            defer { try? queue.close() }
+            return try queue.read { db in
+                try db.tableExists("key_check") && (try Bool.fetchOne(db, sql: "SELECT count(*) > 0 FROM key_check") ?? false)
+            }
+        } catch {
+            throw StorageError(error, while: "read the database \(path)")
+        }
     }
 
     /// Opens a fresh in-memory database with the same schema, for tests.
@@ -85,11 +181,13 @@ package final class BrokerStore: Sendable {
     ///
     /// - Returns: The open store.
     /// - Throws: ``StorageError`` if SQLite cannot create it.
-    package static func inMemory() throws(StorageError) -> BrokerStore {
+    package static func inMemory(key: StorageKey = .generate()) throws(StorageError) -> BrokerStore {
         do {
+            let sealer = SecretSealer(key: key)
             let queue = try DatabaseQueue(configuration: configuration)
-            try BrokerSchema.migrator.migrate(queue)
-            return BrokerStore(path: nil, writer: queue, lock: nil)
+            try BrokerSchema.migrator(sealer: sealer).migrate(queue)
+            try checkKey(queue, sealer, path: ":memory:", discarding: false)
+            return BrokerStore(path: nil, writer: queue, lock: nil, sealer: sealer)
         } catch {
             throw StorageError(error, while: "create an in-memory database")
         }
@@ -157,7 +255,9 @@ package final class BrokerStore: Sendable {
             var configuration = configuration
             configuration.label = "tokenbroker.schema-check"
             let queue = try DatabaseQueue(path: path, configuration: configuration)
-            applied = try queue.read { db in try BrokerSchema.migrator.appliedIdentifiers(db) }
+            applied = try queue.read { db in
+                try BrokerSchema.migrator(sealer: SecretSealer(key: .generate())).appliedIdentifiers(db)
+            }
             try queue.close()
         } catch {
             throw StorageError(error, while: "read the schema version of \(path)")
@@ -190,7 +290,7 @@ package final class BrokerStore: Sendable {
     ) async throws(StorageError) -> T {
         let writer = try currentWriter()
         do {
-            return try await writer.read { db in try body(BrokerTransaction(db: db)) }
+            return try await writer.read { [sealer] db in try body(BrokerTransaction(db: db, sealer: sealer)) }
         } catch {
             throw StorageError(error, while: action())
         }
@@ -211,10 +311,10 @@ package final class BrokerStore: Sendable {
     ) async throws(StorageError) -> T {
         let writer = try currentWriter()
         do {
-            return try await writer.writeWithoutTransaction { db in
+            return try await writer.writeWithoutTransaction { [sealer] db in
                 var result: T?
                 try db.inTransaction(.immediate) {
-                    result = try body(BrokerTransaction(db: db))
+                    result = try body(BrokerTransaction(db: db, sealer: sealer))
                     return .commit
                 }
                 return result!
@@ -231,7 +331,7 @@ package final class BrokerStore: Sendable {
     ) async throws(StorageError) -> T {
         let writer = try currentWriter()
         do {
-            return try await writer.writeWithoutTransaction { db in try body(BrokerTransaction(db: db)) }
+            return try await writer.writeWithoutTransaction { [sealer] db in try body(BrokerTransaction(db: db, sealer: sealer)) }
         } catch {
             throw StorageError(error, while: action())
         }

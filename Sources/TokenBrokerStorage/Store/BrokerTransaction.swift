@@ -10,6 +10,8 @@ package import TokenBrokerCore
 /// no value, secret or not, ever becomes part of an SQL string or an error message.
 package struct BrokerTransaction {
     let db: Database
+    /// Seals secret columns on the way in and opens them on the way out.
+    let sealer: SecretSealer
 
     // MARK: Authorization servers
 
@@ -29,14 +31,14 @@ package struct BrokerTransaction {
         if let current = try clientRegistration(issuer: registration.issuer), current.clientID != registration.clientID {
             try retireClientRegistration(issuer: registration.issuer, clientID: current.clientID, at: registration.createdAt)
         }
-        try ClientRegistrationRow(registration).upsert(db)
+        try ClientRegistrationRow(registration, sealer).upsert(db)
         try db.execute(
             sql: "DELETE FROM retired_client_registrations WHERE issuer = ? AND client_id = ?",
             arguments: [registration.issuer, registration.clientID])
     }
 
     func clientRegistration(issuer: String) throws -> StoredClientRegistration? {
-        try ClientRegistrationRow.fetchOne(db, key: issuer)?.record()
+        try ClientRegistrationRow.fetchOne(db, key: issuer)?.record(sealer)
     }
 
     /// The registration of `clientID` at `issuer`, in use or retired.
@@ -54,7 +56,7 @@ package struct BrokerTransaction {
                 LIMIT 1
                 """,
             arguments: [issuer, clientID, issuer, clientID]
-        )?.record()
+        )?.record(sealer)
     }
 
     /// Stops using the registration of `clientID` at `issuer` for new sign-ins. It is
@@ -129,16 +131,16 @@ package struct BrokerTransaction {
     // MARK: Grants
 
     func save(_ grant: Grant) throws {
-        try GrantRow(grant).upsert(db)
+        try GrantRow(grant, sealer).upsert(db)
         try pruneRetiredClientRegistrations()
     }
 
     func grant(resource: ResourceURI, issuer: String) throws -> Grant? {
-        try GrantRow.fetchOne(db, key: ["resource": resource.string, "issuer": issuer])?.record()
+        try GrantRow.fetchOne(db, key: ["resource": resource.string, "issuer": issuer])?.record(sealer)
     }
 
     func allGrants() throws -> [Grant] {
-        try GrantRow.fetchAll(db, sql: "SELECT * FROM grants ORDER BY resource, issuer").map { try $0.record() }
+        try GrantRow.fetchAll(db, sql: "SELECT * FROM grants ORDER BY resource, issuer").map { try $0.record(sealer) }
     }
 
     func grantOverviews(after cursor: GrantKey?, limit: Int, filter: GrantFilter) throws -> [GrantOverview] {
@@ -185,30 +187,34 @@ package struct BrokerTransaction {
 
     /// Writes `rotation` only if the stored refresh token is still `expectedRefreshToken`.
     ///
-    /// One `UPDATE … WHERE refresh_token IS ?`: the comparison and the write cannot
-    /// be separated, and `IS` makes "no refresh token" a value that can be expected.
+    /// Sealed values differ at every write, so the comparison is on the opened token;
+    /// the caller's `IMMEDIATE` transaction keeps anyone from writing between the read
+    /// and the update.
     package func replaceTokens(
         resource: ResourceURI,
         issuer: String,
         expectedRefreshToken: Secret?,
         with rotation: TokenRotation
     ) throws -> Bool {
+        guard let stored = try grant(resource: resource, issuer: issuer),
+            stored.refreshToken?.exposedValue == expectedRefreshToken?.exposedValue
+        else { return false }
         try db.execute(
             sql: """
                 UPDATE grants
                 SET access_token = ?, access_token_expires_at = ?, refresh_token = ?,
                     granted_scopes = ?, updated_at = ?
-                WHERE resource = ? AND issuer = ? AND refresh_token IS ?
+                WHERE resource = ? AND issuer = ?
                 """,
             arguments: [
-                rotation.accessToken.exposedValue,
+                try sealer.seal(rotation.accessToken.exposedValue, .grant("access_token", resource: resource.string, issuer: issuer)),
                 rotation.accessTokenExpiresAt?.storedSeconds,
-                rotation.refreshToken?.exposedValue,
+                try sealer.sealIfPresent(
+                    rotation.refreshToken?.exposedValue, .grant("refresh_token", resource: resource.string, issuer: issuer)),
                 rotation.grantedScopes.spaceDelimited,
                 rotation.rotatedAt.storedSeconds,
                 resource.string,
                 issuer,
-                expectedRefreshToken?.exposedValue,
             ])
         return db.changesCount == 1
     }
@@ -233,13 +239,13 @@ package struct BrokerTransaction {
     // MARK: Pending authorizations
 
     func insert(_ pending: StoredSignIn) throws {
-        try StoredSignInRow(pending).insert(db)
+        try StoredSignInRow(pending, sealer).insert(db)
     }
 
     func takeSignIn(state: String) throws -> StoredSignIn? {
         guard let row = try StoredSignInRow.fetchOne(db, key: state) else { return nil }
         // Decode before deleting: an unreadable row throws and the transaction keeps it.
-        let pending = try row.record()
+        let pending = try row.record(sealer)
         try StoredSignInRow.deleteOne(db, key: state)
         return pending
     }
@@ -247,7 +253,7 @@ package struct BrokerTransaction {
     func keptSignIns() throws -> [StoredSignIn] {
         try StoredSignInRow.fetchAll(
             db, sql: "SELECT * FROM pending_authorizations ORDER BY started_at, state"
-        ).map { try $0.record() }
+        ).map { try $0.record(sealer) }
     }
 
     func deleteSignIns(startedBefore time: Date) throws -> Int {
@@ -296,6 +302,12 @@ package struct BrokerTransaction {
         try db.execute(sql: sql)
     }
 
+    /// The text values of the first column of `sql`'s rows, as stored (tests read sealed
+    /// values raw with it).
+    package func rawTexts(sql: String) throws -> [String] {
+        try String.fetchAll(db, sql: sql)
+    }
+
     /// The schema as SQLite records it, one statement per line, in a stable order.
     package func schemaDump() throws -> [String] {
         try String.fetchAll(
@@ -304,6 +316,6 @@ package struct BrokerTransaction {
 
     /// The identifiers of the migrations applied to this database, known or not.
     package func appliedMigrations() throws -> Set<String> {
-        try BrokerSchema.migrator.appliedIdentifiers(db)
+        try BrokerSchema.migrator(sealer: sealer).appliedIdentifiers(db)
     }
 }

@@ -6,6 +6,7 @@ import NIOHTTP1
 import Synchronization
 import TokenBrokerCore
 import TokenBrokerProtocol
+import TokenBrokerStorage
 @testable import TokenBrokerServer
 import TokenBrokerTestKit
 
@@ -76,7 +77,7 @@ final class TestDaemon: Sendable {
         directory: TemporaryDirectory? = nil, browser: BrowserLauncher, allowHTTPLoopback: Bool = true,
         preregistered: [PreregisteredClient] = [], clock: ManualClock = ManualClock(), environment: [String: String] = [:],
         logLevel: Logger.Level = .critical, logHandler: (any LogHandler)? = nil,
-        callbackPolicy: CallbackPolicy = CallbackPolicy()
+        callbackPolicy: CallbackPolicy = CallbackPolicy(), forgetUnopenableSecrets: Bool = false
     ) async throws {
         try await self.init(
             directory: directory,
@@ -84,7 +85,7 @@ final class TestDaemon: Sendable {
                 transportPolicy: TransportPolicy(allowsHTTPLoopback: allowHTTPLoopback),
                 preregisteredClients: preregistered, browser: browser),
             clock: clock, environment: environment, logLevel: logLevel, logHandler: logHandler,
-            callbackPolicy: callbackPolicy)
+            callbackPolicy: callbackPolicy, forgetUnopenableSecrets: forgetUnopenableSecrets)
     }
 
     /// A daemon with exactly `configuration` (the conformance scenarios set clients and a
@@ -92,7 +93,8 @@ final class TestDaemon: Sendable {
     init(
         directory: TemporaryDirectory? = nil, socketPath: String? = nil, configuration: BrokerConfiguration,
         clock: ManualClock = ManualClock(), environment: [String: String] = [:], logLevel: Logger.Level = .critical,
-        logHandler: (any LogHandler)? = nil, callbackPolicy: CallbackPolicy = CallbackPolicy()
+        logHandler: (any LogHandler)? = nil, callbackPolicy: CallbackPolicy = CallbackPolicy(),
+        forgetUnopenableSecrets: Bool = false
     ) async throws {
         let directory = try directory ?? TemporaryDirectory()
         self.directory = directory
@@ -102,7 +104,9 @@ final class TestDaemon: Sendable {
             ?? Logger(label: "tokenbrokerd-test")
         logger.logLevel = logLevel
         let options = DaemonOptions(
-            socketPath: self.socketPath, databasePath: databasePath, configuration: configuration, environment: environment,
+            socketPath: self.socketPath, databasePath: databasePath, keyPath: directory.path + TestDaemon.keyFile,
+            forgetUnopenableSecrets: forgetUnopenableSecrets,
+            configuration: configuration, environment: environment,
             version: "test", callbackPolicy: callbackPolicy)
         let daemon = BrokerDaemon(options: options, logger: logger, now: { clock.now }, sleep: { await clock.waitUntilAdvanced(by: $0) })
         self.daemon = daemon
@@ -111,6 +115,20 @@ final class TestDaemon: Sendable {
     }
 
     func client() -> BrokerTestClient { BrokerTestClient(socketPath: socketPath) }
+
+    /// Where, in its directory, a test daemon keeps its key.
+    static let keyFile = "/config/key"
+
+    /// The key file sealing this daemon's database (made at its first start).
+    var keyPath: String { directory.path + Self.keyFile }
+
+    struct NoKey: Error {}
+
+    /// Opens this daemon's database as the daemon does; only while it is stopped.
+    func openStore() throws -> BrokerStore {
+        guard let key = try StorageKey.read(path: keyPath) else { throw NoKey() }
+        return try BrokerStore.open(path: databasePath, key: key)
+    }
 
     /// Runs `body` with this daemon, then stops it, whether `body` returned or threw.
     func whileRunning<T>(_ body: (TestDaemon) async throws -> T) async throws -> T {
