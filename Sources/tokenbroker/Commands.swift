@@ -57,6 +57,21 @@ extension TokenBrokerCommand {
             inversion: .prefixedNo,
             help: "Read the address the browser ended on from standard input (default: on over SSH, on a terminal).")
         var paste: Bool?
+        @Flag(help: "Sign in on another device with a code (RFC 8628), when the server offers it.")
+        var device = false
+
+        /// What the person is told to do: open a URL, or, for a device sign-in, type a
+        /// code at a URL on any device.
+        static func instructions(for pending: AuthorizationPendingParams) -> String {
+            guard let device = pending.device else {
+                return "Sign in to \(pending.resource) in your browser:\n  \(pending.authorizationURL)\n"
+            }
+            var text = "Sign in to \(pending.resource) on any device: open\n  \(device.verificationURI)\nand enter the code\n  \(device.userCode)\n"
+            if let complete = device.verificationURIComplete {
+                text += "(or open \(complete), which holds the code)\n"
+            }
+            return text
+        }
 
         /// Over SSH the browser is most likely on the person's own machine. Only from a
         /// terminal, though: a script's piped input is not the person's to take.
@@ -66,9 +81,11 @@ extension TokenBrokerCommand {
 
         func run() throws {
             let params = TokenGetParams(
-                resource: resource, scopes: scopes, interactive: true, waitSeconds: wait, application: "tokenbroker login")
+                resource: resource, scopes: scopes, interactive: true, waitSeconds: wait, application: "tokenbroker login",
+                flow: device ? .device : nil)
+            // A device sign-in has nothing to paste back.
             let pasting =
-                paste
+                !device && paste
                 ?? Self.pastesByDefault(
                     overSSH: ["SSH_CONNECTION", "SSH_TTY"].contains(where: { (name: String) in getenv(name) != nil }),
                     inputIsTerminal: isatty(STDIN_FILENO) == 1)
@@ -84,8 +101,8 @@ extension TokenBrokerCommand {
                         JSONRPCRequest(id: 1, method: .tokenGet, params: params),
                         onAuthorizationPending: { pending in
                             progress?.finish()  // a second sign-in (a step-up) gets lines of its own
-                            writeStandardError("Sign in to \(pending.resource) in your browser:\n  \(pending.authorizationURL)\n")
-                            pastes?.start()
+                            writeStandardError(Self.instructions(for: pending))
+                            if pending.device == nil { pastes?.start() }
                             progress?.start()
                         },
                         whileWaiting: progress.map { indicator in { indicator.tick() } })

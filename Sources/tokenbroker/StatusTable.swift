@@ -32,7 +32,9 @@ enum StatusTable {
             ])
             if let pending = grant.pendingAuthorization {
                 notes.append(
-                    "Sign-in waiting for \(grant.resource) (since \(relative(pending.startedAt, now: now))): \(pending.authorizationURL)")
+                    pending.device.map { device in
+                        "Sign-in waiting for \(grant.resource) (since \(relative(pending.startedAt, now: now))): enter \(device.userCode) at \(device.verificationURI)"
+                    } ?? "Sign-in waiting for \(grant.resource) (since \(relative(pending.startedAt, now: now))): \(pending.authorizationURL)")
             }
         }
         return (layout(rows), notes)

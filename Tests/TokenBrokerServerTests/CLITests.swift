@@ -348,6 +348,37 @@ private struct Killed: Error, CustomStringConvertible {
     }
 }
 
+extension CLITests {
+    /// `login --device` on a machine with no browser: the code and where to type it, then
+    /// the sign-in completes when the person approves on another device.
+    @Test func loginWithADeviceCode() async throws {
+        let fake = try await FakeOAuthServer.start { $0.deviceFlowEnabled = true }
+        let clock = ManualClock()
+        let daemon = try await TestDaemon(browser: .none, clock: clock)
+        let login = try ChildProcess(
+            executable: cli, arguments: ["login", fake.resource, "--scope", "files:read", "--device", "--socket", daemon.socketPath],
+            standardInput: .pipe, standardOutput: .pipe, standardError: .pipe)
+        defer { login.send(signal: SIGKILL) }
+        let said = PipeLines(login.standardError!)
+        var lines: [String] = []
+        while let line = await said.next().map({ String(decoding: $0, as: UTF8.self) }) {
+            lines.append(line)
+            if line.hasPrefix("(or open") { break }
+        }
+        #expect(lines.first == "Sign in to \(fake.resource) on any device: open")
+        #expect(lines.dropFirst().first == "  \(fake.origin)/activate")
+        #expect(lines.dropFirst(2).first == "and enter the code")
+        #expect(lines.dropFirst(3).first?.hasPrefix("  WDJB-MJH") == true)
+        _ = await clock.sleeps.wait { $0.contains(5) }
+        clock.advance(5)
+        let printed = try await offThePool { String(decoding: login.standardOutput!.readDataToEndOfFile(), as: UTF8.self) }
+        #expect(printed == "Signed in to \(fake.resource) at \(fake.issuer) (files:read).\n")
+        #expect(await login.wait() == .exited(0))
+        await daemon.stop()
+        await fake.stop()
+    }
+}
+
 /// The systemd user units, checked by systemd itself, and socket activation for real.
 @Suite struct SystemdTests {
     let daemonBinary = executable("tokenbrokerd")

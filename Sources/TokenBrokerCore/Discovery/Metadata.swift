@@ -41,6 +41,8 @@ package struct AuthorizationServerMetadata: Codable, Equatable, Sendable {
     package var tokenEndpoint: String?
     package var registrationEndpoint: String?
     package var revocationEndpoint: String?
+    /// RFC 8628: where a device sign-in starts.
+    package var deviceAuthorizationEndpoint: String?
     package var scopesSupported: [String]?
     package var responseTypesSupported: [String]?
     package var grantTypesSupported: [String]?
@@ -82,6 +84,7 @@ package struct AuthorizationServerMetadata: Codable, Equatable, Sendable {
         case tokenEndpoint = "token_endpoint"
         case registrationEndpoint = "registration_endpoint"
         case revocationEndpoint = "revocation_endpoint"
+        case deviceAuthorizationEndpoint = "device_authorization_endpoint"
         case scopesSupported = "scopes_supported"
         case responseTypesSupported = "response_types_supported"
         case grantTypesSupported = "grant_types_supported"

@@ -19,6 +19,8 @@ package struct ValidatedAuthorizationServer: Equatable, Sendable {
     package var tokenEndpoint: HTTPURL
     package var registrationEndpoint: HTTPURL?
     package var revocationEndpoint: HTTPURL?
+    /// RFC 8628's device authorization endpoint, when the server offers device sign-ins.
+    package var deviceAuthorizationEndpoint: HTTPURL?
     /// `scopes_supported`, or empty. Only consulted for `offline_access`.
     package var scopesSupported: ScopeSet
     /// Whether the server promises `iss` in authorization responses (RFC 9207).
@@ -159,6 +161,9 @@ package enum MetadataValidation {
             },
             revocationEndpoint: try metadata.revocationEndpoint.map { (text) throws(DiscoveryError) in
                 try endpoint(text, "revocation_endpoint", policy)
+            },
+            deviceAuthorizationEndpoint: try metadata.deviceAuthorizationEndpoint.map { (text) throws(DiscoveryError) in
+                try endpoint(text, "device_authorization_endpoint", policy)
             },
             scopesSupported: scopes,
             issParameterSupported: metadata.authorizationResponseIssParameterSupported == true,

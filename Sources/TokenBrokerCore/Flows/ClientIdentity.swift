@@ -97,10 +97,12 @@ package struct ClientRegistrationRequest: Sendable, Equatable, Encodable {
 
     /// Creates a request for `redirectURI`, registering `scopes` when known (the MCP
     /// SDK's server refuses later requests for scopes a client was not registered with).
-    package init(redirectURI: String, clientName: String, scopes: ScopeSet) {
+    package init(redirectURI: String, clientName: String, scopes: ScopeSet, deviceFlow: Bool = false) {
         redirectURIs = [redirectURI]
         self.clientName = clientName
         scope = scopes.isEmpty ? nil : scopes.spaceDelimited
+        // RFC 8628: a client registered without the grant type is refused at the device endpoint.
+        if deviceFlow { grantTypes.append(DeviceAuthorization.grantType) }
     }
 
     enum CodingKeys: String, CodingKey {

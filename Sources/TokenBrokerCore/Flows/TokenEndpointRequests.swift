@@ -50,6 +50,28 @@ package enum OAuthRequests {
         ])
     }
 
+    /// Starts a device sign-in (RFC 8628 §3.1 + RFC 8707); an empty `scopes` leaves
+    /// `scope` out.
+    package static func deviceAuthorization(
+        endpoint: HTTPURL, scopes: ScopeSet, resource: ResourceURI, client: ClientCredentials
+    ) -> OAuthFormPost {
+        var fields: [(String, String)] = []
+        if !scopes.isEmpty { fields.append(("scope", scopes.spaceDelimited)) }
+        fields.append(("resource", resource.string))
+        return post(endpoint, client: client, fields: fields)
+    }
+
+    /// Asks whether the person approved a device sign-in (RFC 8628 §3.4 + RFC 8707).
+    package static func deviceCodePoll(
+        tokenEndpoint: HTTPURL, deviceCode: Secret, resource: ResourceURI, client: ClientCredentials
+    ) -> OAuthFormPost {
+        post(tokenEndpoint, client: client, fields: [
+            ("grant_type", DeviceAuthorization.grantType),
+            ("device_code", deviceCode.exposedValue),
+            ("resource", resource.string),
+        ])
+    }
+
     /// Revokes a token (RFC 7009). A public client also sends an empty `client_secret`:
     /// the MCP Python SDK's server requires the field to be present.
     package static func revocation(revocationEndpoint: HTTPURL, token: Secret, hint: String, client: ClientCredentials)

@@ -27,6 +27,12 @@ package struct OAuthErrorCode: RawRepresentable, Hashable, Sendable, Decodable, 
     package static let invalidScope = OAuthErrorCode(rawValue: "invalid_scope")
     /// The person or the server declined.
     package static let accessDenied = OAuthErrorCode(rawValue: "access_denied")
+    /// RFC 8628 §3.5: the person has not approved the device sign-in yet.
+    package static let authorizationPending = OAuthErrorCode(rawValue: "authorization_pending")
+    /// RFC 8628 §3.5: poll less often.
+    package static let slowDown = OAuthErrorCode(rawValue: "slow_down")
+    /// RFC 8628 §3.5: the device code expired.
+    package static let expiredToken = OAuthErrorCode(rawValue: "expired_token")
 
     /// At most 64 characters: a hostile server's code is not a place for an essay.
     package var description: String { String(rawValue.prefix(64)) }

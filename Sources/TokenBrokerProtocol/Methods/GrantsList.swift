@@ -198,6 +198,8 @@ public struct PendingAuthorization: JSONValueConvertible, Hashable {
     public var scopes: [String]
     /// `startedAt`: when the daemon started it.
     public var startedAt: Date
+    /// A device sign-in's code and where to type it; its members sit beside the others.
+    public var device: DeviceSignIn?
 
     /// Creates a pending authorization.
     ///
@@ -205,10 +207,12 @@ public struct PendingAuthorization: JSONValueConvertible, Hashable {
     ///   - authorizationURL: Where the person signs in.
     ///   - scopes: The scopes it asks for.
     ///   - startedAt: When it started.
-    public init(authorizationURL: String, scopes: [String], startedAt: Date) {
+    ///   - device: The code of a device sign-in.
+    public init(authorizationURL: String, scopes: [String], startedAt: Date, device: DeviceSignIn? = nil) {
         self.authorizationURL = authorizationURL
         self.scopes = scopes
         self.startedAt = startedAt
+        self.device = device
     }
 
     /// Reads a pending authorization.
@@ -220,16 +224,19 @@ public struct PendingAuthorization: JSONValueConvertible, Hashable {
         self.init(
             authorizationURL: try object.string("authorizationUrl"),
             scopes: try object.optionalStringArray("scopes") ?? [],
-            startedAt: try object.timestamp("startedAt")
+            startedAt: try object.timestamp("startedAt"),
+            device: try DeviceSignIn(members: object)
         )
     }
 
-    /// `{"authorizationUrl", "scopes", "startedAt"}`.
+    /// `{"authorizationUrl", "scopes", "startedAt"}`, and a device sign-in's members.
     public var jsonValue: JSONValue {
-        [
+        var members: [String: JSONValue] = [
             "authorizationUrl": .string(authorizationURL),
             "scopes": .array(scopes.map(JSONValue.string)),
             "startedAt": .string(WireTimestamp.string(from: startedAt)),
         ]
+        device?.write(into: &members)
+        return .object(members)
     }
 }

@@ -4,6 +4,14 @@ public import FoundationEssentials
 public import Foundation
 #endif
 
+/// How a sign-in is made (`token/get`'s `flow`).
+public enum SignInFlow: String, Sendable, Hashable, CaseIterable {
+    /// In a browser, back to the daemon's loopback callback (or pasted back).
+    case browser
+    /// RFC 8628: a code typed on any other device.
+    case device
+}
+
 /// The params of `token/get`: which MCP server, which scopes, and what just happened.
 ///
 /// After a 401 or 403 from the MCP server, pass its `WWW-Authenticate` value as
@@ -44,6 +52,10 @@ public struct TokenGetParams: BrokerParams, Hashable, CustomStringConvertible {
     public var waitSeconds: Int
     /// `application`: a free-text hint naming the client, for status and audit.
     public var application: String?
+    /// `flow`: how a sign-in this request starts is made: `browser` or `device` (RFC
+    /// 8628). Absent: the daemon chooses (the device flow when it cannot open a browser
+    /// and the server offers it). A sign-in already in progress is joined as it is.
+    public var flow: SignInFlow?
 
     /// Creates params; the defaults are the contract's.
     ///
@@ -66,8 +78,10 @@ public struct TokenGetParams: BrokerParams, Hashable, CustomStringConvertible {
         minValidSeconds: Int = TokenGetParams.defaultMinValidSeconds,
         interactive: Bool = TokenGetParams.defaultInteractive,
         waitSeconds: Int = TokenGetParams.defaultWaitSeconds,
-        application: String? = nil
+        application: String? = nil,
+        flow: SignInFlow? = nil
     ) {
+        self.flow = flow
         self.resource = resource
         self.scopes = scopes
         self.challenge = challenge
@@ -96,7 +110,13 @@ public struct TokenGetParams: BrokerParams, Hashable, CustomStringConvertible {
                 ?? Self.defaultMinValidSeconds,
             interactive: try object.optionalBool("interactive") ?? Self.defaultInteractive,
             waitSeconds: try object.optionalInteger("waitSeconds", in: 0...Self.longestSeconds) ?? Self.defaultWaitSeconds,
-            application: try object.optionalString("application")
+            application: try object.optionalString("application"),
+            flow: try object.optionalString("flow").map { (name) throws(WireFormatError) in
+                guard let flow = SignInFlow(rawValue: name) else {
+                    throw WireFormatError(field: "flow", problem: "must be \"browser\" or \"device\"")
+                }
+                return flow
+            }
         )
     }
 
@@ -114,6 +134,7 @@ public struct TokenGetParams: BrokerParams, Hashable, CustomStringConvertible {
         if let status { members["status"] = .integer(status) }
         if let rejectedToken { members["rejectedToken"] = .string(rejectedToken.exposedValue) }
         if let application { members["application"] = .string(application) }
+        if let flow { members["flow"] = .string(flow.rawValue) }
         return .object(members)
     }
 

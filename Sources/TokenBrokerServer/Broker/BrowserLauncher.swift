@@ -5,6 +5,9 @@ internal import TokenBrokerSystem
 /// Shows a sign-in URL to the person: runs `--browser-command` or an injected action.
 package struct BrowserLauncher: Sendable {
     let open: @Sendable (String) async -> Bool
+    /// Whether a browser can be shown at all; without one, a server that offers the
+    /// device flow gets device sign-ins (``SignInMethod/choose(requested:browserAvailable:deviceFlowOffered:)``).
+    var isAvailable = true
 
     /// Runs `command` (program and leading arguments, no shell) with the URL appended.
     /// The program is looked up in `PATH` when it has no slash.
@@ -18,7 +21,7 @@ package struct BrowserLauncher: Sendable {
     }
 
     /// Does nothing: the URL is only reported to waiting clients and `tokenbroker status`.
-    package static let none = BrowserLauncher { _ in false }
+    package static let none = BrowserLauncher(open: { _ in false }, isAvailable: false)
 
     /// A custom action, for tests and embedders.
     package static func custom(_ action: @escaping @Sendable (String) async -> Bool) -> BrowserLauncher {

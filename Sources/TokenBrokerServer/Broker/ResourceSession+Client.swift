@@ -11,8 +11,9 @@ struct ActiveClient: Sendable {
 }
 
 extension ResourceSession {
-    /// The client for this authorization server, registering when needed.
-    func clientCredentials(for scopes: ScopeSet) async throws(BrokerFailure) -> ActiveClient {
+    /// The client for this authorization server, registering when needed; for a device
+    /// sign-in, one registered for the device grant.
+    func clientCredentials(for scopes: ScopeSet, deviceFlow: Bool = false) async throws(BrokerFailure) -> ActiveClient {
         let server = discovered.authorizationServer
         let redirectURI = services.callbackURI()
         switch ClientIdentityChoice.choose(
@@ -28,7 +29,8 @@ extension ResourceSession {
         case .dynamicRegistration(let endpoint):
             let own = services.callbackOrigin() + LoopbackRedirect.path(forIssuer: server.issuer)
             return try await services.registrations.run(issuer: server.issuer, in: services.flights) {
-                await self.storedOrNewRegistration(at: endpoint, scopes: scopes, redirectURI: own, alsoAccepting: redirectURI)
+                await self.storedOrNewRegistration(
+                    at: endpoint, scopes: scopes, redirectURI: own, alsoAccepting: redirectURI, deviceFlow: deviceFlow)
             }
         }
     }
@@ -37,12 +39,14 @@ extension ResourceSession {
     /// A registration made before redirect paths were per issuer keeps its shared path
     /// (`alsoAccepting`): registering again would orphan every refresh token issued to it.
     func storedOrNewRegistration(
-        at endpoint: HTTPURL, scopes: ScopeSet, redirectURI: String, alsoAccepting legacyRedirectURI: String? = nil
+        at endpoint: HTTPURL, scopes: ScopeSet, redirectURI: String, alsoAccepting legacyRedirectURI: String? = nil,
+        deviceFlow: Bool = false
     ) async -> Result<ActiveClient, BrokerFailure> {
         let server = discovered.authorizationServer
         do throws(BrokerFailure) {
             if let stored = try await storage({ try await services.store.clientRegistration(issuer: server.issuer) }),
                 stored.redirectURI == redirectURI || stored.redirectURI == legacyRedirectURI, registrationCovers(stored, scopes),
+                !deviceFlow || registrationAllowsDeviceFlow(stored),
                 stored.clientSecretExpiresAt.map({ $0 > services.now() }) ?? true
             {
                 return .success(ActiveClient(credentials: stored.credentials, redirectURI: stored.redirectURI))
@@ -61,7 +65,11 @@ extension ResourceSession {
 
     func register(at endpoint: HTTPURL, scopes: ScopeSet, redirectURI: String) async throws(BrokerFailure) -> ActiveClient {
         let server = discovered.authorizationServer
-        let request = ClientRegistrationRequest(redirectURI: redirectURI, clientName: services.configuration.clientName, scopes: scopes)
+        // The device grant whenever the server offers it, so a later device sign-in does
+        // not need a new client.
+        let request = ClientRegistrationRequest(
+            redirectURI: redirectURI, clientName: services.configuration.clientName, scopes: scopes,
+            deviceFlow: server.deviceAuthorizationEndpoint != nil)
         let body: Data
         do {
             body = try JSONEncoder().encode(request)
@@ -92,6 +100,16 @@ extension ResourceSession {
         try await storage { try await services.store.saveClientRegistration(stored) }
         services.logger.info("registered client", metadata: ["issuer": "\(server.issuer)"])
         return ActiveClient(credentials: credentials, redirectURI: redirectURI)
+    }
+
+    /// A registration that echoed its `grant_types` allows device sign-ins only when they
+    /// include the device grant; one that echoed none is not restricted.
+    func registrationAllowsDeviceFlow(_ registration: StoredClientRegistration) -> Bool {
+        struct EchoedGrantTypes: Decodable { var grant_types: [String]? }
+        guard let raw = registration.registrationResponse?.exposedValue,
+            let types = try? JSONDecoder().decode(EchoedGrantTypes.self, from: Data(raw.utf8)).grant_types
+        else { return true }
+        return types.contains(DeviceAuthorization.grantType)
     }
 
     /// A registration that echoed a `scope` covers only those scopes (the MCP SDK's

@@ -2,6 +2,7 @@ internal import Foundation
 internal import Logging
 internal import Synchronization
 internal import TokenBrokerCore
+internal import TokenBrokerProtocol
 internal import TokenBrokerStorage
 
 /// What a request asks of a resource session.
@@ -10,6 +11,8 @@ struct TokenAsk: Sendable {
     var challengeMetadataURL: String?
     var interactive: Bool
     var waitSeconds: Double
+    /// How a sign-in this request starts is to be made; `nil`: the daemon chooses.
+    var method: SignInMethod? = nil
     /// Sends `authorization/pending` to the asking connection.
     var notifyPending: @Sendable (SignInNotice) async -> Void
 }
@@ -19,6 +22,7 @@ struct SignInNotice: Sendable {
     var resource: ResourceURI
     var authorizationURL: String
     var scopes: ScopeSet
+    var device: DeviceSignInPrompt?
 }
 
 extension StoredClientRegistration {
@@ -80,7 +84,8 @@ actor ResourceSession {
             case .startSignIn(let scopes):
                 let starting = OneShot<Result<SignInFlight, BrokerFailure>>()
                 signInFlight = starting
-                guard services.flights.spawn({ starting.fulfill(await self.beginSignIn(scopes: scopes)) }) else {
+                let method = ask.method
+                guard services.flights.spawn({ starting.fulfill(await self.beginSignIn(scopes: scopes, requested: method)) }) else {
                     machine.signInEnded(storing: nil)
                     signInFlight = nil
                     throw .stopping
@@ -183,15 +188,23 @@ actor ResourceSession {
     // MARK: - Sign-in
 
     /// Registers a client when needed and prepares the sign-in; runs once per sign-in.
-    private func beginSignIn(scopes: ScopeSet) async -> Result<SignInFlight, BrokerFailure> {
+    private func beginSignIn(scopes: ScopeSet, requested: SignInMethod?) async -> Result<SignInFlight, BrokerFailure> {
         let server = discovered.authorizationServer
+        let method = SignInMethod.choose(
+            requested: requested, browserAvailable: services.configuration.browser.isAvailable,
+            deviceFlowOffered: server.deviceAuthorizationEndpoint != nil)
         let client: ActiveClient
+        let device: DeviceSignInPrompt?
         do throws(BrokerFailure) {
-            client = try await clientCredentials(for: scopes)
+            client = try await clientCredentials(for: scopes, deviceFlow: method == .device)
+            device = method == .device ? try await startDeviceAuthorization(scopes: scopes, client: client.credentials) : nil
         } catch {
             machine.signInEnded(storing: nil)
             signInFlight = nil
             return .failure(error)
+        }
+        if requested == .device, method != .device {
+            services.logger.info("the authorization server offers no device sign-in; using the browser", metadata: ["resource": "\(resource)"])
         }
         let state = AuthorizationState.generate()
         let pkce = PKCE.generate()
@@ -201,12 +214,123 @@ actor ResourceSession {
         let flight = SignInFlight(
             resource: resource, issuer: server.issuer, issParameterSupported: server.issParameterSupported,
             state: state, pkce: pkce, redirectURI: client.redirectURI, client: client.credentials,
-            tokenEndpoint: server.tokenEndpoint, scopes: scopes, authorizationURL: request.url, startedAt: services.now())
+            tokenEndpoint: server.tokenEndpoint, scopes: scopes,
+            authorizationURL: device.map { $0.shown.verificationURIComplete ?? $0.shown.verificationURI } ?? request.url,
+            startedAt: services.now(), device: device)
         services.registry.add(flight)
-        services.logger.info("sign-in started", metadata: ["resource": "\(resource)", "scopes": "\(scopes.spaceDelimited)"])
-        await persist(flight)
-        services.flights.spawn { await self.complete(flight) }
+        services.logger.info(
+            "sign-in started",
+            metadata: ["resource": "\(resource)", "scopes": "\(scopes.spaceDelimited)", "method": "\(method.rawValue)"])
+        if device == nil {
+            // A device code is not kept: a restart ends a device sign-in.
+            await persist(flight)
+            services.flights.spawn { await self.complete(flight) }
+        } else {
+            services.flights.spawn { await self.completeDevice(flight) }
+        }
         return .success(flight)
+    }
+
+    /// RFC 8628 §3.1–3.2: asks for a device code and a user code.
+    private func startDeviceAuthorization(scopes: ScopeSet, client: ClientCredentials) async throws(BrokerFailure) -> DeviceSignInPrompt {
+        let server = discovered.authorizationServer
+        guard let endpoint = server.deviceAuthorizationEndpoint else {
+            throw .internalError("a device sign-in was chosen without a device authorization endpoint; this is a bug")
+        }
+        let post = OAuthRequests.deviceAuthorization(endpoint: endpoint, scopes: scopes, resource: resource, client: client)
+        let answer = try await services.http.post(post, for: resource.url)
+        guard answer.status == 200 else {
+            let error = OAuthErrorResponse.decode(answer.body)
+            throw .authorizationFailed(
+                "the authorization server \(server.issuer) refused to start a device sign-in (\(error?.error.description ?? "HTTP \(answer.status)"))",
+                oauthError: error?.error)
+        }
+        let response: DeviceAuthorizationResponse
+        do {
+            response = try DeviceAuthorizationResponse.decode(answer.body, policy: services.http.policy)
+        } catch {
+            throw .authorizationFailed(error.description)
+        }
+        let now = services.now()
+        return DeviceSignInPrompt(
+            deviceCode: response.deviceCode, polling: DevicePolling(response, start: now),
+            shown: DeviceSignIn(
+                userCode: response.userCode, verificationURI: response.verificationURI,
+                verificationURIComplete: response.verificationURIComplete,
+                expiresAt: now.addingTimeInterval(TimeInterval(response.expiresIn))))
+    }
+
+    /// Polls the token endpoint until the person approves, declines or the code expires
+    /// (RFC 8628 §3.4–3.5). One poller per sign-in, however many requests wait for it.
+    private func completeDevice(_ flight: SignInFlight) async {
+        guard let device = flight.device else { return }
+        var polling = device.polling
+        var next = polling.firstWait(now: services.now())
+        let result: Result<Grant, BrokerFailure>
+        poll: while true {
+            switch next {
+            case .poll(let seconds):
+                await services.sleep(Double(seconds))
+                if Task.isCancelled {
+                    result = .failure(.stopping)
+                    break poll
+                }
+                let post = OAuthRequests.deviceCodePoll(
+                    tokenEndpoint: flight.tokenEndpoint, deviceCode: device.deviceCode, resource: resource, client: flight.client)
+                do throws(BrokerFailure) {
+                    let answer = try classify(try await services.http.post(post, for: resource.url))
+                    next = polling.answered(answer, now: services.now())
+                } catch where error.reason == .upstreamUnavailable {
+                    // Unreachable or a 5xx: the code is still good; ask again later.
+                    next = polling.firstWait(now: services.now())
+                } catch {
+                    result = .failure(error)
+                    break poll
+                }
+            case .issued(let response):
+                result = storeSignIn(.issued(response), of: flight)
+                break poll
+            case .failed(let failure):
+                let oauthError: OAuthErrorCode? =
+                    switch failure {
+                    case .denied: .accessDenied
+                    case .expired: .expiredToken
+                    case .refused(let error): error
+                    }
+                result = .failure(.authorizationFailed(failure.description, oauthError: oauthError))
+                break poll
+            }
+        }
+        let ended: Result<Grant, BrokerFailure>
+        if case .success(let grant) = result {
+            do throws(BrokerFailure) {
+                try await storage { try await services.store.saveGrant(grant) }
+                services.logger.info("signed in", metadata: ["resource": "\(resource)", "granted": "\(grant.grantedScopes.spaceDelimited)"])
+                ended = .success(grant)
+            } catch {
+                ended = .failure(error)
+            }
+        } else {
+            ended = result
+        }
+        services.registry.remove(flight)
+        machine.signInEnded(storing: try? ended.get())
+        signInFlight = nil
+        publish(machine.grant)
+        if case .failure(let failure) = ended {
+            services.logger.info("sign-in failed", metadata: ["resource": "\(resource)", "reason": "\(failure)"])
+        }
+        flight.outcome.fulfill(ended)
+    }
+
+    /// The grant a sign-in's tokens make, not yet stored.
+    private func storeSignIn(_ answer: TokenEndpointAnswer, of flight: SignInFlight) -> Result<Grant, BrokerFailure> {
+        switch machine.codeExchangeAnswered(
+            answer, issuer: flight.issuer, clientID: flight.client.clientID, scopes: flight.scopes, now: services.now())
+        {
+        case .storeGrant(let next): return .success(next)
+        case .fail(let refusal, _): return .failure(BrokerFailure(.refused(refusal)))
+        }
     }
 
     /// Keeps the sign-in on disk, so a daemon restarted before the person finishes still
@@ -343,12 +467,13 @@ actor ResourceSession {
                 url: flight.authorizationURL)
         }
         // The first interactive request opens the browser, also for a sign-in that a
-        // non-interactive request prepared earlier.
-        if flight.claimBrowser() {
+        // non-interactive request prepared earlier. A device sign-in is for another device.
+        if flight.device == nil, flight.claimBrowser() {
             let opened = await services.configuration.browser.open(flight.authorizationURL)
             services.logger.debug("browser", metadata: ["opened": "\(opened)"])
         }
-        await ask.notifyPending(SignInNotice(resource: resource, authorizationURL: flight.authorizationURL, scopes: flight.scopes))
+        await ask.notifyPending(
+            SignInNotice(resource: resource, authorizationURL: flight.authorizationURL, scopes: flight.scopes, device: flight.device))
         guard let result = await wait(for: flight.outcome, atMost: ask.waitSeconds) else {
             throw .authorizationFailed("nobody finished signing in to \(resource) within \(Int(ask.waitSeconds)) seconds")
         }

@@ -1,8 +1,18 @@
 internal import Foundation
 internal import Synchronization
 internal import TokenBrokerCore
+internal import TokenBrokerProtocol
 
-/// One browser sign-in in progress, shared by every request that needs it.
+/// What a device sign-in (RFC 8628) holds: the secret code it polls with, its polling,
+/// and what the person is shown.
+struct DeviceSignInPrompt: Sendable {
+    let deviceCode: Secret
+    let polling: DevicePolling
+    let shown: DeviceSignIn
+}
+
+/// One sign-in in progress, in a browser or on another device, shared by every request
+/// that needs it.
 final class SignInFlight: Sendable {
     let resource: ResourceURI
     let issuer: String
@@ -15,6 +25,8 @@ final class SignInFlight: Sendable {
     let scopes: ScopeSet
     let authorizationURL: String
     let startedAt: Date
+    /// A device sign-in's code; `nil` for a browser sign-in.
+    let device: DeviceSignInPrompt?
     /// The callback's raw query, set by the loopback listener.
     let callback = OneShot<String>()
     /// How the sign-in ended; the callback page waits for it too.
@@ -60,8 +72,9 @@ final class SignInFlight: Sendable {
     init(
         resource: ResourceURI, issuer: String, issParameterSupported: Bool, state: AuthorizationState, pkce: PKCE,
         redirectURI: String, client: ClientCredentials, tokenEndpoint: HTTPURL, scopes: ScopeSet,
-        authorizationURL: String, startedAt: Date
+        authorizationURL: String, startedAt: Date, device: DeviceSignInPrompt? = nil
     ) {
+        self.device = device
         self.resource = resource
         self.issuer = issuer
         self.issParameterSupported = issParameterSupported

@@ -222,6 +222,8 @@ extension GrantSummary {
 
 extension PendingAuthorization {
     init(flight: SignInFlight) {
-        self.init(authorizationURL: flight.authorizationURL, scopes: flight.scopes.strings, startedAt: flight.startedAt)
+        self.init(
+            authorizationURL: flight.authorizationURL, scopes: flight.scopes.strings, startedAt: flight.startedAt,
+            device: flight.device?.shown)
     }
 }

@@ -135,9 +135,11 @@ struct RequestDispatcher: Sendable {
             // Any integer is a valid wait; past a year it is the same wait, and stays a
             // number every later conversion (Duration, Int for messages) can hold.
             waitSeconds: min(Double(params.waitSeconds), longestWait),
+            method: params.flow.map { SignInMethod(rawValue: $0.rawValue) ?? .browser },
             notifyPending: { notice in
                 await notify(.authorizationPending(AuthorizationPendingParams(
-                    resource: notice.resource.string, authorizationURL: notice.authorizationURL, scopes: notice.scopes.strings)))
+                    resource: notice.resource.string, authorizationURL: notice.authorizationURL, scopes: notice.scopes.strings,
+                    device: notice.device?.shown)))
             })
         do {
             let token = try await broker.token(for: url, ask: ask)

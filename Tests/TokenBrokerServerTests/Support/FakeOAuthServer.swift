@@ -58,6 +58,14 @@ final class FakeOAuthServer: Sendable {
         var asScopesSupported: [String]?
         var registrationEnabled = true
         var revocationEnabled = true
+        /// RFC 8628: a device authorization endpoint at `/device`.
+        var deviceFlowEnabled = false
+        /// `interval` in device authorization responses; `nil` leaves it out.
+        var deviceInterval: Int? = 5
+        var deviceExpiresIn = 600
+        /// The answers to a device code's polls, in order (`authorization_pending`,
+        /// `slow_down`, `access_denied`, …); once used up, tokens.
+        var devicePollAnswers: [String] = []
         /// When set, `/revoke` answers this status and revokes nothing.
         var revokeStatus: Int?
         // Registration
@@ -153,6 +161,10 @@ final class FakeOAuthServer: Sendable {
         var counter = 0
         var codes: [String: CodeGrant] = [:]
         var refreshTokens: [String: RefreshGrant] = [:]
+        /// Device codes not yet redeemed, with the scopes and client they were issued for.
+        var deviceCodes: [String: CodeGrant] = [:]
+        /// Each registered client's `grant_types`.
+        var clientGrantTypes: [String: [String]] = [:]
         var accessTokens: [String: [String]] = [:]
         var revoked: [String] = []
 
@@ -336,6 +348,7 @@ final class FakeOAuthServer: Sendable {
             if let gate = state.withLock({ $0.behaviour.tokenGate }) { await gate.wait() }
             return token(request)
         case ("POST", "/register"): return register(request)
+        case ("POST", "/device"): return deviceAuthorization(request)
         case ("POST", "/revoke"): return revoke(request)
         case (_, "/mcp"): return mcp(request)
         case ("GET", let path) where path.hasPrefix(Self.otherResourcesMetadataPrefix):
@@ -374,6 +387,7 @@ final class FakeOAuthServer: Sendable {
         ]
         if behaviour.registrationEnabled { object["registration_endpoint"] = origin + "/register" }
         if behaviour.revocationEnabled { object["revocation_endpoint"] = origin + "/revoke" }
+        if behaviour.deviceFlowEnabled { object["device_authorization_endpoint"] = origin + "/device" }
         if let methods = behaviour.codeChallengeMethods { object["code_challenge_methods_supported"] = methods }
         if let supported = behaviour.issParameterSupported { object["authorization_response_iss_parameter_supported"] = supported }
         if let scopes = behaviour.asScopesSupported { object["scopes_supported"] = scopes }
@@ -435,9 +449,49 @@ final class FakeOAuthServer: Sendable {
                 return issue(
                     &state, scopes: grant.scopes, resource: grant.resource, clientID: grant.clientID,
                     refreshToken: behaviour.rotateRefreshTokens ? nil : token)
+            case "urn:ietf:params:oauth:grant-type:device_code":
+                guard let code = request[field: "device_code"], let grant = state.deviceCodes[code] else {
+                    return .oauthError("invalid_grant")
+                }
+                guard request[field: "client_id"] == grant.clientID else { return .oauthError("invalid_grant") }
+                if !state.behaviour.devicePollAnswers.isEmpty {
+                    let answer = state.behaviour.devicePollAnswers.removeFirst()
+                    if answer == "access_denied" || answer == "expired_token" { state.deviceCodes[code] = nil }
+                    return .oauthError(answer)
+                }
+                state.deviceCodes[code] = nil
+                return issue(
+                    &state, scopes: grant.scopes, resource: request[field: "resource"], clientID: grant.clientID,
+                    refreshToken: nil)
             default:
                 return .oauthError("unsupported_grant_type")
             }
+        }
+    }
+
+    /// RFC 8628 §3.2: a device code (secret) and a user code for the person.
+    private func deviceAuthorization(_ request: RecordedRequest) -> Response {
+        state.withLock { (state) -> Response in
+            let behaviour = state.behaviour
+            guard behaviour.deviceFlowEnabled else { return .notFound }
+            // Like real servers: only a client registered for the device grant.
+            if let clientID = request[field: "client_id"], let types = state.clientGrantTypes[clientID],
+                !types.contains("urn:ietf:params:oauth:grant-type:device_code")
+            {
+                return .oauthError("unauthorized_client")
+            }
+            let deviceCode = state.next("device-\(behaviour.secretTag)")
+            let userCode = "WDJB-MJH\(state.counter % 10)"
+            state.deviceCodes[deviceCode] = CodeGrant(
+                challenge: nil, challengeMethod: nil,
+                scopes: (request[field: "scope"] ?? "").split(separator: " ").map(String.init),
+                resource: request[field: "resource"], clientID: request[field: "client_id"], redirectURI: nil)
+            var object: [String: Any] = [
+                "device_code": deviceCode, "user_code": userCode, "verification_uri": origin + "/activate",
+                "verification_uri_complete": origin + "/activate?user_code=" + userCode, "expires_in": behaviour.deviceExpiresIn,
+            ]
+            if let interval = behaviour.deviceInterval { object["interval"] = interval }
+            return .json(object)
         }
     }
 
@@ -478,10 +532,13 @@ final class FakeOAuthServer: Sendable {
             guard state.behaviour.registrationEnabled else { return .notFound }
             let body = (try? JSONSerialization.jsonObject(with: Data(request.body.utf8))) as? [String: Any] ?? [:]
             let clientID = state.next(state.behaviour.clientIDPrefix)
+            let grantTypes = body["grant_types"] as? [String] ?? ["authorization_code"]
+            state.clientGrantTypes[clientID] = grantTypes
             var object: [String: Any] = [
                 "client_id": clientID,
                 "redirect_uris": body["redirect_uris"] ?? [],
                 "client_id_issued_at": 1_700_000_000,
+                "grant_types": grantTypes,
             ]
             if state.behaviour.issueClientSecret {
                 object["client_secret"] = "cs-\(state.behaviour.secretTag)-\(state.counter)"

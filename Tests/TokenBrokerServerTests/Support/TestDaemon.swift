@@ -24,6 +24,9 @@ final class ManualClock: Sendable {
     }
 
     private let state: Mutex<State>
+    /// Every wait the daemon started, in seconds, as it started: a test advances the
+    /// clock once the wait it means to end has begun.
+    let sleeps = EventLog<Double>()
 
     init(_ start: Date = Date()) {
         state = Mutex(State(now: start))
@@ -57,6 +60,7 @@ final class ManualClock: Sendable {
                     state.sleepers[id] = Sleeper(deadline: deadline, wake: wake)
                     return false
                 }
+                if !resumeNow { sleeps.append(seconds) }
                 if resumeNow { wake.resume() }
             }
         } onCancel: {
