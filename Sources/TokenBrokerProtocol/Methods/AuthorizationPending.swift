@@ -70,6 +70,12 @@ public struct DeviceSignIn: Sendable, Hashable {
     public var expiresAt: Date
 
     /// Creates a device sign-in.
+    ///
+    /// - Parameters:
+    ///   - userCode: What the person types.
+    ///   - verificationURI: Where.
+    ///   - verificationURIComplete: The same with the code filled in, if offered.
+    ///   - expiresAt: When the code expires.
     public init(userCode: String, verificationURI: String, verificationURIComplete: String?, expiresAt: Date) {
         self.userCode = userCode
         self.verificationURI = verificationURI

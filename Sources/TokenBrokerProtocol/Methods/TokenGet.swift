@@ -69,6 +69,7 @@ public struct TokenGetParams: BrokerParams, Hashable, CustomStringConvertible {
     ///   - interactive: Whether a browser sign-in may be started.
     ///   - waitSeconds: How long to wait for a person.
     ///   - application: A hint naming the client.
+    ///   - flow: How a sign-in this request starts is made; `nil` lets the daemon choose.
     public init(
         resource: String,
         scopes: [String] = [],
