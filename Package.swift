@@ -133,6 +133,15 @@ let package = Package(
             dependencies: ["TokenBrokerCore", "TokenBrokerStorage"],
             swiftSettings: strictSettings
         ),
+        // libFuzzer's driver, declared for the fuzzing build (Fuzz/, scripts/fuzz.sh).
+        .target(name: "CLibFuzzer", path: "Fuzz/CLibFuzzer"),
+        // The fuzz targets; built normally, it replays a corpus (a regression check).
+        .executableTarget(
+            name: "tokenbroker-fuzz",
+            dependencies: ["CLibFuzzer", "TokenBrokerCore", "TokenBrokerProtocol"],
+            path: "Fuzz/tokenbroker-fuzz",
+            swiftSettings: strictSettings
+        ),
         .testTarget(
             name: "TokenBrokerCoreTests",
             dependencies: ["TokenBrokerCore"],
