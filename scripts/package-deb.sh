@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# Builds tokenbroker_<version>_<arch>.deb from the release builds (scripts/build-release.sh)
+# and prints its path. The version is TokenBrokerVersion.current, what --version prints.
+# Binaries are stripped (debug info left out); the user units are systemd/'s with
+# ExecStart=/usr/bin/tokenbrokerd; Depends comes from dpkg-shlibdeps.
+#   scripts/package-deb.sh [OUTPUT-DIRECTORY]   (default: .build-deb)
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+out=$(realpath -m "${1:-.build-deb}")
+version=$(sed -n 's/.*static let current = "\(.*\)".*/\1/p' Sources/TokenBrokerProtocol/BrokerProtocol.swift)
+[ -n "$version" ] || { echo "package-deb: no version in BrokerProtocol.swift" >&2; exit 1; }
+arch=$(dpkg --print-architecture)
+mapfile -t built < <(scripts/build-release.sh)
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+pkg="$work/pkg"
+install -d -m 0755 "$pkg/DEBIAN" "$pkg/usr/bin" "$pkg/usr/lib/systemd/user" \
+    "$pkg/usr/share/doc/tokenbroker" "$pkg/usr/share/man/man1" "$pkg/usr/share/man/man8" \
+    "$pkg/usr/share/bash-completion/completions" "$pkg/usr/share/zsh/vendor-completions" \
+    "$pkg/usr/share/fish/vendor_completions.d"
+for binary in "${built[@]}"; do
+    install -m 0755 "$binary" "$pkg/usr/bin/"
+    strip --strip-unneeded --remove-section=.comment --remove-section=.note "$pkg/usr/bin/$(basename "$binary")"
+done
+
+# One copy of the units: install.sh uses systemd/ as is, the package points them at /usr/bin.
+for unit in systemd/tokenbroker.socket systemd/tokenbroker.service; do
+    sed -e 's|^ExecStart=%h/.local/bin/tokenbrokerd|ExecStart=/usr/bin/tokenbrokerd|' \
+        -e 's|Install with scripts/install.sh.|Enable with systemctl --user enable --now tokenbroker.socket.|' \
+        "$unit" >"$pkg/usr/lib/systemd/user/$(basename "$unit")"
+    chmod 0644 "$pkg/usr/lib/systemd/user/$(basename "$unit")"
+done
+
+cli="$pkg/usr/bin/tokenbroker"
+"$cli" --generate-completion-script bash >"$pkg/usr/share/bash-completion/completions/tokenbroker"
+"$cli" --generate-completion-script zsh >"$pkg/usr/share/zsh/vendor-completions/_tokenbroker"
+"$cli" --generate-completion-script fish >"$pkg/usr/share/fish/vendor_completions.d/tokenbroker.fish"
+
+# Man pages from the argument parsers (swift-argument-parser's generate-manual tool).
+manual=$(swift build -c release --package-path .build/checkouts/swift-argument-parser \
+    --scratch-path .build-manual --product generate-manual --show-bin-path)/generate-manual
+[ -x "$manual" ] || swift build -c release --package-path .build/checkouts/swift-argument-parser \
+    --scratch-path .build-manual --product generate-manual >&2
+"$manual" "$cli" --single-page --section 1 --output-directory "$work/man1" >&2
+"$manual" "$pkg/usr/bin/tokenbrokerd" --single-page --section 8 --output-directory "$work/man8" >&2
+gzip -9n <"$work/man1/tokenbroker.1" >"$pkg/usr/share/man/man1/tokenbroker.1.gz"
+gzip -9n <"$work/man8/tokenbrokerd.8" >"$pkg/usr/share/man/man8/tokenbrokerd.8.gz"
+
+doc="$pkg/usr/share/doc/tokenbroker"
+for file in README.md docs/protocol.md docs/hosts.md; do gzip -9n <"$file" >"$doc/$(basename "$file").gz"; done
+printf 'tokenbroker (%s) unstable; urgency=medium\n\n  * Release %s.\n\n -- tokenbroker maintainers <maintainers@tokenbroker.invalid>  %s\n' \
+    "$version" "$version" "$(date -R -d "@$(git log -1 --format=%ct)")" | gzip -9n >"$doc/changelog.gz"
+cat >"$doc/copyright" <<COPYRIGHT
+Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/
+Upstream-Name: tokenbroker
+
+Files: *
+Copyright: tokenbroker maintainers
+License: unspecified
+ The repository states no license yet.
+COPYRIGHT
+find "$pkg/usr/share" -type f -exec chmod 0644 {} +
+
+# dpkg-shlibdeps wants a debian/control beside it.
+install -d "$work/shlibs/debian"
+printf 'Source: tokenbroker\n\nPackage: tokenbroker\nArchitecture: any\n' >"$work/shlibs/debian/control"
+depends=$(cd "$work/shlibs" && dpkg-shlibdeps -O "$pkg"/usr/bin/* 2>/dev/null | sed -n 's/^shlibs:Depends=//p')
+cat >"$pkg/DEBIAN/control" <<CONTROL
+Package: tokenbroker
+Version: $version
+Architecture: $arch
+Maintainer: tokenbroker maintainers <maintainers@tokenbroker.invalid>
+Installed-Size: $(du -sk --exclude=DEBIAN "$pkg" | cut -f1)
+Depends: $depends
+Section: net
+Priority: optional
+Description: per-user OAuth token broker for MCP clients
+ tokenbroker is the ssh-agent of MCP authorization: one small daemon per user
+ (tokenbrokerd, a socket-activated systemd user service) holds the OAuth tokens
+ for every remote MCP server, signs in once in the browser and refreshes them,
+ and MCP clients ask it for tokens over a Unix socket or with the tokenbroker
+ command.
+CONTROL
+(cd "$pkg" && find usr -type f -print0 | sort -z | xargs -0 md5sum >DEBIAN/md5sums)
+chmod 0644 "$pkg/DEBIAN/control" "$pkg/DEBIAN/md5sums"
+install -d "$out"
+deb="$out/tokenbroker_${version}_${arch}.deb"
+dpkg-deb --root-owner-group -Zxz --build "$pkg" "$deb" >&2
+echo "$deb"
