@@ -43,8 +43,9 @@ manual=$(swift build -c release --package-path .build/checkouts/swift-argument-p
     --scratch-path .build-manual --product generate-manual --show-bin-path)/generate-manual
 [ -x "$manual" ] || swift build -c release --package-path .build/checkouts/swift-argument-parser \
     --scratch-path .build-manual --product generate-manual >&2
-"$manual" "$cli" --single-page --section 1 --output-directory "$work/man1" >&2
-"$manual" "$pkg/usr/bin/tokenbrokerd" --single-page --section 8 --output-directory "$work/man8" >&2
+install -d "$work/man1" "$work/man8"
+"$manual" "$cli" --section 1 --output-directory "$work/man1" >&2
+"$manual" "$pkg/usr/bin/tokenbrokerd" --section 8 --output-directory "$work/man8" >&2
 gzip -9n <"$work/man1/tokenbroker.1" >"$pkg/usr/share/man/man1/tokenbroker.1.gz"
 gzip -9n <"$work/man8/tokenbrokerd.8" >"$pkg/usr/share/man/man8/tokenbrokerd.8.gz"
 
