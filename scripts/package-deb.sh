@@ -17,7 +17,8 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 pkg="$work/pkg"
 install -d -m 0755 "$pkg/DEBIAN" "$pkg/usr/bin" "$pkg/usr/lib/systemd/user" \
-    "$pkg/usr/share/doc/tokenbroker" "$pkg/usr/share/man/man1" "$pkg/usr/share/man/man8" \
+    "$pkg/usr/share/doc/tokenbroker" "$pkg/usr/share/man/man1" "$pkg/usr/share/man/man5" \
+    "$pkg/usr/share/man/man7" "$pkg/usr/share/man/man8" "$pkg/usr/share/lintian/overrides" \
     "$pkg/usr/share/bash-completion/completions" "$pkg/usr/share/zsh/vendor-completions" \
     "$pkg/usr/share/fish/vendor_completions.d"
 for binary in "${built[@]}"; do
@@ -34,7 +35,8 @@ for unit in systemd/tokenbroker.socket systemd/tokenbroker.service; do
 done
 
 cli="$pkg/usr/bin/tokenbroker"
-"$cli" --generate-completion-script bash >"$pkg/usr/share/bash-completion/completions/tokenbroker"
+# bash sources its completions: no interpreter line.
+"$cli" --generate-completion-script bash | sed '1{/^#!/d}' >"$pkg/usr/share/bash-completion/completions/tokenbroker"
 "$cli" --generate-completion-script zsh >"$pkg/usr/share/zsh/vendor-completions/_tokenbroker"
 "$cli" --generate-completion-script fish >"$pkg/usr/share/fish/vendor_completions.d/tokenbroker.fish"
 
@@ -46,8 +48,26 @@ manual=$(swift build -c release --package-path .build/checkouts/swift-argument-p
 install -d "$work/man1" "$work/man8"
 "$manual" "$cli" --section 1 --output-directory "$work/man1" >&2
 "$manual" "$pkg/usr/bin/tokenbrokerd" --section 8 --output-directory "$work/man8" >&2
-gzip -9n <"$work/man1/tokenbroker.1" >"$pkg/usr/share/man/man1/tokenbroker.1.gz"
+# The proxy names itself "tokenbroker proxy" (how hosts run it); its page is named for its binary.
+install -d "$work/proxy"
+"$manual" "$pkg/usr/bin/tokenbroker-proxy" --section 1 --output-directory "$work/proxy" >&2
+sed -e 's/^\.Dt "TOKENBROKER PROXY"/.Dt TOKENBROKER-PROXY/' -e 's/^\.Nm "tokenbroker proxy"/.Nm tokenbroker-proxy/' \
+    "$work/proxy/tokenbroker proxy.1" >"$work/man1/tokenbroker-proxy.1"
+for page in "$work"/man1/*.1; do gzip -9n <"$page" >"$pkg/usr/share/man/man1/$(basename "$page").gz"; done
 gzip -9n <"$work/man8/tokenbrokerd.8" >"$pkg/usr/share/man/man8/tokenbrokerd.8.gz"
+# Written by hand: the config file and a pointer to the protocol.
+gzip -9n <docs/man/tokenbroker.conf.5 >"$pkg/usr/share/man/man5/tokenbroker.conf.5.gz"
+gzip -9n <docs/man/tokenbroker-protocol.7 >"$pkg/usr/share/man/man7/tokenbroker-protocol.7.gz"
+
+# What lintian flags by design: Swift links its runtime (and the CLI everything) in.
+cat >"$pkg/usr/share/lintian/overrides/tokenbroker" <<'OVERRIDES'
+# The CLI is a static executable on purpose: scripts run `tokenbroker token` per request,
+# and without the dynamic loader it starts several times faster (README, How fast).
+tokenbroker: statically-linked-binary [usr/bin/tokenbroker]
+# The Swift runtime and Foundation are linked in (--static-swift-stdlib), and with them
+# the zlib copy Foundation carries; Debian ships no Swift runtime to link against.
+tokenbroker: embedded-library zlib [usr/bin/*]
+OVERRIDES
 
 doc="$pkg/usr/share/doc/tokenbroker"
 for file in README.md docs/protocol.md docs/hosts.md; do gzip -9n <"$file" >"$doc/$(basename "$file").gz"; done
@@ -58,9 +78,10 @@ Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/
 Upstream-Name: tokenbroker
 
 Files: *
-Copyright: tokenbroker maintainers
+Copyright: 2026 The tokenbroker authors
 License: unspecified
- The repository states no license yet.
+ The repository states no license yet; until it does, no rights beyond those
+ the law grants are given.
 COPYRIGHT
 find "$pkg/usr/share" -type f -exec chmod 0644 {} +
 

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Builds the .deb, lints it (errors fail), and, in CI (CI=true, as root) or with
+# TOKENBROKER_PACKAGE_INSTALL=1, installs it, runs both programs, verifies the units,
+# finds the man pages, purges it and checks nothing of it is left. Prints the sizes.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+deb=$(scripts/package-deb.sh | tail -n 1)
+echo "package: $deb ($(du -k "$deb" | cut -f1) KiB)"
+lintian --fail-on error --info "$deb" || { echo "package-test: lintian reports errors" >&2; exit 1; }
+
+if [ "${CI:-}" != "true" ] && [ "${TOKENBROKER_PACKAGE_INSTALL:-}" != "1" ]; then
+    echo "package-test: not installing (set CI=true or TOKENBROKER_PACKAGE_INSTALL=1 on a throwaway machine)"
+    exit 0
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get install -y -qq "$(realpath "$deb")" >/dev/null
+tokenbroker --version
+tokenbrokerd --version
+tokenbroker-proxy --help >/dev/null
+ls -l /usr/bin/tokenbroker /usr/bin/tokenbrokerd /usr/bin/tokenbroker-proxy
+scratch=$(mktemp -d)
+trap 'rm -rf "$scratch"' EXIT
+mkdir -p "$scratch/home" "$scratch/run"
+HOME="$scratch/home" XDG_RUNTIME_DIR="$scratch/run" systemd-analyze verify --user \
+    /usr/lib/systemd/user/tokenbroker.socket /usr/lib/systemd/user/tokenbroker.service
+for page in tokenbroker tokenbrokerd tokenbroker-proxy tokenbroker.conf tokenbroker-protocol; do man -w "$page" >/dev/null; done
+mapfile -t files < <(dpkg -L tokenbroker | while read -r path; do [ -f "$path" ] && echo "$path"; done)
+[ ${#files[@]} -gt 10 ] || { echo "package-test: the package installed only ${#files[@]} files" >&2; exit 1; }
+dpkg --purge tokenbroker >/dev/null
+left=0
+for path in "${files[@]}"; do
+    if [ -e "$path" ]; then echo "package-test: $path is left after the purge" >&2; left=1; fi
+done
+[ "$left" = 0 ] || exit 1
+! dpkg -s tokenbroker >/dev/null 2>&1 || { echo "package-test: dpkg still knows tokenbroker" >&2; exit 1; }
+echo "package-test: installed ${#files[@]} files, ran, verified, purged clean"
