@@ -25,14 +25,20 @@ import TokenBrokerTestKit
         [Fixture.accessToken, Fixture.refreshToken, Fixture.clientSecret, Fixture.codeVerifier].map(\.exposedValue)
     }
 
+    /// A database at `path` with a registration, a grant and a sign-in in progress.
+    static func storeHoldingEverySecret(at path: String) async throws -> BrokerStore {
+        let store = try BrokerStore.open(path: path, key: .testing)
+        try await Fixture.seed(store)
+        try await store.saveClientRegistration(Fixture.clientRegistration())
+        try await store.saveGrant(Fixture.grant())
+        try await store.keepSignIn(Fixture.pending())
+        return store
+    }
+
     @Test func noSecretIsReadableInTheFiles() async throws {
         try await withTemporaryDirectory { directory in
             let path = directory + "/broker.sqlite3"
-            let store = try BrokerStore.open(path: path, key: .testing)
-            try await Fixture.seed(store)
-            try await store.saveClientRegistration(Fixture.clientRegistration())
-            try await store.saveGrant(Fixture.grant())
-            try await store.keepSignIn(Fixture.pending())
+            let store = try await Self.storeHoldingEverySecret(at: path)
             #expect(try await store.grant(resource: Fixture.resource, issuer: Fixture.issuer) == Fixture.grant())
             #expect(try await store.clientRegistration(issuer: Fixture.issuer) == Fixture.clientRegistration())
             #expect(try await store.keptSignIns() == [Fixture.pending()])
@@ -71,11 +77,7 @@ import TokenBrokerTestKit
     @Test func aWrongKeyIsRefusedOrItsSecretsForgotten() async throws {
         try await withTemporaryDirectory { directory in
             let path = directory + "/broker.sqlite3"
-            let store = try BrokerStore.open(path: path, key: .testing)
-            try await Fixture.seed(store)
-            try await store.saveClientRegistration(Fixture.clientRegistration())
-            try await store.saveGrant(Fixture.grant())
-            try await store.keepSignIn(Fixture.pending())
+            let store = try await Self.storeHoldingEverySecret(at: path)
             try store.close()
             #expect(try BrokerStore.holdsSealedSecrets(path: path))
             let before = try #require(FileManager.default.contents(atPath: path))
@@ -103,11 +105,7 @@ import TokenBrokerTestKit
     @Test func clearSecretsFromBeforeAreSealed() async throws {
         try await withTemporaryDirectory { directory in
             let path = directory + "/broker.sqlite3"
-            let store = try BrokerStore.open(path: path, key: .testing)
-            try await Fixture.seed(store)
-            try await store.saveClientRegistration(Fixture.clientRegistration())
-            try await store.saveGrant(Fixture.grant())
-            try await store.keepSignIn(Fixture.pending())
+            let store = try await Self.storeHoldingEverySecret(at: path)
             // Back to v3: the values in the clear, no key check.
             let clear = Self.fixtureSecrets
             try await store.withImmediateTransaction { transaction in

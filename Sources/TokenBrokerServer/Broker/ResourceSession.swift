@@ -288,7 +288,7 @@ actor ResourceSession {
                     break poll
                 }
             case .issued(let response):
-                result = storeSignIn(.issued(response), of: flight)
+                result = await storeSignIn(.issued(response), of: flight)
                 break poll
             case .failed(let failure):
                 let oauthError: OAuthErrorCode? =
@@ -301,36 +301,7 @@ actor ResourceSession {
                 break poll
             }
         }
-        let ended: Result<Grant, BrokerFailure>
-        if case .success(let grant) = result {
-            do throws(BrokerFailure) {
-                try await storage { try await services.store.saveGrant(grant) }
-                services.logger.info("signed in", metadata: ["resource": "\(resource)", "granted": "\(grant.grantedScopes.spaceDelimited)"])
-                ended = .success(grant)
-            } catch {
-                ended = .failure(error)
-            }
-        } else {
-            ended = result
-        }
-        services.registry.remove(flight)
-        machine.signInEnded(storing: try? ended.get())
-        signInFlight = nil
-        publish(machine.grant)
-        if case .failure(let failure) = ended {
-            services.logger.info("sign-in failed", metadata: ["resource": "\(resource)", "reason": "\(failure)"])
-        }
-        flight.outcome.fulfill(ended)
-    }
-
-    /// The grant a sign-in's tokens make, not yet stored.
-    private func storeSignIn(_ answer: TokenEndpointAnswer, of flight: SignInFlight) -> Result<Grant, BrokerFailure> {
-        switch machine.codeExchangeAnswered(
-            answer, issuer: flight.issuer, clientID: flight.client.clientID, scopes: flight.scopes, now: services.now())
-        {
-        case .storeGrant(let next): return .success(next)
-        case .fail(let refusal, _): return .failure(BrokerFailure(.refused(refusal)))
-        }
+        endSignIn(flight, with: result)
     }
 
     /// Keeps the sign-in on disk, so a daemon restarted before the person finishes still
@@ -393,14 +364,7 @@ actor ResourceSession {
         } else {
             result = .failure(.authorizationFailed("the sign-in was not completed in time"))
         }
-        services.registry.remove(flight)
-        machine.signInEnded(storing: try? result.get())
-        signInFlight = nil
-        publish(machine.grant)
-        if case .failure(let failure) = result {
-            services.logger.info("sign-in failed", metadata: ["resource": "\(resource)", "reason": "\(failure)"])
-        }
-        flight.outcome.fulfill(result)
+        endSignIn(flight, with: result)
     }
 
     private func exchange(_ flight: SignInFlight, query: String) async -> Result<Grant, BrokerFailure> {
@@ -423,22 +387,45 @@ actor ResourceSession {
                 tokenEndpoint: flight.tokenEndpoint, code: code, redirectURI: flight.redirectURI,
                 verifier: flight.pkce.verifier, resource: resource, client: flight.client)
             let answer = try classify(try await services.http.post(post, for: resource.url, serverErrorIsAnswer: true))
-            switch machine.codeExchangeAnswered(
-                answer, issuer: flight.issuer, clientID: flight.client.clientID, scopes: flight.scopes, now: services.now())
-            {
-            case .storeGrant(let next):
-                try await storage { try await services.store.saveGrant(next) }
-                services.logger.info("signed in", metadata: ["resource": "\(resource)", "granted": "\(next.grantedScopes.spaceDelimited)"])
-                return .success(next)
-            case .fail(let refusal, let dropRegistration):
-                if dropRegistration {
-                    try? await services.store.deleteClientRegistration(issuer: flight.issuer, clientID: flight.client.clientID)
-                }
-                return .failure(BrokerFailure(.refused(refusal)))
-            }
+            return await storeSignIn(answer, of: flight)
         } catch {
             return .failure(error)
         }
+    }
+
+    /// The token endpoint answered a sign-in (a code exchange or a device poll) with
+    /// tokens or a refusal: the grant is stored, or a client the server no longer knows
+    /// is forgotten.
+    private func storeSignIn(_ answer: TokenEndpointAnswer, of flight: SignInFlight) async -> Result<Grant, BrokerFailure> {
+        switch machine.codeExchangeAnswered(
+            answer, issuer: flight.issuer, clientID: flight.client.clientID, scopes: flight.scopes, now: services.now())
+        {
+        case .storeGrant(let next):
+            do throws(BrokerFailure) {
+                try await storage { try await services.store.saveGrant(next) }
+            } catch {
+                return .failure(error)
+            }
+            services.logger.info("signed in", metadata: ["resource": "\(resource)", "granted": "\(next.grantedScopes.spaceDelimited)"])
+            return .success(next)
+        case .fail(let refusal, let dropRegistration):
+            if dropRegistration {
+                try? await services.store.deleteClientRegistration(issuer: flight.issuer, clientID: flight.client.clientID)
+            }
+            return .failure(BrokerFailure(.refused(refusal)))
+        }
+    }
+
+    /// The sign-in is over: every request waiting for it learns how.
+    private func endSignIn(_ flight: SignInFlight, with result: Result<Grant, BrokerFailure>) {
+        services.registry.remove(flight)
+        machine.signInEnded(storing: try? result.get())
+        signInFlight = nil
+        publish(machine.grant)
+        if case .failure(let failure) = result {
+            services.logger.info("sign-in failed", metadata: ["resource": "\(resource)", "reason": "\(failure)"])
+        }
+        flight.outcome.fulfill(result)
     }
 
     /// Joins the sign-in in flight; `nil` when the machine is to be asked again.

@@ -139,20 +139,7 @@ package final class BrokerStore: Sendable {
     /// Throws ``StorageError/Code/wrongKey`` when the database's key check does not open
     /// with `sealer`'s key; like ``refuseNewerSchema(path:)``, before anything writes.
     private static func refuseWrongKey(path: String, _ sealer: SecretSealer) throws(StorageError) {
-        let stored: String?
-        do {
-            var configuration = configuration
-            configuration.label = "tokenbroker.key-check"
-            configuration.readonly = true
-            let queue = try DatabaseQueue(path: path, configuration: configuration)
-            defer { try? queue.close() }
-            stored = try queue.read { db in
-                try db.tableExists("key_check") ? try String.fetchOne(db, sql: "SELECT sealed FROM key_check WHERE id = 1") : nil
-            }
-        } catch {
-            throw StorageError(error, while: "read the key check of \(path)")
-        }
-        if let stored, !sealer.opensKeyCheck(stored) { throw .wrongKey(path: path) }
+        if let stored = try storedKeyCheck(path: path), !sealer.opensKeyCheck(stored) { throw .wrongKey(path: path) }
     }
 
     /// Whether the database at `path` holds secrets sealed with some key: a missing key
@@ -161,6 +148,11 @@ package final class BrokerStore: Sendable {
     package static func holdsSealedSecrets(path: String) throws(StorageError) -> Bool {
         var status = stat()
         guard stat(path, &status) == 0, status.st_size > 0 else { return false }
+        return try storedKeyCheck(path: path) != nil
+    }
+
+    /// The database's sealed key check, read on a read-only connection of its own.
+    private static func storedKeyCheck(path: String) throws(StorageError) -> String? {
         do {
             var configuration = configuration
             configuration.label = "tokenbroker.key-check"
@@ -168,10 +160,10 @@ package final class BrokerStore: Sendable {
             let queue = try DatabaseQueue(path: path, configuration: configuration)
             defer { try? queue.close() }
             return try queue.read { db in
-                try db.tableExists("key_check") && (try Bool.fetchOne(db, sql: "SELECT count(*) > 0 FROM key_check") ?? false)
+                try db.tableExists("key_check") ? try String.fetchOne(db, sql: "SELECT sealed FROM key_check WHERE id = 1") : nil
             }
         } catch {
-            throw StorageError(error, while: "read the database \(path)")
+            throw StorageError(error, while: "read the key check of \(path)")
         }
     }
 
