@@ -6,11 +6,12 @@
 # Every number is the median of ROUNDS rounds, the servers taking turns in each round,
 # so a busy machine slows them alike; the ratios are the point.
 #
-#   Benchmarks/socket-suite.sh [--short] [--rounds N] [--binaries DIR]
+#   Benchmarks/socket-suite.sh [--short] [--rounds N] [--binaries DIR] [--no-oidc-agent]
 #
-# --short: fewer requests (CI; under two minutes). --binaries DIR: tokenbrokerd and
-# tokenbroker from DIR instead of scripts/build-release.sh. oidc-agent's column needs
-# oidc-agent-cli and liboidc-agent-dev; without them it says so and goes on.
+# --short: fewer requests (CI; under two minutes). --rounds: default 3. --binaries DIR:
+# tokenbrokerd and tokenbroker from DIR instead of scripts/build-release.sh. oidc-agent's
+# column needs oidc-agent-cli and liboidc-agent-dev; without them (or with
+# --no-oidc-agent) it says so and goes on.
 # Fails only when something breaks (a command fails, an answer is wrong), never on
 # timing. Prints no token.
 set -euo pipefail
@@ -18,13 +19,14 @@ shopt -s inherit_errexit
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 
-short=false rounds=3 binaries_dir=""
+short=false rounds=3 binaries_dir="" want_oidc=true
 while [ $# -gt 0 ]; do
     case $1 in
         --short) short=true ;;
         --rounds) rounds=$2; shift ;;
         --binaries) binaries_dir=$2; shift ;;
-        *) echo "usage: $0 [--short] [--rounds N] [--binaries DIR]" >&2; exit 2 ;;
+        --no-oidc-agent) want_oidc=false ;;
+        *) echo "usage: $0 [--short] [--rounds N] [--binaries DIR] [--no-oidc-agent]" >&2; exit 2 ;;
     esac
     shift
 done
@@ -119,7 +121,7 @@ done
 # --- oidc-agent holding a real account: a fake provider on loopback, a refresh token
 # imported with oidc-gen --rt, all under this run's own config folder and socket.
 oidc=false
-if command -v oidc-agent >/dev/null && command -v oidc-gen >/dev/null && command -v oidc-token >/dev/null &&
+if $want_oidc && command -v oidc-agent >/dev/null && command -v oidc-gen >/dev/null && command -v oidc-token >/dev/null &&
     [ -f /usr/include/oidc-agent/api.h ]; then
     cc -O2 -Wall -DWITH_OIDC_AGENT -o "$work/loadgen-oidc" Benchmarks/loadgen/loadgen.c -loidc-agent
     mkfifo "$work/oidc-in" "$work/oidc-out"
@@ -139,15 +141,18 @@ if command -v oidc-agent >/dev/null && command -v oidc-gen >/dev/null && command
     oidc-token benchmark >/dev/null
     oidc=true
 else
-    echo "socket-suite: oidc-agent is not installed (apt-get install oidc-agent-cli liboidc-agent-dev): its column is left out"
+    $want_oidc && echo "socket-suite: oidc-agent is not installed (apt-get install oidc-agent-cli liboidc-agent-dev): its column is left out"
 fi
 
-status() {  # PID FIELD: a /proc status field's number (VmRSS in kB, Threads)
+status() {  # PID FIELD: a /proc status field's number (VmRSS, RssAnon in kB; Threads)
     awk -v f="$2:" '$1 == f {print $2}' "/proc/$1/status"
+}
+rss() {  # PID: "total/anonymous" kB; the rest is the binary's and libraries' clean file pages
+    echo "$(status "$1" VmRSS)/$(status "$1" RssAnon)"
 }
 # The daemon at rest after its sign-in, before any load.
 sleep 1
-rss_idle=$(status "$daemon_pid" VmRSS) threads=$(status "$daemon_pid" Threads)
+rss_idle=$(rss "$daemon_pid") threads=$(status "$daemon_pid" Threads)
 
 results=$work/results  # row server round p50 p99 per_s
 measure() {  # ROW SERVER ROUND loadgen-arguments...
@@ -183,14 +188,14 @@ for round in $(seq 1 "$rounds"); do
     done
 done
 
-rss_rounds=$(status "$daemon_pid" VmRSS)
+rss_rounds=$(rss "$daemon_pid")
 # $hits more cache hits on 8 connections, then the memory again.
 "$work/loadgen" --socket "$tb_socket" --line "$line"$'\n' --clients 8 --requests "$((hits / 8))" --warmup 0 >/dev/null ||
     { echo "socket-suite: tokenbrokerd failed the $hits hits" >&2; exit 1; }
-rss_after=$(status "$daemon_pid" VmRSS)
+rss_after=$(rss "$daemon_pid")
 oidc_rss=""
-$oidc && oidc_rss=$(status "$oidcd_pid" VmRSS)
-echo_rss=$(status "$echo_pid" VmRSS)
+$oidc && oidc_rss=$(rss "$oidcd_pid")
+echo_rss=$(rss "$echo_pid")
 
 python3 - "$results" "$rounds" "$oidc" "$rss_idle" "$rss_rounds" "$rss_after" "$threads" "$hits" "$oidc_rss" "$echo_rss" <<'PY'
 import statistics, sys
@@ -221,10 +226,14 @@ for row, label in (("reuse-8", "cache hits, 8 clients on their own connections")
     rows.append((f"{label}, throughput", k(tb), f"{k(fl)} ({shape})", k(oa), ratio(tb, fl), ratio(tb, oa)))
 tb, tr, oa = med("process", "tokenbroker", 0), med("process", "true", 0), med("process", "oidc-agent", 0)
 rows.append(("`tokenbroker token` / `oidc-token` per process, median", cell(tb, " µs"), f"{cell(tr, ' µs')} (/bin/true)", cell(oa, " µs"), ratio(tb, tr), ratio(tb, oa)))
-mb = lambda kb: f"{int(kb) / 1024:.1f} MB"
+def mb(pair):  # "total/anonymous" kB
+    total, anon = (int(x) for x in pair.split("/"))
+    return f"{total / 1024:.1f} MB ({anon / 1024:.1f} anon)"
+def total(pair):
+    return int(pair.split("/")[0])
 rows.append(("daemon RSS at rest after sign-in; threads", f"{mb(rss_idle)}; {threads}", "", "", "", ""))
-rows.append(("daemon RSS after the rounds (agent's after its rounds)", mb(rss_rounds), mb(echo_rss) + " (echo)", mb(oidc_rss) if oidc_rss else "–", "", ratio(int(rss_rounds), int(oidc_rss)) if oidc_rss else "–"))
-rows.append((f"daemon RSS after {int(hits):,} more cache hits (growth)", mb(rss_after), "", "", "", f"{(int(rss_after) - int(rss_rounds)) / 1024:+.1f} MB"))
+rows.append(("RSS after the rounds", mb(rss_rounds), mb(echo_rss) + " (echo)", mb(oidc_rss) if oidc_rss else "–", "", ratio(total(rss_rounds), total(oidc_rss)) if oidc_rss else "–"))
+rows.append((f"daemon RSS after {int(hits):,} more cache hits (growth)", mb(rss_after), "", "", "", f"{(total(rss_after) - total(rss_rounds)) / 1024:+.1f} MB"))
 header = ("what (medians of %s rounds)" % rounds, "tokenbroker", "floor", "oidc-agent", "÷ floor", "÷ oidc-agent")
 print("| " + " | ".join(header) + " |")
 print("| --- | ---: | ---: | ---: | ---: | ---: |")
@@ -232,5 +241,5 @@ for r in rows:
     print("| " + " | ".join(r) + " |")
 print("Ratios are tokenbroker ÷ the other: above 1 is slower for times and larger for memory, faster for throughput.")
 if not oidc:
-    print("(oidc-agent is not installed: its column is empty)")
+    print("(no oidc-agent in this run: its column is empty)")
 PY

@@ -16,7 +16,7 @@
  * together and record every request's time in shared memory. Prints one line:
  *   p50_us P p99_us P per_s R requests N
  * Exits 1 when a request fails or an answer lacks --expect (default "accessToken"); then
- * it prints at most the answer's first 120 bytes when it has no token in it.
+ * it prints the answer's first 120 bytes only when no token is in it.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -73,8 +73,10 @@ static void read_answer(int fd, char *buffer, size_t size) {
         if (used == size - 1) { errno = 0; die("answer longer than 64 KiB"); }
     }
     if (!strstr(buffer, expect)) {
-        /* Not the expected answer: an error object carries no token, so show its start. */
-        fprintf(stderr, "loadgen: unexpected answer: %.120s\n", buffer);
+        /* Not the expected answer. An error object carries no token, so show its start;
+         * anything holding a token is not shown. */
+        if (strstr(buffer, "accessToken")) fprintf(stderr, "loadgen: the answer lacks %s\n", expect);
+        else fprintf(stderr, "loadgen: unexpected answer: %.120s\n", buffer);
         _exit(1);
     }
 }
