@@ -28,7 +28,7 @@ for limit in "-S -n 1024" "-n 1024"; do
     socket="$work/socket"
     rm -f "$socket" "$work"/broker.sqlite3*
     # shellcheck disable=SC2086 # the limit's words are options
-    (ulimit $limit && exec "$daemon" --socket "$socket" --database "$work/broker.sqlite3" --log-level info) 2>"$work/daemon.log" &
+    (ulimit $limit && exec "$daemon" --socket "$socket" --database "$work/broker.sqlite3" --key-file "$work/key" --log-level info) 2>"$work/daemon.log" &
     daemon_pid=$!
     until [ -S "$socket" ]; do
         kill -0 "$daemon_pid" 2>/dev/null || { cat "$work/daemon.log" >&2; echo "idle-crowd: tokenbrokerd did not start" >&2; exit 1; }

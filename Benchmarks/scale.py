@@ -18,8 +18,10 @@ prints a token. Standard library only.
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import math
+import os
 import signal
 import socket
 import sqlite3
@@ -118,7 +120,7 @@ class Daemon:
         log = open(self.log, "ab")
         started = time.perf_counter()
         self.process = subprocess.Popen(
-            [self.binary, "--socket", self.socket, "--database", self.database,
+            [self.binary, "--socket", self.socket, "--database", self.database, "--key-file", str(self.work / "key"),
              "--config", str(self.work / "config.toml"), "--log-level", "error"],
             stdin=subprocess.DEVNULL, stdout=log, stderr=log)
         log.close()
@@ -294,7 +296,37 @@ def measure(daemon: Daemon, cli_binary: str, resource: str, resources: list[str]
 # --- the copies -------------------------------------------------------------------------
 
 
-def copy_grant(database: str, resource: str, count: int) -> list[str]:
+class Resealer:
+    """Opens a grant's sealed tokens and seals them for another row, as the daemon does
+    (ChaCha20-Poly1305 under the key file, bound to the column, resource and issuer): a
+    sealed value copied as it is does not open in another row."""
+
+    prefix = "sealed1:"
+
+    def __init__(self, key_path: Path) -> None:
+        from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
+        raw = key_path.read_bytes()
+        self.aead = ChaCha20Poly1305(raw if len(raw) == 32 else base64.b64decode(raw.strip()))
+
+    @staticmethod
+    def context(column: str, resource: str, issuer: str) -> bytes:
+        return "\0".join([f"grant.{column}", resource, issuer]).encode()
+
+    def open(self, value: str | None, column: str, resource: str, issuer: str) -> bytes | None:
+        if value is None:
+            return None
+        combined = base64.b64decode(value[len(self.prefix):])
+        return self.aead.decrypt(combined[:12], combined[12:], self.context(column, resource, issuer))
+
+    def seal(self, plain: bytes | None, column: str, resource: str, issuer: str) -> str | None:
+        if plain is None:
+            return None
+        nonce = os.urandom(12)
+        sealed = self.aead.encrypt(nonce, plain, self.context(column, resource, issuer))
+        return self.prefix + base64.b64encode(nonce + sealed).decode()
+
+
+def copy_grant(database: str, resource: str, count: int, resealer: Resealer) -> list[str]:
     """Copies `resource`'s resource row and grant to `count` more resources, one transaction.
 
     Each copy is what restoreSession serves with no network: a `resources` row whose
@@ -322,13 +354,23 @@ def copy_grant(database: str, resource: str, count: int) -> list[str]:
                 metadata["resource"] = url
                 yield (url, json.dumps(metadata), issuer, fetched_at)
 
+        (grant_issuer, requested, granted, access, access_expiry, refresh, created, updated) = grants[0]
+        access_plain = resealer.open(access, "access_token", resource, grant_issuer)
+        refresh_plain = resealer.open(refresh, "refresh_token", resource, grant_issuer)
+
+        def grant_rows():
+            for url in copies:
+                yield (url, grant_issuer, requested, granted,
+                       resealer.seal(access_plain, "access_token", url, grant_issuer), access_expiry,
+                       resealer.seal(refresh_plain, "refresh_token", url, grant_issuer), created, updated)
+
         db.execute("BEGIN IMMEDIATE")
         db.executemany("INSERT INTO resources (resource, metadata_json, issuer, fetched_at) VALUES (?, ?, ?, ?)",
                        resource_rows())
         db.executemany(
             "INSERT INTO grants (resource, issuer, requested_scopes, granted_scopes, access_token,"
             " access_token_expires_at, refresh_token, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            ((url, *grants[0]) for url in copies))
+            grant_rows())
         db.execute("COMMIT")
         held = db.execute("SELECT count(*) FROM grants").fetchone()[0]
     finally:
@@ -421,7 +463,7 @@ def main() -> int:
 
         print(f"copying the grant to {options.resources - 1} more resources ...", file=sys.stderr)
         began = time.perf_counter()
-        resources = copy_grant(daemon.database, resource, options.resources - 1)
+        resources = copy_grant(daemon.database, resource, options.resources - 1, Resealer(daemon.work / "key"))
         print(f"copied in {time.perf_counter() - began:.1f} s; measuring the daemon with {len(resources)} grants ...",
               file=sys.stderr)
         many = measure(daemon, options.cli, resource, resources, options.calls)

@@ -71,7 +71,8 @@ with open(sys.argv[1], "w") as config:
     config.write(f"allow_http_loopback = true\nbrowser_command = {json.dumps([sys.executable, sys.argv[2]])}\n")
 TOML
 
-python3 Benchmarks/scale.py --daemon "$daemon" --cli "$cli" --work "$work" \
+# The interop venv's python has `cryptography`, for sealing the copied tokens as the daemon does.
+"${TOKENBROKER_INTEROP_PYTHON:-python3}" Benchmarks/scale.py --daemon "$daemon" --cli "$cli" --work "$work" \
     --resource "$resource" --resources "$resources" &
 pids+=($!)
 wait "${pids[-1]}"

@@ -87,7 +87,7 @@ with open(sys.argv[1], "w") as config:
     config.write(f"allow_http_loopback = true\nbrowser_command = {json.dumps([sys.executable, sys.argv[2]])}\n")
 TOML
 tb_socket=$work/tokenbroker.sock
-"$daemon" --socket "$tb_socket" --database "$work/broker.sqlite3" --config "$work/config.toml" --log-level error &
+"$daemon" --socket "$tb_socket" --database "$work/broker.sqlite3" --key-file "$work/key" --config "$work/config.toml" --log-level error &
 daemon_pid=$!
 pids+=("$daemon_pid")
 wait_for_socket "$tb_socket" "$daemon_pid" tokenbrokerd

@@ -46,7 +46,7 @@ import json, sys
 with open(sys.argv[1], "w") as config:
     config.write(f"allow_http_loopback = true\nbrowser_command = {json.dumps([sys.executable, sys.argv[2]])}\n")
 TOML
-"$daemon" --socket "$socket" --database "$work/broker.sqlite3" --config "$work/config.toml" --log-level error &
+"$daemon" --socket "$socket" --database "$work/broker.sqlite3" --key-file "$work/key" --config "$work/config.toml" --log-level error &
 daemon_pid=$!
 pids+=("$daemon_pid")
 until [ -S "$socket" ]; do
