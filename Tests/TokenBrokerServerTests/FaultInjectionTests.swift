@@ -131,6 +131,39 @@ struct FaultInjectionTests {
         }
     }
 
+    /// A server of MCP's 2025-03-26 revision: no protected resource metadata, its
+    /// authorization server at its own origin (with metadata there, or none at all and the
+    /// default endpoints). The sign-in and a refresh work, also after a restart.
+    @Test(arguments: [true, false])
+    func aServerOfThe20250326Revision(asMetadata: Bool) async throws {
+        try await Scenario.run({
+            $0.prmEnabled = false
+            $0.asMetadataEnabled = asMetadata
+        }) { s in
+            _ = try await s.client.token(s.fake.resource, scopes: [Self.read]).tokenResult()
+            let authorize = try #require(s.fake.requests(to: "/authorize").only)
+            #expect(authorize[field: "resource"] == s.fake.resource)
+            #expect(authorize[field: "code_challenge_method"] == "S256")
+            #expect(s.fake.requests(to: "/register").count == 1)
+            #expect(try await s.grants().grants.only?.issuer == s.fake.issuer)
+            try await s.restart()
+            s.clock.advance(7200)
+            _ = try await s.client.token(s.fake.resource, scopes: [Self.read]).tokenResult()
+            #expect(s.fake.tokenExchanges(grantType: "refresh_token").only?.status == 200)
+            #expect(s.fake.requests(to: "/authorize").count == 1)
+        }
+    }
+
+    /// Protected resource metadata that exists but does not validate is refused: it is
+    /// never passed over for the 2025-03-26 fallback.
+    @Test func invalidMetadataIsNotReplacedByTheFallback() async throws {
+        try await Scenario.run({ $0.prmResource = "https://elsewhere.example/mcp" }) { s in
+            let reply = try await s.client.token(s.fake.resource, scopes: [Self.read])
+            #expect(reply.reason == "discovery_failed")
+            #expect(s.fake.requests(to: "/authorize").isEmpty && s.fake.requests(to: "/register").isEmpty)
+        }
+    }
+
     // MARK: - 2. Rotation
 
     @Test func rotatedRefreshTokenIsUsedNextAndSurvivesARestart() async throws {

@@ -74,3 +74,27 @@ package enum DiscoveryURLs {
         ]
     }
 }
+
+/// Discovery for servers of MCP's 2025-03-26 revision, which publish no protected
+/// resource metadata: their authorization server is their own origin, whose metadata is
+/// at the origin's RFC 8414 well-known URL, else at the default endpoints `/authorize`,
+/// `/token` and `/register`.
+///
+/// Only where every protected resource metadata location answered without a document:
+/// a document that exists and fails validation is refused, never replaced by this.
+/// Nothing crosses the origin the client named, so this adds no server to trust.
+package enum LegacyDiscovery {
+    /// The protected resource metadata a 2025-03-26 server implies: itself, protected by
+    /// its origin.
+    package static func protectedResourceMetadata(for resourceURL: HTTPURL) -> ProtectedResourceMetadata {
+        ProtectedResourceMetadata(resource: resourceURL.string, authorizationServers: [resourceURL.origin])
+    }
+
+    /// The metadata of an authorization server at `origin` that publishes none: the
+    /// default endpoints (2025-03-26 §2.3.3). PKCE S256 is what the broker sends anyway.
+    package static func authorizationServerMetadata(origin: String) -> AuthorizationServerMetadata {
+        AuthorizationServerMetadata(
+            issuer: origin, authorizationEndpoint: origin + "/authorize", tokenEndpoint: origin + "/token",
+            registrationEndpoint: origin + "/register", codeChallengeMethodsSupported: ["S256"])
+    }
+}

@@ -60,6 +60,10 @@ final class FakeOAuthServer: Sendable {
         var revocationEnabled = true
         /// RFC 8628: a device authorization endpoint at `/device`.
         var deviceFlowEnabled = false
+        /// A server of MCP's 2025-03-26 revision: no protected resource metadata, and
+        /// (without `asMetadataEnabled`) no authorization server metadata either.
+        var prmEnabled = true
+        var asMetadataEnabled = true
         /// `interval` in device authorization responses; `nil` leaves it out.
         var deviceInterval: Int? = 5
         var deviceExpiresIn = 600
@@ -341,8 +345,10 @@ final class FakeOAuthServer: Sendable {
 
     private func handle(_ request: RecordedRequest) async -> Response {
         switch (request.method, request.path) {
-        case ("GET", "/.well-known/oauth-protected-resource/mcp"): return protectedResourceMetadata()
-        case ("GET", "/.well-known/oauth-authorization-server"): return authorizationServerMetadata()
+        case ("GET", "/.well-known/oauth-protected-resource/mcp") where state.withLock({ $0.behaviour.prmEnabled }):
+            return protectedResourceMetadata()
+        case ("GET", "/.well-known/oauth-authorization-server") where state.withLock({ $0.behaviour.asMetadataEnabled }):
+            return authorizationServerMetadata()
         case ("GET", "/authorize"): return authorize(request)
         case ("POST", "/token"):
             if let gate = state.withLock({ $0.behaviour.tokenGate }) { await gate.wait() }
