@@ -154,12 +154,21 @@ struct FaultInjectionTests {
         }
     }
 
-    /// Protected resource metadata that exists but does not validate is refused: it is
-    /// never passed over for the 2025-03-26 fallback.
-    @Test func invalidMetadataIsNotReplacedByTheFallback() async throws {
-        try await Scenario.run({ $0.prmResource = "https://elsewhere.example/mcp" }) { s in
+    /// Protected resource metadata that exists but does not validate is refused, and a
+    /// server failing to answer for it is not taken for a 2025-03-26 server: neither is
+    /// passed over for the fallback.
+    @Test(arguments: [false, true])
+    func metadataThatFailsIsNotReplacedByTheFallback(serverError: Bool) async throws {
+        try await Scenario.run({
+            if serverError {
+                $0.prmFailureStatus = 503
+                $0.asMetadataEnabled = false
+            } else {
+                $0.prmResource = "https://elsewhere.example/mcp"
+            }
+        }) { s in
             let reply = try await s.client.token(s.fake.resource, scopes: [Self.read])
-            #expect(reply.reason == "discovery_failed")
+            #expect(reply.reason == (serverError ? "upstream_unavailable" : "discovery_failed"))
             #expect(s.fake.requests(to: "/authorize").isEmpty && s.fake.requests(to: "/register").isEmpty)
         }
     }

@@ -41,6 +41,7 @@ struct Discovery: Sendable {
 
         var firstError: BrokerFailure?
         var protectedResource: (ValidatedProtectedResource, Data)?
+        // Any document rules out taking it for a 2025-03-26 server (a 5xx has thrown already).
         var documentFound = false
         for candidate in DiscoveryURLs.protectedResourceMetadata(for: resourceURL, challengeURL: challengeURL) {
             let answer = try await http.get(candidate.url, for: resourceURL)

@@ -64,6 +64,8 @@ final class FakeOAuthServer: Sendable {
         /// (without `asMetadataEnabled`) no authorization server metadata either.
         var prmEnabled = true
         var asMetadataEnabled = true
+        /// A status the protected resource metadata URL answers with instead (a failing server).
+        var prmFailureStatus: Int?
         /// `interval` in device authorization responses; `nil` leaves it out.
         var deviceInterval: Int? = 5
         var deviceExpiresIn = 600
@@ -345,6 +347,8 @@ final class FakeOAuthServer: Sendable {
 
     private func handle(_ request: RecordedRequest) async -> Response {
         switch (request.method, request.path) {
+        case ("GET", "/.well-known/oauth-protected-resource/mcp") where state.withLock({ $0.behaviour.prmFailureStatus != nil }):
+            return .json([:], status: state.withLock { $0.behaviour.prmFailureStatus ?? 500 })
         case ("GET", "/.well-known/oauth-protected-resource/mcp") where state.withLock({ $0.behaviour.prmEnabled }):
             return protectedResourceMetadata()
         case ("GET", "/.well-known/oauth-authorization-server") where state.withLock({ $0.behaviour.asMetadataEnabled }):
