@@ -60,9 +60,14 @@ extension TokenBroker {
         let all = try await storage { try await services.store.allGrants() }
         let targets = resource.map { url in all.filter { $0.resource.covers(url) } } ?? all
         let keys = targets.map { GrantKey(resource: $0.resource.string, issuer: $0.issuer) }
-        // Who to revoke as, read before the local revocation forgets retired clients.
+        // Who to revoke as, read before the local revocation forgets retired clients; each
+        // issuer's metadata once, however many grants it holds.
+        var servers: [String: ValidatedAuthorizationServer?] = [:]
         var revocations: [RemoteRevocationOrder] = []
-        for grant in targets { revocations.append(await remoteRevocationOrder(for: grant)) }
+        for grant in targets {
+            if servers[grant.issuer] == nil { servers[grant.issuer] = .some(await storedAuthorizationServer(issuer: grant.issuer)) }
+            revocations.append(await remoteRevocationOrder(for: grant, at: servers[grant.issuer] ?? nil))
+        }
         try await storage { try await services.store.revokeGrants(keys, at: services.now()) }
         for grant in targets { await existingSession(for: grant.resource)?.revoked() }
         // A few at a time: thousands of grants must not become thousands of connections.
@@ -87,10 +92,9 @@ extension TokenBroker {
         case settled(RemoteRevocation)
     }
 
-    private func remoteRevocationOrder(for grant: Grant) async -> RemoteRevocationOrder {
+    private func remoteRevocationOrder(for grant: Grant, at server: ValidatedAuthorizationServer?) async -> RemoteRevocationOrder {
         guard grant.refreshToken != nil || grant.accessToken != nil else { return .settled(.revoked) }
-        guard let server = await storedAuthorizationServer(issuer: grant.issuer), let endpoint = server.revocationEndpoint
-        else { return .settled(.unsupported) }
+        guard let server, let endpoint = server.revocationEndpoint else { return .settled(.unsupported) }
         // Only as the client the tokens were issued to (RFC 7009 §2.1).
         guard let client = try? await services.client(issuedTo: grant.clientID, at: server) else { return .settled(.failed) }
         return .send(grant, endpoint: endpoint, client: client)
@@ -99,9 +103,10 @@ extension TokenBroker {
     /// RFC 7009 at the server's revocation endpoint: the refresh token (which ends the
     /// grant at most servers), then the access token.
     private func revokeRemotely(_ order: RemoteRevocationOrder) async -> RemoteRevocation {
-        guard case .send(let grant, let endpoint, let client) = order else {
-            if case .settled(let outcome) = order { return outcome }
-            return .failed
+        let (grant, endpoint, client): (Grant, HTTPURL, ClientCredentials)
+        switch order {
+        case .settled(let outcome): return outcome
+        case .send(let toRevoke, let revocationEndpoint, let revokingClient): (grant, endpoint, client) = (toRevoke, revocationEndpoint, revokingClient)
         }
         let tokens = [(grant.refreshToken, "refresh_token"), (grant.accessToken, "access_token")].compactMap { token, hint in
             token.map { ($0, hint) }
