@@ -68,7 +68,7 @@ extension TokenBroker {
             if servers[grant.issuer] == nil { servers[grant.issuer] = .some(await storedAuthorizationServer(issuer: grant.issuer)) }
             revocations.append(await remoteRevocationOrder(for: grant, at: servers[grant.issuer] ?? nil))
         }
-        try await storage { try await services.store.revokeGrants(keys, at: services.now()) }
+        _ = try await storage { try await services.store.revokeGrants(keys, at: services.now()) }
         for grant in targets { await existingSession(for: grant.resource)?.revoked() }
         // A few at a time: thousands of grants must not become thousands of connections.
         return await withTaskGroup(of: (Int, RemoteRevocation).self) { group in

@@ -1,5 +1,5 @@
 internal import Crypto
-package import Foundation
+internal import Foundation
 #if canImport(Glibc)
 internal import Glibc
 #endif
