@@ -325,11 +325,7 @@ private struct Killed: Error, CustomStringConvertible {
         // Should an expectation fail before the end, nothing is left waiting.
         defer { login.send(signal: SIGKILL) }
         let said = PipeLines(login.standardError!)
-        var lines: [String] = []
-        while let line = await said.next().map({ String(decoding: $0, as: UTF8.self) }) {
-            lines.append(line)
-            if line.hasPrefix("If the browser ends on a page that does not load") { break }
-        }
+        let lines = await said.lines(through: "If the browser ends on a page that does not load")
         let signInURL = try #require(lines.first { $0.hasPrefix("  ") }).trimmingCharacters(in: .whitespaces)
         #expect(lines.first == "Sign in to \(fake.resource) in your browser:")
         // A mistyped paste is refused with one line, and the sign-in still waits.
@@ -360,11 +356,7 @@ extension CLITests {
             standardInput: .pipe, standardOutput: .pipe, standardError: .pipe)
         defer { login.send(signal: SIGKILL) }
         let said = PipeLines(login.standardError!)
-        var lines: [String] = []
-        while let line = await said.next().map({ String(decoding: $0, as: UTF8.self) }) {
-            lines.append(line)
-            if line.hasPrefix("(or open") { break }
-        }
+        let lines = await said.lines(through: "(or open")
         #expect(lines.first == "Sign in to \(fake.resource) on any device: open")
         #expect(lines.dropFirst().first == "  \(fake.origin)/activate")
         #expect(lines.dropFirst(2).first == "and enter the code")

@@ -12,16 +12,6 @@ import TokenBrokerTestKit
 @Suite(.timeLimit(.minutes(2))) struct SealedStateTests {
     static let read = "files:read"
 
-    /// Whether any of `secrets` appears in the database's files (a flag: a failure must
-    /// not print what it found).
-    static func filesHold(_ secrets: [String], databaseAt path: String) -> Bool {
-        let needles = secrets.filter { !$0.isEmpty }.map { Array($0.utf8) }
-        return ["", "-wal", "-shm", "-journal"].contains { suffix in
-            guard let bytes = FileManager.default.contents(atPath: path + suffix).map(Array.init) else { return false }
-            return needles.contains { needle in bytes.indices.contains { bytes[$0...].starts(with: needle) } }
-        }
-    }
-
     /// Everything secret the fake saw or issued.
     static func secrets(of fake: FakeOAuthServer) -> [String] {
         var found = fake.exchanges.items.flatMap { exchange in
@@ -44,16 +34,16 @@ import TokenBrokerTestKit
             #expect(secrets.count >= 8)
             let databasePath = s.daemon.databasePath
             // While it runs (the log as it is) and once it stopped.
-            var readable = Self.filesHold(secrets, databaseAt: databasePath)
+            var readable = databaseFilesHold(secrets, databaseAt: databasePath)
             #expect(!readable, "a secret is readable in the database's files while the daemon runs")
             try await s.restart {
-                readable = Self.filesHold(secrets, databaseAt: databasePath)
+                readable = databaseFilesHold(secrets, databaseAt: databasePath)
                 #expect(!readable, "a secret is readable in the database's files")
                 let mode = try FileManager.default.attributesOfItem(atPath: s.daemon.keyPath)[.posixPermissions] as? Int
                 #expect(mode == 0o600)
             }
             _ = try await s.client.call(.grantsRevoke, ["all": true])
-            readable = Self.filesHold(secrets, databaseAt: databasePath)
+            readable = databaseFilesHold(secrets, databaseAt: databasePath)
             #expect(!readable, "a secret is readable in the database's files after the revocation")
         }
     }

@@ -11,16 +11,6 @@ import TokenBrokerTestKit
 @Suite struct SealedSecretsTests {
     static let otherKey = StorageKey(bytes: [UInt8](repeating: 9, count: StorageKey.byteCount))!
 
-    /// Whether any of `secrets` appears in any of the database's files. A flag, not the
-    /// bytes: a failure must not print what it found.
-    static func filesHold(_ secrets: [String], databaseAt path: String) -> Bool {
-        let needles = secrets.map { Array($0.utf8) }
-        return ["", "-wal", "-shm", "-journal"].contains { suffix in
-            guard let bytes = FileManager.default.contents(atPath: path + suffix).map(Array.init) else { return false }
-            return needles.contains { needle in bytes.indices.contains { bytes[$0...].starts(with: needle) } }
-        }
-    }
-
     static var fixtureSecrets: [String] {
         [Fixture.accessToken, Fixture.refreshToken, Fixture.clientSecret, Fixture.codeVerifier].map(\.exposedValue)
     }
@@ -42,7 +32,7 @@ import TokenBrokerTestKit
             #expect(try await store.grant(resource: Fixture.resource, issuer: Fixture.issuer) == Fixture.grant())
             #expect(try await store.clientRegistration(issuer: Fixture.issuer) == Fixture.clientRegistration())
             #expect(try await store.keptSignIns() == [Fixture.pending()])
-            let readable = Self.filesHold(Self.fixtureSecrets, databaseAt: path)
+            let readable = databaseFilesHold(Self.fixtureSecrets, databaseAt: path)
             #expect(!readable, "a secret is readable in the database's files")
             try store.close()
         }
@@ -129,7 +119,7 @@ import TokenBrokerTestKit
             let stored = try await migrated.withImmediateTransaction { try $0.rawTexts(sql: "SELECT refresh_token FROM grants") }
             #expect(stored.allSatisfy { $0.hasPrefix("sealed1:") })
             try migrated.close()
-            let readable = Self.filesHold(clear, databaseAt: path)
+            let readable = databaseFilesHold(clear, databaseAt: path)
             #expect(!readable, "a secret written in the clear before is still readable")
         }
     }

@@ -135,7 +135,12 @@ struct RequestDispatcher: Sendable {
             // Any integer is a valid wait; past a year it is the same wait, and stays a
             // number every later conversion (Duration, Int for messages) can hold.
             waitSeconds: min(Double(params.waitSeconds), longestWait),
-            method: params.flow.map { SignInMethod(rawValue: $0.rawValue) ?? .browser },
+            method: params.flow.map { flow in
+                switch flow {
+                case .browser: .browser
+                case .device: .device
+                }
+            },
             notifyPending: { notice in
                 await notify(.authorizationPending(AuthorizationPendingParams(
                     resource: notice.resource.string, authorizationURL: notice.authorizationURL, scopes: notice.scopes.strings,

@@ -103,3 +103,16 @@ final class PipeLines: Sendable {
         }
     }
 }
+
+extension PipeLines {
+    /// The lines up to and including the first that starts with `prefix`, as text (all of
+    /// them if the pipe closes first).
+    func lines(through prefix: String) async -> [String] {
+        var lines: [String] = []
+        while let line = await next().map({ String(decoding: $0, as: UTF8.self) }) {
+            lines.append(line)
+            if line.hasPrefix(prefix) { break }
+        }
+        return lines
+    }
+}
