@@ -32,7 +32,11 @@ let package = Package(
         // Pure OAuth and scope logic: no sockets, no HTTP, no SQLite, no files, no wall clock.
         .target(
             name: "TokenBrokerCore",
-            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            dependencies: [
+                .product(name: "Crypto", package: "swift-crypto"),
+                // RS256 client assertions (private_key_jwt).
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ],
             swiftSettings: strictSettings
         ),
         // The wire vocabulary shared by the daemon, the client library and the CLI.
@@ -144,7 +148,12 @@ let package = Package(
         ),
         .testTarget(
             name: "TokenBrokerCoreTests",
-            dependencies: ["TokenBrokerCore"],
+            dependencies: [
+                "TokenBrokerCore",
+                // To make keys and check the signatures of client assertions.
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ],
             swiftSettings: strictSettings
         ),
         .testTarget(
@@ -172,6 +181,7 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: strictSettings
         ),

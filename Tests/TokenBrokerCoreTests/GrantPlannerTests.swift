@@ -17,12 +17,16 @@ private struct World {
     /// A connection showed a successful use since the last request reached the machine.
     var useConfirmed = false
 
-    init(prm: String = "", authorizationServer: String = "") {
+    /// Every client credentials request the broker made, with its scopes.
+    var clientCredentialsRequests: [[String]] = []
+
+    init(prm: String = "", authorizationServer: String = "", clientCredentials: Bool = false) {
         machine = ResourceStateMachine(
             resource: try! ResourceURI("https://rs.example/mcp", policy: .strict), grant: nil,
             sources: ScopeSources(
                 protectedResourceScopes: try! ScopeSet(parsing: prm),
                 authorizationServerScopes: try! ScopeSet(parsing: authorizationServer)))
+        machine.usesClientCredentials = clientCredentials
     }
 
     var grant: Grant? { machine.grant }
@@ -76,6 +80,21 @@ private struct World {
                 }
                 machine.signInEnded(storing: next)
                 if case .serve = machine.signInJoined(&attempt, outcome: .signedIn(next), scopes: scopes) { return first! }
+            case .requestClientCredentials(let scopes):
+                first = first ?? .authorize(scopes: scopes)
+                clientCredentialsRequests.append(scopes.strings)
+                issued += 1
+                let response = TokenResponse(
+                    accessToken: Secret("at-\(issued)"), expiresIn: expiresIn,
+                    refreshToken: refreshToken ? Secret("rt-\(issued)") : nil,
+                    scope: grantScope.map { try! ScopeSet(parsing: $0) })
+                guard case .storeGrant(let next) = machine.clientCredentialsAnswered(
+                    .issued(response), issuer: "https://as.example", clientID: "cc-client", scopes: scopes, now: now)
+                else {
+                    Issue.record("a client credentials answer with a token must be stored")
+                    return first!
+                }
+                machine.clientCredentialsEnded(storing: next)
             case .joinSignIn, .awaitRefresh:
                 Issue.record("one request at a time never waits for another")
                 return first ?? .serve
@@ -417,5 +436,65 @@ private func challenge403(scope: String?, rejecting token: Secret?, needed: Stri
         #expect(world.signIns.count == 3)
         #expect(actions.filter { $0 == .refresh }.count == 1)
         #expect(actions.last == .fail(.authorizationLimitReached(attempts: 3)))
+    }
+}
+
+/// A client acting on its own behalf (client credentials, SEP-1046): the same rules, with
+/// the token endpoint asked again where a person would sign in.
+@Suite struct ClientCredentialsPlanningTests {
+    /// No sign-in ever; no offline_access (there is nobody to stay signed in for).
+    @Test func aTokenIsAskedForWithoutASignIn() {
+        var world = World(prm: "mcp:read", authorizationServer: "offline_access mcp:read", clientCredentials: true)
+        #expect(world.ask(challenge401()) == .authorize(scopes: scopes("mcp:read")))
+        #expect(world.signIns.isEmpty)
+        #expect(world.clientCredentialsRequests == [["mcp:read"]])
+        #expect(world.grant?.clientID == "cc-client")
+        #expect(world.ask(TokenRequest()) == .serve)
+    }
+
+    /// Renewal is not a step-up: a token that expires again and again, with no use
+    /// confirmed in between, is renewed every time (the sign-in limit would stop it after
+    /// three), for the scopes asked so far and nothing more.
+    @Test func expiryRenewsAsOftenAsItHappens() {
+        var world = World(clientCredentials: true)
+        world.ask(TokenRequest(neededScopes: scopes("files:read")), refreshToken: false)
+        // Each on a new connection, such as `tokenbroker token` runs: none confirms a use.
+        for connection in 1...6 {
+            world.advance(7200)
+            #expect(world.ask(TokenRequest(neededScopes: scopes("files:read")), on: connection, refreshToken: false)
+                == .authorize(scopes: scopes("files:read")))
+        }
+        #expect(world.clientCredentialsRequests.count == 7)
+        #expect(world.machine.ledger.authorizations == 1)
+    }
+
+    /// SEP-2350 union on a 403, asked of the token endpoint.
+    @Test func aStepUpAsksForTheUnion() {
+        var world = World(clientCredentials: true)
+        world.ask(TokenRequest(neededScopes: scopes("files:read")), refreshToken: false)
+        let held = world.currentToken
+        #expect(world.ask(challenge403(scope: "files:write", rejecting: held), refreshToken: false)
+            == .authorize(scopes: scopes("files:read files:write")))
+        #expect(world.grant?.grantedScopes == scopes("files:read files:write"))
+    }
+
+    /// A server that refuses every token stops the broker after three requests in a row,
+    /// as it stops sign-ins.
+    @Test func aServerThatRefusesEveryTokenIsNotAskedForever() {
+        var world = World(clientCredentials: true)
+        world.ask(TokenRequest(), refreshToken: false)
+        var outcomes: [GrantAction] = []
+        for _ in 0..<6 { outcomes.append(world.ask(challenge401(), refreshToken: false)) }
+        #expect(outcomes.contains(.fail(.authorizationLimitReached(attempts: StepUpLedger.maximumAuthorizations))))
+        #expect(world.clientCredentialsRequests.count <= 1 + 1 + StepUpLedger.maximumAuthorizations)
+    }
+
+    /// A server that issues a refresh token anyway: it is used.
+    @Test func aRefreshTokenIsUsedWhenIssued() {
+        var world = World(clientCredentials: true)
+        world.ask(TokenRequest())
+        world.advance(7200)
+        #expect(world.ask(TokenRequest()) == .refresh)
+        #expect(world.clientCredentialsRequests.count == 1)
     }
 }

@@ -5,6 +5,7 @@ import TokenBrokerCore
 @Suite struct OAuthRequestTests {
     let tokenEndpoint = try! HTTPURL(parsing: "https://as.example/token")
     let resource = try! ResourceURI("https://rs.example/mcp", policy: .strict)
+    let now = Date(timeIntervalSince1970: 1_800_000_000)
 
     private func fields(_ post: OAuthFormPost) -> [String: String] {
         Dictionary(uniqueKeysWithValues: post.formFields)
@@ -14,7 +15,7 @@ import TokenBrokerCore
         let post = OAuthRequests.authorizationCodeExchange(
             tokenEndpoint: tokenEndpoint, code: Secret("c0de"), redirectURI: "http://127.0.0.1:53682/callback",
             verifier: Secret("v" + String(repeating: "e", count: 42)), resource: resource,
-            client: ClientCredentials(clientID: "public-1"))
+            client: ClientCredentials(clientID: "public-1"), now: now)
         let form = fields(post)
         #expect(form["grant_type"] == "authorization_code")
         #expect(form["code"] == "c0de")
@@ -30,7 +31,7 @@ import TokenBrokerCore
     @Test func clientSecretBasic() throws {
         let post = OAuthRequests.refresh(
             tokenEndpoint: tokenEndpoint, refreshToken: Secret("rt"), resource: resource,
-            client: ClientCredentials(clientID: "id:1", clientSecret: Secret("s3cret/+"), authenticationMethod: .clientSecretBasic))
+            client: ClientCredentials(clientID: "id:1", clientSecret: Secret("s3cret/+"), authenticationMethod: .clientSecretBasic), now: now)
         let header = try #require(post.authorization?.exposedValue)
         #expect(header.hasPrefix("Basic "))
         let decoded = String(decoding: try #require(Data(base64Encoded: String(header.dropFirst(6)))), as: UTF8.self)
@@ -44,7 +45,7 @@ import TokenBrokerCore
     @Test func clientSecretPost() {
         let post = OAuthRequests.refresh(
             tokenEndpoint: tokenEndpoint, refreshToken: Secret("rt"), resource: resource,
-            client: ClientCredentials(clientID: "id", clientSecret: Secret("s"), authenticationMethod: .clientSecretPost))
+            client: ClientCredentials(clientID: "id", clientSecret: Secret("s"), authenticationMethod: .clientSecretPost), now: now)
         #expect(fields(post)["client_secret"] == "s")
         #expect(post.authorization == nil)
     }
@@ -52,14 +53,15 @@ import TokenBrokerCore
     @Test func revocationOfAPublicClientSendsAnEmptySecret() {
         let post = OAuthRequests.revocation(
             revocationEndpoint: try! HTTPURL(parsing: "https://as.example/revoke"), token: Secret("rt"),
-            hint: "refresh_token", client: ClientCredentials(clientID: "pub"))
+            hint: "refresh_token", client: ClientCredentials(clientID: "pub"), now: now)
         #expect(fields(post) == ["token": "rt", "token_type_hint": "refresh_token", "client_secret": "", "client_id": "pub"])
     }
 
     @Test func postsNeverPrintTheirSecrets() {
         let post = OAuthRequests.refresh(
             tokenEndpoint: tokenEndpoint, refreshToken: Secret("rt-SECRET"), resource: resource,
-            client: ClientCredentials(clientID: "id", clientSecret: Secret("cs-SECRET"), authenticationMethod: .clientSecretBasic))
+            client: ClientCredentials(clientID: "id", clientSecret: Secret("cs-SECRET"), authenticationMethod: .clientSecretBasic),
+            now: now)
         var dumped = ""
         dump(post, to: &dumped)
         #expect(!dumped.contains("SECRET"))
@@ -105,42 +107,42 @@ import TokenBrokerCore
     }
 
     let cimdURL = "https://example.com/tokenbroker/client.json"
+    let resource = try! ResourceURI("https://rs.example/mcp", policy: .strict)
 
     @Test func preregisteredForThisIssuerComesFirst() {
         let client = PreregisteredClient(issuer: "https://as.example", credentials: ClientCredentials(clientID: "pre"))
-        #expect(ClientIdentityChoice.choose(for: server(cimd: true), preregistered: [client], metadataDocumentClientID: cimdURL)
+        #expect(ClientIdentityChoice.choose(for: server(cimd: true), resource: resource, preregistered: [client], metadataDocumentClientID: cimdURL)
             == .preregistered(ClientCredentials(clientID: "pre")))
     }
 
     /// SEP-2352: credentials of another authorization server are never used.
     @Test func preregisteredForAnotherIssuerIsIgnored() {
         let client = PreregisteredClient(issuer: "https://other.example", credentials: ClientCredentials(clientID: "pre"))
-        #expect(ClientIdentityChoice.choose(for: server(), preregistered: [client], metadataDocumentClientID: nil)
+        #expect(ClientIdentityChoice.choose(for: server(), resource: resource, preregistered: [client], metadataDocumentClientID: nil)
             == .dynamicRegistration(endpoint: try! HTTPURL(parsing: "https://as.example/register")))
     }
 
     /// conformance basic-cimd: metadata document before DCR when the server supports it.
     @Test func metadataDocumentWhenSupportedAndConfigured() {
-        #expect(ClientIdentityChoice.choose(for: server(cimd: true), preregistered: [], metadataDocumentClientID: cimdURL)
+        #expect(ClientIdentityChoice.choose(for: server(cimd: true), resource: resource, preregistered: [], metadataDocumentClientID: cimdURL)
             == .metadataDocument(clientID: cimdURL))
-        #expect(ClientIdentityChoice.choose(for: server(cimd: false), preregistered: [], metadataDocumentClientID: cimdURL)
+        #expect(ClientIdentityChoice.choose(for: server(cimd: false), resource: resource, preregistered: [], metadataDocumentClientID: cimdURL)
             == .dynamicRegistration(endpoint: try! HTTPURL(parsing: "https://as.example/register")))
-        #expect(ClientIdentityChoice.choose(for: server(cimd: true), preregistered: [], metadataDocumentClientID: "https://example.com")
+        #expect(ClientIdentityChoice.choose(for: server(cimd: true), resource: resource, preregistered: [], metadataDocumentClientID: "https://example.com")
             == .dynamicRegistration(endpoint: try! HTTPURL(parsing: "https://as.example/register")))
     }
 
     /// A metadata document is the same client and redirect URI at every server: only
     /// RFC 9207 `iss` tells their responses apart, so not with a server that lacks it.
     @Test func metadataDocumentOnlyWithIss() {
-        #expect(ClientIdentityChoice.choose(for: server(cimd: true, iss: false), preregistered: [], metadataDocumentClientID: cimdURL)
+        #expect(ClientIdentityChoice.choose(for: server(cimd: true, iss: false), resource: resource, preregistered: [], metadataDocumentClientID: cimdURL)
             == .dynamicRegistration(endpoint: try! HTTPURL(parsing: "https://as.example/register")))
-        #expect(ClientIdentityChoice.choose(
-            for: server(cimd: true, iss: false, registration: false), preregistered: [], metadataDocumentClientID: cimdURL)
+        #expect(ClientIdentityChoice.choose(for: server(cimd: true, iss: false, registration: false), resource: resource, preregistered: [], metadataDocumentClientID: cimdURL)
             == .unavailable)
     }
 
     @Test func nothingPossible() {
-        #expect(ClientIdentityChoice.choose(for: server(registration: false), preregistered: [], metadataDocumentClientID: nil) == .unavailable)
+        #expect(ClientIdentityChoice.choose(for: server(registration: false), resource: resource, preregistered: [], metadataDocumentClientID: nil) == .unavailable)
     }
 }
 

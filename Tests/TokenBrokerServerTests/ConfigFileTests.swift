@@ -1,5 +1,7 @@
+import Crypto
 import Foundation
 import Testing
+import TokenBrokerCore
 import TokenBrokerTestKit
 @testable import TokenBrokerServer
 
@@ -54,6 +56,65 @@ import TokenBrokerTestKit
             #expect(!accepted)
             #expect(error.description.contains("chmod 600 \(path)"))
             #expect(!error.description.contains("s3cret"))
+        }
+    }
+
+    /// Client credentials entries: a secret or a key, the resources they are for, and a
+    /// clear error for each mistake.
+    @Test(arguments: [
+        ("grant_type = \"client_credentials\"\nclient_secret = \"s\"", nil),
+        ("grant_type = \"client_credentials\"", "needs a client_secret or a private_key_file"),
+        ("grant_type = \"password\"\nclient_secret = \"s\"", "grant_type must be"),
+        ("token_endpoint_auth_method = \"client_secret_post\"", "has no client_secret"),
+        ("token_endpoint_auth_method = \"private_key_jwt\"", "names no private_key_file"),
+        ("client_secret = \"s\"\nresources = [\"not a url\"]", "is not an MCP server URL"),
+        ("client_secret = \"s\"\nclient_secert = \"typo\"", "unknown setting \"client_secert\""),
+    ])
+    func clientCredentialsEntries(extra: String, error expected: String?) {
+        let text = "[[client]]\nissuer = \"https://as.example\"\nclient_id = \"ci\"\n" + extra
+        do {
+            let config = try ConfigFile.parse(text, origin: "config.toml")
+            #expect(expected == nil)
+            #expect(config.clients.only?.grantType == .clientCredentials)
+            #expect(config.clients.only?.credentials.authenticationMethod == .clientSecretBasic)
+        } catch {
+            #expect(expected.map { error.description.contains($0) } == true, "\(error)")
+        }
+    }
+
+    /// private_key_jwt: the key file is read (relative to the config file) and must be
+    /// readable by its owner only; the resources restrict the client.
+    @Test(arguments: [0o600, 0o644])
+    func aKeyFile(mode: Int) throws {
+        let directory = try TemporaryDirectory()
+        defer { withExtendedLifetime(directory) {} }
+        let key = P256.Signing.PrivateKey()
+        try key.pemRepresentation.write(toFile: directory.path + "/ci.pem", atomically: false, encoding: .utf8)
+        chmod(directory.path + "/ci.pem", mode_t(mode))
+        let text = """
+            [[client]]
+            issuer = "https://as.example"
+            client_id = "ci"
+            grant_type = "client_credentials"
+            private_key_file = "ci.pem"
+            key_id = "k1"
+            resources = ["https://mcp.example.com/mcp"]
+            """
+        do {
+            let config = try ConfigFile.parse(text, origin: directory.path + "/config.toml")
+            #expect(mode == 0o600)
+            let client = try #require(config.clients.only)
+            #expect(client.credentials.authenticationMethod == .privateKeyJWT)
+            #expect(client.credentials.assertionKey?.key.publicKeyDER == key.publicKey.derRepresentation)
+            #expect(client.credentials.assertionKey?.audience == "https://as.example")
+            #expect(client.credentials.assertionKey?.keyID == "k1")
+            let mcp = try ResourceURI("https://mcp.example.com/mcp", policy: .strict)
+            let other = try ResourceURI("https://other.example.com/mcp", policy: .strict)
+            #expect(config.clients.client(for: mcp, at: "https://as.example") != nil)
+            #expect(config.clients.client(for: other, at: "https://as.example") == nil)
+        } catch {
+            #expect(mode != 0o600)
+            #expect("\(error)".contains("chmod 600"))
         }
     }
 }

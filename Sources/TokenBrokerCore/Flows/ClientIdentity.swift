@@ -6,6 +6,17 @@ package enum ClientAuthenticationMethod: String, Sendable, Equatable, Codable {
     case clientSecretBasic = "client_secret_basic"
     /// `client_id` and `client_secret` in the form body.
     case clientSecretPost = "client_secret_post"
+    /// A JWT signed with the client's private key (RFC 7523 §2.2, OpenID Connect Core §9).
+    case privateKeyJWT = "private_key_jwt"
+}
+
+/// Which grant a client uses to get tokens.
+package enum ClientGrantType: String, Sendable, Equatable {
+    /// A person signs in (authorization code with PKCE, or the device grant).
+    case authorizationCode = "authorization_code"
+    /// The client acts on its own behalf (RFC 6749 §4.4; MCP extension
+    /// `io.modelcontextprotocol/oauth-client-credentials`): no person, no browser.
+    case clientCredentials = "client_credentials"
 }
 
 /// A client identifier at one authorization server, with its secret if it has one.
@@ -16,12 +27,24 @@ package struct ClientCredentials: Sendable, Equatable {
     package var clientSecret: Secret?
     /// How to present the credentials.
     package var authenticationMethod: ClientAuthenticationMethod
+    /// The key that signs client assertions, for `private_key_jwt`.
+    package var assertionKey: ClientAssertionKey?
 
-    /// Creates credentials.
+    /// Creates credentials for a public client or one with a secret.
     package init(clientID: String, clientSecret: Secret? = nil, authenticationMethod: ClientAuthenticationMethod = .none) {
         self.clientID = clientID
         self.clientSecret = clientSecret
-        self.authenticationMethod = clientSecret == nil ? .none : authenticationMethod
+        // A secret method without a secret, or private_key_jwt without a key, authenticates as nothing.
+        self.authenticationMethod =
+            clientSecret == nil || authenticationMethod == .privateKeyJWT ? .none : authenticationMethod
+    }
+
+    /// Creates credentials that authenticate with a signed assertion (`private_key_jwt`).
+    package init(clientID: String, assertionKey: ClientAssertionKey) {
+        self.clientID = clientID
+        self.clientSecret = nil
+        self.authenticationMethod = .privateKeyJWT
+        self.assertionKey = assertionKey
     }
 }
 
@@ -31,11 +54,38 @@ package struct PreregisteredClient: Sendable, Equatable {
     package var issuer: String
     /// The credentials.
     package var credentials: ClientCredentials
+    /// How it gets tokens: a person signing in, or client credentials.
+    package var grantType: ClientGrantType
+    /// The MCP servers it is for; empty: every resource whose authorization server is
+    /// `issuer`. An entry names a server by its URL or by its resource identifier, which
+    /// may be the URL's origin or a prefix of its path (``ResourceURI/covers(_:)``).
+    package var resources: [ResourceURI]
 
     /// Creates a pre-registered client.
-    package init(issuer: String, credentials: ClientCredentials) {
+    package init(
+        issuer: String, credentials: ClientCredentials, grantType: ClientGrantType = .authorizationCode,
+        resources: [ResourceURI] = []
+    ) {
         self.issuer = issuer
         self.credentials = credentials
+        self.grantType = grantType
+        self.resources = resources
+    }
+
+    /// True when this client is for `resource` at `issuer`.
+    package func serves(_ resource: ResourceURI, at issuer: String) -> Bool {
+        MetadataValidation.issuersMatch(declared: self.issuer, expected: issuer)
+            && (resources.isEmpty || resources.contains { $0.covers(resource) || resource.covers($0) })
+    }
+}
+
+extension [PreregisteredClient] {
+    /// The configured client for `resource` at `issuer`: one named for the resource before
+    /// one for every resource of the issuer, so a client-credentials entry for one server
+    /// does not take over the issuer's other resources.
+    package func client(for resource: ResourceURI, at issuer: String) -> PreregisteredClient? {
+        first { !$0.resources.isEmpty && $0.serves(resource, at: issuer) }
+            ?? first { $0.resources.isEmpty && $0.serves(resource, at: issuer) }
     }
 }
 
@@ -52,16 +102,17 @@ package enum ClientIdentityChoice: Sendable, Equatable {
 }
 
 extension ClientIdentityChoice {
-    /// Chooses per MCP: pre-registered for this exact issuer, else a Client ID Metadata
+    /// Chooses per MCP: pre-registered for this exact issuer (and resource), else a Client ID Metadata
     /// Document when configured and the server supports it (and sends RFC 9207 `iss`),
     /// else Dynamic Client Registration when the server has an endpoint.
     ///
     /// Credentials are bound to the issuer that issued them (SEP-2352): a pre-registered
     /// client for another issuer is never considered.
     package static func choose(
-        for server: ValidatedAuthorizationServer, preregistered: [PreregisteredClient], metadataDocumentClientID: String?
+        for server: ValidatedAuthorizationServer, resource: ResourceURI, preregistered: [PreregisteredClient],
+        metadataDocumentClientID: String?
     ) -> ClientIdentityChoice {
-        if let client = preregistered.first(where: { MetadataValidation.issuersMatch(declared: $0.issuer, expected: server.issuer) }) {
+        if let client = preregistered.client(for: resource, at: server.issuer) {
             return .preregistered(client.credentials)
         }
         // A metadata document is one client_id and one redirect URI for every server, so
@@ -136,7 +187,8 @@ package struct ClientRegistrationResponse: Sendable, Equatable, Decodable {
     /// django-oauth-toolkit answers `client_secret_basic` even when asked for post.
     package var credentials: ClientCredentials {
         let secret = clientSecret.flatMap { $0.isEmpty ? nil : Secret($0) }
-        let method = tokenEndpointAuthMethod.flatMap(ClientAuthenticationMethod.init(rawValue:))
+        // The broker holds no key for a registered client: private_key_jwt is not taken.
+        let method = tokenEndpointAuthMethod.flatMap(ClientAuthenticationMethod.init(rawValue:)).flatMap { $0 == .privateKeyJWT ? nil : $0 }
             ?? (secret == nil ? .none : .clientSecretBasic)
         return ClientCredentials(clientID: clientID, clientSecret: secret, authenticationMethod: method)
     }

@@ -1,7 +1,7 @@
 #if canImport(FoundationEssentials)
-internal import FoundationEssentials
+package import FoundationEssentials
 #else
-internal import Foundation
+package import Foundation
 #endif
 /// A form POST to an OAuth endpoint, ready to send. Its body and `Authorization`
 /// header carry secrets, so both are ``Secret``s.
@@ -27,9 +27,9 @@ package enum OAuthRequests {
     /// Exchanges an authorization code (RFC 6749 §4.1.3 + PKCE + RFC 8707).
     package static func authorizationCodeExchange(
         tokenEndpoint: HTTPURL, code: Secret, redirectURI: String, verifier: Secret, resource: ResourceURI,
-        client: ClientCredentials
+        client: ClientCredentials, now: Date
     ) -> OAuthFormPost {
-        post(tokenEndpoint, client: client, fields: [
+        post(tokenEndpoint, client: client, now: now, fields: [
             ("grant_type", "authorization_code"),
             ("code", code.exposedValue),
             ("redirect_uri", redirectURI),
@@ -40,10 +40,10 @@ package enum OAuthRequests {
 
     /// Refreshes (RFC 6749 §6 + RFC 8707). No `scope`: an omitted scope means the
     /// scopes originally granted, and django-oauth-toolkit makes a narrowed refresh permanent.
-    package static func refresh(tokenEndpoint: HTTPURL, refreshToken: Secret, resource: ResourceURI, client: ClientCredentials)
-        -> OAuthFormPost
-    {
-        post(tokenEndpoint, client: client, fields: [
+    package static func refresh(
+        tokenEndpoint: HTTPURL, refreshToken: Secret, resource: ResourceURI, client: ClientCredentials, now: Date
+    ) -> OAuthFormPost {
+        post(tokenEndpoint, client: client, now: now, fields: [
             ("grant_type", "refresh_token"),
             ("refresh_token", refreshToken.exposedValue),
             ("resource", resource.string),
@@ -53,19 +53,30 @@ package enum OAuthRequests {
     /// Starts a device sign-in (RFC 8628 §3.1 + RFC 8707); an empty `scopes` leaves
     /// `scope` out.
     package static func deviceAuthorization(
-        endpoint: HTTPURL, scopes: ScopeSet, resource: ResourceURI, client: ClientCredentials
+        endpoint: HTTPURL, scopes: ScopeSet, resource: ResourceURI, client: ClientCredentials, now: Date
     ) -> OAuthFormPost {
         var fields: [(String, String)] = []
         if !scopes.isEmpty { fields.append(("scope", scopes.spaceDelimited)) }
         fields.append(("resource", resource.string))
-        return post(endpoint, client: client, fields: fields)
+        return post(endpoint, client: client, now: now, fields: fields)
+    }
+
+    /// Asks for a token as the client itself (RFC 6749 §4.4.2 + RFC 8707): no person, no
+    /// refresh token expected. An empty `scopes` leaves `scope` out.
+    package static func clientCredentials(
+        tokenEndpoint: HTTPURL, scopes: ScopeSet, resource: ResourceURI, client: ClientCredentials, now: Date
+    ) -> OAuthFormPost {
+        var fields = [("grant_type", "client_credentials")]
+        if !scopes.isEmpty { fields.append(("scope", scopes.spaceDelimited)) }
+        fields.append(("resource", resource.string))
+        return post(tokenEndpoint, client: client, now: now, fields: fields)
     }
 
     /// Asks whether the person approved a device sign-in (RFC 8628 §3.4 + RFC 8707).
     package static func deviceCodePoll(
-        tokenEndpoint: HTTPURL, deviceCode: Secret, resource: ResourceURI, client: ClientCredentials
+        tokenEndpoint: HTTPURL, deviceCode: Secret, resource: ResourceURI, client: ClientCredentials, now: Date
     ) -> OAuthFormPost {
-        post(tokenEndpoint, client: client, fields: [
+        post(tokenEndpoint, client: client, now: now, fields: [
             ("grant_type", DeviceAuthorization.grantType),
             ("device_code", deviceCode.exposedValue),
             ("resource", resource.string),
@@ -74,15 +85,16 @@ package enum OAuthRequests {
 
     /// Revokes a token (RFC 7009). A public client also sends an empty `client_secret`:
     /// the MCP Python SDK's server requires the field to be present.
-    package static func revocation(revocationEndpoint: HTTPURL, token: Secret, hint: String, client: ClientCredentials)
-        -> OAuthFormPost
-    {
+    package static func revocation(
+        revocationEndpoint: HTTPURL, token: Secret, hint: String, client: ClientCredentials, now: Date
+    ) -> OAuthFormPost {
         var fields = [("token", token.exposedValue), ("token_type_hint", hint)]
         if client.authenticationMethod == .none { fields.append(("client_secret", "")) }
-        return post(revocationEndpoint, client: client, fields: fields)
+        return post(revocationEndpoint, client: client, now: now, fields: fields)
     }
 
-    private static func post(_ url: HTTPURL, client: ClientCredentials, fields: [(String, String)]) -> OAuthFormPost {
+    /// `now` dates a client assertion; the other methods do not use it.
+    private static func post(_ url: HTTPURL, client: ClientCredentials, now: Date, fields: [(String, String)]) -> OAuthFormPost {
         var fields = fields
         // client_id always travels in the body: the MCP SDK's server needs it even with Basic.
         fields.append(("client_id", client.clientID))
@@ -93,6 +105,13 @@ package enum OAuthRequests {
             authorization = Secret("Basic " + Data(pair.utf8).base64EncodedString())
         case (.clientSecretPost, let secret?):
             fields.append(("client_secret", secret.exposedValue))
+        case (.privateKeyJWT, _):
+            // A key that cannot sign leaves the request unauthenticated: the server
+            // refuses it with invalid_client, which names the client to check.
+            if let key = client.assertionKey, let assertion = try? ClientAssertion.sign(clientID: client.clientID, key: key, now: now) {
+                fields.append(("client_assertion_type", ClientAssertion.type))
+                fields.append(("client_assertion", assertion.exposedValue))
+            }
         default:
             break
         }

@@ -66,8 +66,10 @@ package enum GrantAction: Sendable, Equatable {
     /// The held access token answers the request.
     case serve
     /// Use the refresh token; it can renew but never widen the grant (RFC 6749 §6).
+    /// For a client-credentials client: ask again for the scopes asked so far.
     case refresh
-    /// Run a new authorization code sign-in for `scopes` (empty: leave `scope` out).
+    /// Run a new authorization code sign-in for `scopes` (empty: leave `scope` out); for
+    /// a client-credentials client, a token request for them.
     case authorize(scopes: ScopeSet)
     /// Give up, for the reason given.
     case fail(GrantPlanFailure)
@@ -142,9 +144,18 @@ package enum GrantPlanner {
     ///   - sources: scope fallbacks from discovery.
     ///   - ledger: the resource's attempt memory, updated.
     ///   - now: the current time, from the caller's clock.
+    ///   - clientCredentials: the client gets tokens by asking again (client credentials):
+    ///     a grant that held a token renews that way, as a refresh would (`.refresh`, not
+    ///     counted as a sign-in), and `offline_access` is never added.
     package static func plan(
-        _ request: TokenRequest, grant: Grant?, sources: ScopeSources, ledger: inout StepUpLedger, now: Date
+        _ request: TokenRequest, grant: Grant?, sources: ScopeSources, ledger: inout StepUpLedger, now: Date,
+        clientCredentials: Bool = false
     ) -> GrantAction {
+        // Without a person there is nothing to keep signed in for (RFC 6749 §4.4.3).
+        let sources = clientCredentials ? ScopeSources(protectedResourceScopes: sources.protectedResourceScopes) : sources
+        func renewable(_ grant: Grant) -> Bool {
+            grant.refreshToken != nil || (clientCredentials && grant.accessToken != nil)
+        }
         let challenged = request.challenge?.scope ?? []
         let requested = grant?.requestedScopes ?? []
         let granted = grant?.grantedScopes ?? []
@@ -168,7 +179,7 @@ package enum GrantPlanner {
             if request.reportsChallenge { needed.formUnion(challenged) }
             if grant.grantedScopes.isSuperset(of: needed) {
                 if grant.hasAccessToken(validFor: request.minimumValidity, at: now) { return .serve }
-                if grant.refreshToken != nil { return .refresh }
+                if renewable(grant) { return .refresh }
             }
         }
 
@@ -176,7 +187,7 @@ package enum GrantPlanner {
             return planStepUp(request, requested: requested, granted: granted, sources: sources, ledger: &ledger)
         }
 
-        if condemnsCurrentToken, let grant, grant.refreshToken != nil,
+        if condemnsCurrentToken, let grant, renewable(grant),
             granted.isSuperset(of: request.neededScopes.union(challenged))
         {
             // A token past its lifetime was refused because it expired: that is no sign

@@ -30,6 +30,9 @@ package struct ResourceStateMachine: Sendable {
     package var sources: ScopeSources
     /// Sign-ins and rejection-driven refreshes since the last successful use.
     package private(set) var ledger = StepUpLedger()
+    /// The resource's client acts on its own behalf (client credentials): tokens come from
+    /// asking the token endpoint again, never from a person signing in.
+    package var usesClientCredentials = false
     private var refresh = RefreshState.idle
     private var signIn = SignInState.idle
 
@@ -37,6 +40,8 @@ package struct ResourceStateMachine: Sendable {
         case idle
         /// A refresh of `base` with its refresh token is being answered.
         case inFlight(base: Grant)
+        /// A client credentials request is being answered.
+        case clientCredentials
     }
 
     private enum SignInState: Sendable {
@@ -52,10 +57,10 @@ package struct ResourceStateMachine: Sendable {
         self.sources = sources
     }
 
-    /// True while a refresh is being answered.
+    /// True while a refresh (or a client credentials request) is being answered.
     package var isRefreshing: Bool {
-        if case .inFlight = refresh { return true }
-        return false
+        if case .idle = refresh { return false }
+        return true
     }
 
     /// True while a sign-in is starting or waiting for a person.
@@ -95,17 +100,24 @@ package struct ResourceStateMachine: Sendable {
     package mutating func next(_ attempt: inout TokenAttempt, now: Date) -> TokenStep {
         attempt.steps += 1
         guard attempt.steps <= Self.maximumSteps else { return .fail(.unsettled) }
-        if case .inFlight = refresh {
+        if isRefreshing {
             // The token is as fresh as the server makes it: a lifetime shorter than the
             // asked validity must not make every waiter refresh again.
             attempt.joinedRefresh()
             return .awaitRefresh
         }
         if case .active = signIn { return .joinSignIn }
-        switch GrantPlanner.plan(attempt.request, grant: grant, sources: sources, ledger: &ledger, now: now) {
+        switch GrantPlanner.plan(
+            attempt.request, grant: grant, sources: sources, ledger: &ledger, now: now, clientCredentials: usesClientCredentials)
+        {
         case .serve:
             guard let grant else { return .fail(.unsettled) }
             return .serve(grant)
+        case .refresh where usesClientCredentials && grant?.refreshToken == nil:
+            // Renewal: the same request as before, so the grant is never widened by it.
+            return askForClientCredentials(grant?.requestedScopes ?? [], &attempt)
+        case .authorize(let scopes) where usesClientCredentials:
+            return askForClientCredentials(scopes, &attempt)
         case .refresh:
             guard let grant, let refreshToken = grant.refreshToken else { return .fail(.unsettled) }
             refresh = .inFlight(base: grant)
@@ -121,6 +133,37 @@ package struct ResourceStateMachine: Sendable {
         case .fail(let failure):
             return .fail(.scopeUnattainable(failure))
         }
+    }
+
+    private mutating func askForClientCredentials(_ scopes: ScopeSet, _ attempt: inout TokenAttempt) -> TokenStep {
+        refresh = .clientCredentials
+        attempt.joinedRefresh()
+        return .requestClientCredentials(scopes: scopes)
+    }
+
+    // MARK: - Client credentials
+
+    /// The token endpoint answered the client credentials request in flight, made at
+    /// `issuer` as the client `clientID` for `scopes`.
+    package func clientCredentialsAnswered(
+        _ answer: TokenEndpointAnswer, issuer: String, clientID: String, scopes: ScopeSet, now: Date
+    ) -> ExchangeEffect {
+        switch answer {
+        case .issued(let response):
+            var base = (grant?.issuer == issuer ? grant : nil)
+                ?? Grant(resource: resource, issuer: issuer, createdAt: now, updatedAt: now)
+            base.clientID = clientID
+            return .storeGrant(base.applying(response, round: .clientCredentials(requested: scopes), now: now))
+        case .refused(let status, let error):
+            // A configured client is never dropped: the operator fixes the config.
+            return .fail(OAuthRefusal(step: .clientCredentials, status: status, error: error), dropRegistration: false)
+        }
+    }
+
+    /// The client credentials request ended: with the grant it stored, or without one.
+    package mutating func clientCredentialsEnded(storing grant: Grant?) {
+        if let grant { self.grant = grant }
+        refresh = .idle
     }
 
     // MARK: - Refresh
@@ -303,6 +346,10 @@ package enum TokenStep: Sendable, Equatable {
     case awaitRefresh
     /// Refresh as ordered, report the answer with ``ResourceStateMachine/refreshAnswered(_:now:)``.
     case refresh(RefreshOrder)
+    /// Ask the token endpoint as the client itself, report the answer with
+    /// ``ResourceStateMachine/clientCredentialsAnswered(_:issuer:clientID:scopes:now:)``.
+    /// An empty `scopes` leaves `scope` out.
+    case requestClientCredentials(scopes: ScopeSet)
     /// Start a sign-in for `scopes` (empty: leave `scope` out), then join it.
     case startSignIn(scopes: ScopeSet)
     /// A sign-in is in flight: join it, then report with ``ResourceStateMachine/signInJoined(_:outcome:scopes:)``.
@@ -411,6 +458,7 @@ package struct OAuthRefusal: Sendable, Equatable, CustomStringConvertible {
     package enum Step: Sendable, Equatable {
         case refresh
         case codeExchange
+        case clientCredentials
     }
 
     /// Which exchange was refused.
@@ -428,7 +476,16 @@ package struct OAuthRefusal: Sendable, Equatable, CustomStringConvertible {
     }
 
     package var description: String {
-        let what = step == .refresh ? "the refresh" : "the code exchange"
+        let what =
+            switch step {
+            case .refresh: "the refresh"
+            case .codeExchange: "the code exchange"
+            case .clientCredentials: "the client credentials request"
+            }
+        if step == .clientCredentials, error == .invalidClient || status == 401 {
+            return "the authorization server refused the configured client (\(error?.description ?? "HTTP \(status)")); "
+                + "check its [[client]] entry in the config: client_id, secret or key"
+        }
         if status >= 500, step == .codeExchange {
             // The sign-in is over: its code and verifier are spent.
             return "the authorization server failed \(what) with HTTP \(status)\(error.map { " (\($0))" } ?? ""); sign in again, "

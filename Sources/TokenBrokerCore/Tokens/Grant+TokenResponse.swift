@@ -10,6 +10,8 @@ package enum TokenRound: Sendable, Equatable {
     case authorizationCode(requested: ScopeSet)
     /// A refresh token grant.
     case refresh
+    /// A client credentials grant that asked for `requested` (RFC 6749 §4.4).
+    case clientCredentials(requested: ScopeSet)
 }
 
 extension Grant {
@@ -30,7 +32,7 @@ extension Grant {
         var next = self
         next.accessToken = response.accessToken
         switch round {
-        case .authorizationCode(let requested):
+        case .authorizationCode(let requested), .clientCredentials(let requested):
             next.grantedScopes = response.scope ?? requested
             next.requestedScopes = requestedScopes.union(requested)
             next.refreshToken = response.refreshToken

@@ -17,7 +17,7 @@ extension ResourceSession {
         let server = discovered.authorizationServer
         let redirectURI = services.callbackURI()
         switch ClientIdentityChoice.choose(
-            for: server, preregistered: services.configuration.preregisteredClients,
+            for: server, resource: resource, preregistered: services.configuration.preregisteredClients,
             metadataDocumentClientID: services.configuration.metadataDocumentClientID)
         {
         case .preregistered(let credentials):

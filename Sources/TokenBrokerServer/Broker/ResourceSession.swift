@@ -58,9 +58,27 @@ actor ResourceSession {
     init(discovered: DiscoveredResource, grant: Grant?, services: BrokerServices, publish: @escaping @Sendable (Grant?) -> Void) {
         self.resource = discovered.protectedResource.resource
         self.discovered = discovered
-        self.machine = ResourceStateMachine(resource: resource, grant: grant, sources: discovered.scopeSources)
+        var machine = ResourceStateMachine(resource: resource, grant: grant, sources: discovered.scopeSources)
+        machine.usesClientCredentials =
+            Self.clientCredentialsClient(for: resource, at: discovered.authorizationServer, in: services.configuration) != nil
+        self.machine = machine
         self.services = services
         self.publish = publish
+    }
+
+    /// The `[[client]]` that gets `resource`'s tokens with client credentials, if the
+    /// operator configured one for it at `server`.
+    private static func clientCredentialsClient(
+        for resource: ResourceURI, at server: ValidatedAuthorizationServer, in configuration: BrokerConfiguration
+    ) -> ClientCredentials? {
+        guard let client = configuration.preregisteredClients.client(for: resource, at: server.issuer),
+            client.grantType == .clientCredentials
+        else { return nil }
+        return client.credentials
+    }
+
+    private func configuredClientCredentialsClient(at server: ValidatedAuthorizationServer) -> ClientCredentials? {
+        Self.clientCredentialsClient(for: resource, at: server, in: services.configuration)
     }
 
     /// The grant as the machine holds it.
@@ -81,6 +99,8 @@ actor ResourceSession {
                 guard await refreshFlight?.value() != nil else { throw .stopping }
             case .refresh(let order):
                 try await refresh(order)
+            case .requestClientCredentials(let scopes):
+                try await requestClientCredentials(scopes)
             case .startSignIn(let scopes):
                 let starting = OneShot<Result<SignInFlight, BrokerFailure>>()
                 signInFlight = starting
@@ -138,10 +158,11 @@ actor ResourceSession {
                 throw .internalError("the refresh token belongs to \(order.issuer), not to \(server.issuer); this is a bug")
             }
             let answer: TokenEndpointAnswer
-            let client = try await storage { try await services.client(issuedTo: order.clientID, at: server) }
+            let client = try await storage { try await services.client(issuedTo: order.clientID, for: resource, at: server) }
             if let client {
                 let post = OAuthRequests.refresh(
-                    tokenEndpoint: server.tokenEndpoint, refreshToken: order.refreshToken, resource: resource, client: client)
+                    tokenEndpoint: server.tokenEndpoint, refreshToken: order.refreshToken, resource: resource, client: client,
+                    now: services.now())
                 answer = try classify(try await services.http.post(post, for: resource.url))
             } else {
                 // The client the token was issued to is gone (dropped after the server
@@ -181,6 +202,60 @@ actor ResourceSession {
             return .success(())
         } catch {
             machine.refreshAbandoned()
+            return .failure(error)
+        }
+    }
+
+    // MARK: - Client credentials
+
+    /// Asks for a token as the configured client (RFC 6749 §4.4); requests arriving
+    /// meanwhile wait for it, as for a refresh.
+    private func requestClientCredentials(_ scopes: ScopeSet) async throws(BrokerFailure) {
+        let server = discovered.authorizationServer
+        let done = OneShot<Result<Void, BrokerFailure>>()
+        refreshFlight = done
+        guard services.flights.spawn({ await self.runClientCredentials(scopes, at: server, reportingTo: done) }) else {
+            machine.clientCredentialsEnded(storing: nil)
+            refreshFlight = nil
+            throw .stopping
+        }
+        guard let result = await done.value() else { throw .stopping }
+        try result.get()
+    }
+
+    private func runClientCredentials(
+        _ scopes: ScopeSet, at server: ValidatedAuthorizationServer, reportingTo done: OneShot<Result<Void, BrokerFailure>>
+    ) async {
+        let result = await performClientCredentials(scopes, at: server)
+        if refreshFlight === done { refreshFlight = nil }
+        publish(machine.grant)
+        done.fulfill(result)
+    }
+
+    /// Every path reports an ending to the machine with `clientCredentialsEnded`.
+    private func performClientCredentials(_ scopes: ScopeSet, at server: ValidatedAuthorizationServer) async -> Result<Void, BrokerFailure> {
+        do throws(BrokerFailure) {
+            guard let client = configuredClientCredentialsClient(at: server) else {
+                throw .internalError("no client credentials client is configured for \(resource) at \(server.issuer); this is a bug")
+            }
+            let post = OAuthRequests.clientCredentials(
+                tokenEndpoint: server.tokenEndpoint, scopes: scopes, resource: resource, client: client, now: services.now())
+            // A 5xx stays upstream_unavailable: unlike a code, the request can be repeated.
+            let answer = try classify(try await services.http.post(post, for: resource.url))
+            switch machine.clientCredentialsAnswered(
+                answer, issuer: server.issuer, clientID: client.clientID, scopes: scopes, now: services.now())
+            {
+            case .storeGrant(let next):
+                try await storage { try await services.store.saveGrant(next) }
+                machine.clientCredentialsEnded(storing: next)
+                services.logger.info(
+                    "token by client credentials", metadata: ["resource": "\(resource)", "granted": "\(next.grantedScopes.spaceDelimited)"])
+            case .fail(let refusal, _):
+                throw BrokerFailure(.refused(refusal))
+            }
+            return .success(())
+        } catch {
+            machine.clientCredentialsEnded(storing: nil)
             return .failure(error)
         }
     }
@@ -237,7 +312,8 @@ actor ResourceSession {
         guard let endpoint = server.deviceAuthorizationEndpoint else {
             throw .internalError("a device sign-in was chosen without a device authorization endpoint; this is a bug")
         }
-        let post = OAuthRequests.deviceAuthorization(endpoint: endpoint, scopes: scopes, resource: resource, client: client)
+        let post = OAuthRequests.deviceAuthorization(
+            endpoint: endpoint, scopes: scopes, resource: resource, client: client, now: services.now())
         let answer = try await services.http.post(post, for: resource.url)
         guard answer.status == 200 else {
             let error = OAuthErrorResponse.decode(answer.body)
@@ -276,7 +352,8 @@ actor ResourceSession {
                     break poll
                 }
                 let post = OAuthRequests.deviceCodePoll(
-                    tokenEndpoint: flight.tokenEndpoint, deviceCode: device.deviceCode, resource: resource, client: flight.client)
+                    tokenEndpoint: flight.tokenEndpoint, deviceCode: device.deviceCode, resource: resource, client: flight.client,
+                    now: services.now())
                 do throws(BrokerFailure) {
                     let answer = try classify(try await services.http.post(post, for: resource.url))
                     next = polling.answered(answer, now: services.now())
@@ -324,7 +401,7 @@ actor ResourceSession {
     func resume(_ pending: StoredSignIn) async {
         let server = discovered.authorizationServer
         guard pending.issuer == server.issuer, let verifier = try? PKCE(verifier: pending.codeVerifier),
-            let client = try? await services.knownClient(at: server), client.clientID == pending.clientID,
+            let client = try? await services.knownClient(for: resource, at: server), client.clientID == pending.clientID,
             machine.signInResumed(scopes: pending.requestedScopes)
         else {
             services.logger.info("not resuming a sign-in from before the restart", metadata: ["resource": "\(resource)"])
@@ -385,7 +462,7 @@ actor ResourceSession {
         do throws(BrokerFailure) {
             let post = OAuthRequests.authorizationCodeExchange(
                 tokenEndpoint: flight.tokenEndpoint, code: code, redirectURI: flight.redirectURI,
-                verifier: flight.pkce.verifier, resource: resource, client: flight.client)
+                verifier: flight.pkce.verifier, resource: resource, client: flight.client, now: services.now())
             let answer = try classify(try await services.http.post(post, for: resource.url, serverErrorIsAnswer: true))
             return await storeSignIn(answer, of: flight)
         } catch {
@@ -498,6 +575,7 @@ actor ResourceSession {
     private func adopt(_ fresh: DiscoveredResource) {
         discovered = fresh
         machine.sources = fresh.scopeSources
+        machine.usesClientCredentials = configuredClientCredentialsClient(at: fresh.authorizationServer) != nil
     }
 
     // MARK: - Helpers
@@ -541,6 +619,7 @@ extension TokenStep {
         case .serve: "serve"
         case .awaitRefresh: "await refresh"
         case .refresh: "refresh"
+        case .requestClientCredentials: "client credentials"
         case .startSignIn: "start sign-in"
         case .joinSignIn: "join sign-in"
         case .fail: "fail"

@@ -96,7 +96,7 @@ extension TokenBroker {
         guard grant.refreshToken != nil || grant.accessToken != nil else { return .settled(.revoked) }
         guard let server, let endpoint = server.revocationEndpoint else { return .settled(.unsupported) }
         // Only as the client the tokens were issued to (RFC 7009 §2.1).
-        guard let client = try? await services.client(issuedTo: grant.clientID, at: server) else { return .settled(.failed) }
+        guard let client = try? await services.client(issuedTo: grant.clientID, for: grant.resource, at: server) else { return .settled(.failed) }
         return .send(grant, endpoint: endpoint, client: client)
     }
 
@@ -112,7 +112,8 @@ extension TokenBroker {
             token.map { ($0, hint) }
         }
         for (token, hint) in tokens {
-            let post = OAuthRequests.revocation(revocationEndpoint: endpoint, token: token, hint: hint, client: client)
+            let post = OAuthRequests.revocation(
+                revocationEndpoint: endpoint, token: token, hint: hint, client: client, now: services.now())
             guard let answer = try? await services.http.post(post, for: grant.resource.url), answer.status == 200 else { return .failed }
         }
         return .revoked
@@ -179,9 +180,11 @@ extension BrokerServices {
     /// authenticates as this client, the one its token was issued to (RFC 6749 §6), and
     /// never registers: the loopback port is no part of a client's identity (RFC 8252
     /// §7.3), and wider scopes are no reason either. `nil` when that client is gone.
-    func knownClient(at server: ValidatedAuthorizationServer) async throws(StorageError) -> ClientCredentials? {
+    func knownClient(for resource: ResourceURI, at server: ValidatedAuthorizationServer) async throws(StorageError)
+        -> ClientCredentials?
+    {
         switch ClientIdentityChoice.choose(
-            for: server, preregistered: configuration.preregisteredClients,
+            for: server, resource: resource, preregistered: configuration.preregisteredClients,
             metadataDocumentClientID: configuration.metadataDocumentClientID)
         {
         case .preregistered(let credentials): credentials
@@ -194,9 +197,11 @@ extension BrokerServices {
     /// authenticate as (RFC 6749 §6): the one in use when it matches, else its retired
     /// registration. `nil` when that client is gone, or no longer configured: its tokens
     /// are then never sent as another client. A grant that does not name its client
-    /// (stored before grants did) uses ``knownClient(at:)``.
-    func client(issuedTo clientID: String?, at server: ValidatedAuthorizationServer) async throws(StorageError) -> ClientCredentials? {
-        let current = try await knownClient(at: server)
+    /// (stored before grants did) uses ``knownClient(for:at:)``.
+    func client(issuedTo clientID: String?, for resource: ResourceURI, at server: ValidatedAuthorizationServer)
+        async throws(StorageError) -> ClientCredentials?
+    {
+        let current = try await knownClient(for: resource, at: server)
         guard let clientID, current?.clientID != clientID else { return current }
         return try await store.clientRegistration(issuer: server.issuer, clientID: clientID)?.credentials
     }

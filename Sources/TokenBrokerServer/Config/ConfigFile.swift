@@ -112,16 +112,93 @@ package struct ConfigFile: Sendable, Equatable {
         guard let issuer = table["issuer"]?.string, let clientID = table["client_id"]?.string else {
             throw ConfigFileError("\(origin): each [[client]] needs issuer and client_id")
         }
+        let known: Set = [
+            "issuer", "client_id", "client_secret", "token_endpoint_auth_method", "grant_type", "private_key_file",
+            "signing_algorithm", "key_id", "resources",
+        ]
+        if let unknown = table.keys.first(where: { !known.contains($0) }) {
+            throw ConfigFileError("\(origin): [[client]] for \(issuer): unknown setting \"\(unknown)\"")
+        }
         let secret = table["client_secret"]?.string
-        var method: ClientAuthenticationMethod = secret == nil ? .none : .clientSecretBasic
+        let keyFile = table["private_key_file"]?.string
+        var method: ClientAuthenticationMethod = keyFile != nil ? .privateKeyJWT : secret == nil ? .none : .clientSecretBasic
         if let text = table["token_endpoint_auth_method"]?.string {
             guard let parsed = ClientAuthenticationMethod(rawValue: text) else {
-                throw ConfigFileError("\(origin): token_endpoint_auth_method must be none, client_secret_basic or client_secret_post")
+                throw ConfigFileError(
+                    "\(origin): token_endpoint_auth_method must be none, client_secret_basic, client_secret_post or private_key_jwt")
             }
             method = parsed
         }
-        return PreregisteredClient(
-            issuer: issuer, credentials: ClientCredentials(clientID: clientID, clientSecret: secret.map(Secret.init), authenticationMethod: method))
+        var grantType = ClientGrantType.authorizationCode
+        if let text = table["grant_type"]?.string {
+            guard let parsed = ClientGrantType(rawValue: text) else {
+                throw ConfigFileError("\(origin): grant_type must be authorization_code or client_credentials")
+            }
+            grantType = parsed
+        }
+        var resources: [ResourceURI] = []
+        if let value = table["resources"] {
+            guard let array = value.array else {
+                throw ConfigFileError("\(origin): resources must be an array of MCP server URLs")
+            }
+            resources = try array.map { (item) throws(ConfigFileError) in
+                let text = try string(item, "resources", origin)
+                guard let resource = try? ResourceURI(text, policy: .loopbackHTTPAllowed) else {
+                    throw ConfigFileError("\(origin): \"\(text)\" in resources is not an MCP server URL")
+                }
+                return resource
+            }
+        }
+        let credentials: ClientCredentials
+        switch method {
+        case .privateKeyJWT:
+            guard let keyFile else {
+                throw ConfigFileError("\(origin): [[client]] \(clientID) uses private_key_jwt but names no private_key_file")
+            }
+            var algorithm: ClientSigningKey.Algorithm?
+            if let text = table["signing_algorithm"]?.string {
+                guard let parsed = ClientSigningKey.Algorithm(rawValue: text) else {
+                    throw ConfigFileError("\(origin): signing_algorithm must be ES256 or RS256")
+                }
+                algorithm = parsed
+            }
+            let key = try signingKey(file: keyFile, algorithm: algorithm, origin)
+            credentials = ClientCredentials(
+                clientID: clientID, assertionKey: ClientAssertionKey(key: key, keyID: table["key_id"]?.string, audience: issuer))
+        case .clientSecretBasic, .clientSecretPost:
+            guard let secret else {
+                throw ConfigFileError("\(origin): [[client]] \(clientID) uses \(method.rawValue) but has no client_secret")
+            }
+            credentials = ClientCredentials(clientID: clientID, clientSecret: Secret(secret), authenticationMethod: method)
+        case .none:
+            credentials = ClientCredentials(clientID: clientID)
+        }
+        if grantType == .clientCredentials, credentials.authenticationMethod == .none {
+            throw ConfigFileError(
+                "\(origin): [[client]] \(clientID) uses client_credentials, which needs a client_secret or a private_key_file")
+        }
+        return PreregisteredClient(issuer: issuer, credentials: credentials, grantType: grantType, resources: resources)
+    }
+
+    /// Reads a client's private key; as ssh refuses a private key others can read, one that
+    /// group or others can read is not used. A relative path is relative to the config file.
+    private static func signingKey(file: String, algorithm: ClientSigningKey.Algorithm?, _ origin: String) throws(ConfigFileError)
+        -> ClientSigningKey
+    {
+        let path = file.hasPrefix("/") ? file : (origin as NSString).deletingLastPathComponent + "/" + file
+        var info = stat()
+        guard stat(path, &info) == 0, let data = FileManager.default.contents(atPath: path) else {
+            throw ConfigFileError("\(origin): cannot read the private_key_file \(path)")
+        }
+        if info.st_mode & 0o077 != 0 {
+            throw ConfigFileError(
+                "\(path) is a private key but group or others can read it (mode \(String(info.st_mode & 0o777, radix: 8))); run: chmod 600 \(path)")
+        }
+        do {
+            return try ClientSigningKey(pem: String(decoding: data, as: UTF8.self), algorithm: algorithm)
+        } catch {
+            throw ConfigFileError("\(origin): private_key_file \(path): \(error)")
+        }
     }
 
     private static func string(_ value: any TOMLValueConvertible, _ key: String, _ origin: String) throws(ConfigFileError) -> String {

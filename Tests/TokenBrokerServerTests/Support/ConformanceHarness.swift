@@ -19,6 +19,8 @@ struct ConformanceHandshake: Decodable, Sendable {
         var clientId: String
         var clientSecret: String?
         var method: String?
+        var grantType: String?
+        var privateKeyPEM: String?
     }
 
     struct Daemon: Decodable, Sendable {
@@ -119,11 +121,17 @@ enum ConformanceHarness {
     /// pre-registered clients and metadata document URL.
     static func configuration(for handshakes: [ConformanceHandshake], browser: BrowserLauncher) -> BrokerConfiguration {
         let clients = handshakes.flatMap { $0.daemon.preregistered ?? [] }.map { client in
-            PreregisteredClient(
-                issuer: client.issuer,
-                credentials: ClientCredentials(
-                    clientID: client.clientId, clientSecret: client.clientSecret.map(Secret.init),
-                    authenticationMethod: client.method.flatMap(ClientAuthenticationMethod.init(rawValue:)) ?? .clientSecretBasic))
+            let credentials =
+                if let pem = client.privateKeyPEM, let key = try? ClientSigningKey(pem: pem) {
+                    ClientCredentials(clientID: client.clientId, assertionKey: ClientAssertionKey(key: key, audience: client.issuer))
+                } else {
+                    ClientCredentials(
+                        clientID: client.clientId, clientSecret: client.clientSecret.map(Secret.init),
+                        authenticationMethod: client.method.flatMap(ClientAuthenticationMethod.init(rawValue:)) ?? .clientSecretBasic)
+                }
+            return PreregisteredClient(
+                issuer: client.issuer, credentials: credentials,
+                grantType: client.grantType.flatMap(ClientGrantType.init(rawValue:)) ?? .authorizationCode)
         }
         return BrokerConfiguration(
             transportPolicy: .loopbackHTTPAllowed, preregisteredClients: clients,

@@ -91,6 +91,10 @@ final class FakeOAuthServer: Sendable {
         var rotateRefreshTokens = true
         var codeFault: TokenFault?
         var refreshFault: TokenFault?
+        /// Client credentials clients (RFC 6749 §4.4): id → secret, checked in a Basic
+        /// header; a request with a `client_assertion` instead is taken as the `client_id` it names.
+        var clientCredentialsClients: [String: String] = [:]
+        var clientCredentialsFault: TokenFault?
         /// When set, `/token` waits for the gate before answering.
         var tokenGate: Gate?
         // Resource
@@ -473,6 +477,25 @@ final class FakeOAuthServer: Sendable {
                 return issue(
                     &state, scopes: grant.scopes, resource: request[field: "resource"], clientID: grant.clientID,
                     refreshToken: nil)
+            case "client_credentials":
+                if let fault = behaviour.clientCredentialsFault { return Self.response(for: fault) }
+                let clientID: String
+                if let assertion = request[field: "client_assertion"], !assertion.isEmpty, let named = request[field: "client_id"],
+                    behaviour.clientCredentialsClients[named] != nil
+                {
+                    clientID = named
+                } else if let header = request.header("authorization"), header.hasPrefix("Basic "),
+                    let decoded = Data(base64Encoded: String(header.dropFirst(6))),
+                    case let pair = String(decoding: decoded, as: UTF8.self).split(separator: ":", maxSplits: 1).map(String.init),
+                    pair.count == 2, let secret = behaviour.clientCredentialsClients[pair[0]], secret == pair[1]
+                {
+                    clientID = pair[0]
+                } else {
+                    return .json(["error": "invalid_client"], status: 401)
+                }
+                return issue(
+                    &state, scopes: (request[field: "scope"] ?? "").split(separator: " ").map(String.init),
+                    resource: request[field: "resource"], clientID: clientID, refreshToken: nil)
             default:
                 return .oauthError("unsupported_grant_type")
             }
