@@ -26,11 +26,13 @@ extension TokenBrokerCommand {
         @Argument(help: "The MCP server URL.") var resource: String
         @Option(name: .customLong("scope"), help: "A scope the token must have (repeatable).") var scopes: [String] = []
         @Option(help: "The token must stay valid this many seconds.") var minValidSeconds: Int?
+        @Flag(help: "A token of exactly the --scope scopes, not the grant's wider set.") var exactScopes = false
 
         /// What the fast path would have read from the same command line.
         var invocation: TokenInvocation {
             TokenInvocation(
-                resource: resource, scopes: scopes, minValidSeconds: minValidSeconds, socket: options.socket ?? root.options.socket)
+                resource: resource, scopes: scopes, minValidSeconds: minValidSeconds, socket: options.socket ?? root.options.socket,
+                exactScopes: exactScopes)
         }
 
         func run() {
@@ -280,12 +282,13 @@ extension TokenBrokerCommand {
         @Option(name: .customLong("scope"), help: "A scope the token must have (repeatable).") var scopes: [String] = []
         @Option(help: "The token must stay valid this many seconds.") var minValidSeconds: Int?
         @Option(help: "How long to wait for a sign-in, in seconds (default 8, inside Claude Code's 10 s).") var wait: Int?
+        @Flag(help: "A token of exactly the --scope scopes, not the grant's wider set.") var exactScopes = false
 
         /// What the fast path would have read from the same command line.
         var invocation: TokenInvocation {
             TokenInvocation(
                 output: .headers, resource: resource, scopes: scopes, minValidSeconds: minValidSeconds, waitSeconds: wait,
-                socket: options.socket ?? root.options.socket)
+                socket: options.socket ?? root.options.socket, exactScopes: exactScopes)
         }
 
         func run() {

@@ -31,6 +31,8 @@ struct TokenInvocation: Equatable {
     /// `headers` only: how long to wait for a sign-in it starts.
     var waitSeconds: Int?
     var socket: String?
+    /// `--exact-scopes`: the token carries exactly the `--scope`s (`token/get`'s `exactScopes`).
+    var exactScopes = false
 
     /// `headers` waits this long for a sign-in by default: inside Claude Code's 10 s limit.
     static let defaultHeadersWaitSeconds = 8
@@ -39,8 +41,9 @@ struct TokenInvocation: Equatable {
 
     init(
         output: Output = .token, resource: String?, scopes: [String] = [], minValidSeconds: Int? = nil,
-        waitSeconds: Int? = nil, socket: String? = nil
+        waitSeconds: Int? = nil, socket: String? = nil, exactScopes: Bool = false
     ) {
+        self.exactScopes = exactScopes
         self.output = output
         self.resource = resource
         self.scopes = scopes
@@ -49,8 +52,8 @@ struct TokenInvocation: Equatable {
         self.socket = socket
     }
 
-    /// Reads `[--socket PATH] token RESOURCE [--scope S]… [--min-valid-seconds N] [--socket PATH]`
-    /// and `[--socket PATH] headers [RESOURCE] [--scope S]… [--min-valid-seconds N] [--wait N] [--socket PATH]`
+    /// Reads `[--socket PATH] token RESOURCE [--scope S]… [--min-valid-seconds N] [--exact-scopes] [--socket PATH]`
+    /// and `[--socket PATH] headers [RESOURCE] [--scope S]… [--min-valid-seconds N] [--wait N] [--exact-scopes] [--socket PATH]`
     /// (options in any order, `--name value` or `--name=value`, one `--socket` at most);
     /// `nil` for anything else, including a repeated single-valued option, an empty value or
     /// a value that starts with `-`.
@@ -69,7 +72,13 @@ struct TokenInvocation: Equatable {
         var scopes: [String] = []
         var minValidSeconds: Int?
         var waitSeconds: Int?
+        var exactScopes = false
         while let argument = remaining.next() {
+            if argument == "--exact-scopes" {
+                guard !exactScopes else { return nil }
+                exactScopes = true
+                continue
+            }
             guard argument.hasPrefix("--") else {
                 // A positional: the resource, once; a short option is for the full parser.
                 guard resource == nil, !argument.isEmpty, !argument.hasPrefix("-") else { return nil }
@@ -106,7 +115,7 @@ struct TokenInvocation: Equatable {
         guard resource != nil || output == .headers else { return nil }
         self.init(
             output: output, resource: resource, scopes: scopes, minValidSeconds: minValidSeconds, waitSeconds: waitSeconds,
-            socket: socket)
+            socket: socket, exactScopes: exactScopes)
     }
 
     /// Prints the access token (or the header object) and nothing else, or fails with one
@@ -123,7 +132,7 @@ struct TokenInvocation: Equatable {
             resource: resource, scopes: scopes,
             minValidSeconds: minValidSeconds ?? TokenGetParams.defaultMinValidSeconds, interactive: waits,
             waitSeconds: waitSeconds ?? Self.defaultHeadersWaitSeconds,
-            application: waits ? "tokenbroker headers" : "tokenbroker token")
+            application: waits ? "tokenbroker headers" : "tokenbroker token", exactScopes: exactScopes)
         let login = (["tokenbroker", "login", resource] + scopes.flatMap { ["--scope", $0] }).joined(separator: " ")
         do {
             let result: TokenGetResult = try GlobalOptions.client(socket: socket).callBlocking(

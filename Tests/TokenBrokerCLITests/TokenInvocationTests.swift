@@ -13,6 +13,7 @@ import Testing
         ["token", "https://mcp.example.com/mcp", "--socket=/run/user/1000/tokenbroker/socket", "--min-valid-seconds=0"],
         ["token", "--socket", "/tmp/s", "http://127.0.0.1:8000/mcp", "--scope", "a=b"],
         ["token", "https://mcp.example.com/mcp", "--min-valid-seconds", "+5"],
+        ["token", "https://mcp.example.com/mcp", "--scope", "files:read", "--exact-scopes"],
         ["--socket", "/tmp/s", "token", "https://mcp.example.com/mcp"],
         ["--socket=/tmp/s", "token", "https://mcp.example.com/mcp", "--scope", "files:read"],
     ]
@@ -29,6 +30,7 @@ import Testing
         ["headers", "https://mcp.example.com/mcp", "--wait", "5"],
         ["headers", "--scope", "files:read", "--wait=3", "--socket", "/tmp/s"],
         ["--socket", "/tmp/s", "headers", "--min-valid-seconds", "60"],
+        ["headers", "--exact-scopes", "https://mcp.example.com/mcp", "--scope", "files:read"],
     ]
 
     /// `tokenbroker headers` (Claude Code runs it at every connect) takes the same shortcut.
@@ -66,6 +68,7 @@ import Testing
         ["token", "https://mcp.example.com/mcp", "--min-valid-seconds", "1", "--min-valid-seconds", "2"],
         ["token", "https://mcp.example.com/mcp", "--socket", "/a", "--socket", "/b"],
         ["token", "https://mcp.example.com/mcp", "--interactive"],
+        ["token", "https://mcp.example.com/mcp", "--exact-scopes", "--exact-scopes"],
         ["token", "--", "https://mcp.example.com/mcp"],
         ["token", ""],
         ["--socket", "/a", "token", "https://mcp.example.com/mcp", "--socket", "/b"],

@@ -59,7 +59,7 @@ private struct World {
                 let response = TokenResponse(
                     accessToken: Secret("at-\(issued)"), expiresIn: expiresIn, refreshToken: Secret("rt-\(issued)"),
                     scope: grantScope.map { try! ScopeSet(parsing: $0) })
-                guard case .storeRotation(let next, _) = machine.refreshAnswered(.issued(response), now: now) else {
+                guard case .storeRotation(let next, _, _) = machine.refreshAnswered(.issued(response), now: now) else {
                     Issue.record("a refresh answered with tokens must be stored")
                     return first!
                 }

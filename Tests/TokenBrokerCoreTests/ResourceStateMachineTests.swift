@@ -33,7 +33,7 @@ import TokenBrokerCore
         guard case .refresh(let order) = machine.next(&first, now: Self.start) else { throw Failure("no refresh") }
         #expect(order.refreshToken == Secret("rt-old"))
         #expect(machine.next(&second, now: Self.start) == .awaitRefresh)
-        guard case .storeRotation(let next, let replacing) = machine.refreshAnswered(.issued(Self.tokens(1)), now: Self.start)
+        guard case .storeRotation(let next, let replacing, _) = machine.refreshAnswered(.issued(Self.tokens(1)), now: Self.start)
         else { throw Failure("no rotation") }
         #expect(replacing == Secret("rt-old"))
         machine.rotationStored(next, swapped: true, stored: nil)
@@ -48,7 +48,7 @@ import TokenBrokerCore
         var machine = Self.expiredGrant()
         var (attempt, _) = machine.begin(TokenRequest())
         _ = machine.next(&attempt, now: Self.start)
-        guard case .storeRotation(let mine, _) = machine.refreshAnswered(.issued(Self.tokens(1)), now: Self.start)
+        guard case .storeRotation(let mine, _, _) = machine.refreshAnswered(.issued(Self.tokens(1)), now: Self.start)
         else { throw Failure("no rotation") }
         var theirs = mine
         theirs.accessToken = Secret("at-theirs")

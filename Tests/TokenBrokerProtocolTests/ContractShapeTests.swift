@@ -87,6 +87,15 @@ struct ContractShapeTests {
              "waitSeconds": 10.0, "challenge": null}
             """#))
         #expect(nulls == TokenGetParams(resource: "https://mcp.example.com/mcp", waitSeconds: 10))
+        #expect(params.exactScopes == false)
+        // exactScopes (addition): read, and written only when true.
+        let exact = try TokenGetParams(params: json(#"{"resource": "https://a.example", "scopes": ["r"], "exactScopes": true}"#))
+        #expect(exact.exactScopes)
+        #expect(try TokenGetParams(params: exact.jsonValue) == exact)
+        #expect(!params.jsonValue.serializedString.contains("exactScopes"))
+        #expect(throws: RPCError.self) {
+            try TokenGetParams(params: json(#"{"resource": "https://a.example", "exactScopes": "yes"}"#))
+        }
     }
 
     @Test("grants/list result with and without a pending authorization")

@@ -118,7 +118,7 @@ private struct Killed: Error, CustomStringConvertible {
             Never opens a browser; when a sign-in is needed it fails (exit 3) and says how
             to sign in.
 
-            USAGE: tokenbroker token [--socket <socket>] <resource> [--scope <scope> ...] [--min-valid-seconds <min-valid-seconds>]
+            USAGE: tokenbroker token [--socket <socket>] <resource> [--scope <scope> ...] [--min-valid-seconds <min-valid-seconds>] [--exact-scopes]
 
             ARGUMENTS:
               <resource>              The MCP server URL.
@@ -129,6 +129,8 @@ private struct Killed: Error, CustomStringConvertible {
               --scope <scope>         A scope the token must have (repeatable).
               --min-valid-seconds <min-valid-seconds>
                                       The token must stay valid this many seconds.
+              --exact-scopes          A token of exactly the --scope scopes, not the
+                                      grant's wider set.
               --version               Show the version.
               -h, --help              Show help information.
 

@@ -38,16 +38,17 @@ package enum OAuthRequests {
         ])
     }
 
-    /// Refreshes (RFC 6749 §6 + RFC 8707). No `scope`: an omitted scope means the
-    /// scopes originally granted, and django-oauth-toolkit makes a narrowed refresh permanent.
+    /// Refreshes (RFC 6749 §6 + RFC 8707). No `scope` unless `scopes` asks for a narrower
+    /// token: an omitted scope means the scopes originally granted, and
+    /// django-oauth-toolkit makes a narrowed refresh permanent.
     package static func refresh(
-        tokenEndpoint: HTTPURL, refreshToken: Secret, resource: ResourceURI, client: ClientCredentials, now: Date
+        tokenEndpoint: HTTPURL, refreshToken: Secret, resource: ResourceURI, client: ClientCredentials, now: Date,
+        scopes: ScopeSet? = nil
     ) -> OAuthFormPost {
-        post(tokenEndpoint, client: client, now: now, fields: [
-            ("grant_type", "refresh_token"),
-            ("refresh_token", refreshToken.exposedValue),
-            ("resource", resource.string),
-        ])
+        var fields = [("grant_type", "refresh_token"), ("refresh_token", refreshToken.exposedValue)]
+        if let scopes, !scopes.isEmpty { fields.append(("scope", scopes.spaceDelimited)) }
+        fields.append(("resource", resource.string))
+        return post(tokenEndpoint, client: client, now: now, fields: fields)
     }
 
     /// Starts a device sign-in (RFC 8628 §3.1 + RFC 8707); an empty `scopes` leaves

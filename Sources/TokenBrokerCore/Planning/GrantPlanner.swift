@@ -20,6 +20,9 @@ package struct TokenRequest: Sendable, Equatable {
     package var minimumValidity: TimeInterval
     /// A person explicitly asked to sign in (`tokenbroker login`): always authorize.
     package var explicitSignIn: Bool
+    /// The token must carry exactly ``neededScopes``, no more (`token/get`'s
+    /// `exactScopes`): a narrower token is refreshed from the grant (RFC 6749 §6).
+    package var exactScopes = false
     /// The challenge arrived while the broker held no token, so it condemns none of ours
     /// (set by ``ResourceStateMachine/begin(_:confirmedUse:)``).
     package internal(set) var rejectsNoHeldToken = false
@@ -27,8 +30,10 @@ package struct TokenRequest: Sendable, Equatable {
     /// Creates a request.
     package init(
         neededScopes: ScopeSet = [], challenge: BearerChallenge? = nil, status: Int? = nil,
-        rejectedToken: Secret? = nil, minimumValidity: TimeInterval = 30, explicitSignIn: Bool = false
+        rejectedToken: Secret? = nil, minimumValidity: TimeInterval = 30, explicitSignIn: Bool = false,
+        exactScopes: Bool = false
     ) {
+        self.exactScopes = exactScopes
         self.neededScopes = neededScopes
         self.challenge = challenge
         self.status = status
@@ -82,6 +87,8 @@ package enum GrantPlanFailure: Error, Sendable, Equatable, CustomStringConvertib
     case scopesRefused(ScopeSet)
     /// ``StepUpLedger/maximumAuthorizations`` sign-ins without a successful use in between.
     case authorizationLimitReached(attempts: Int)
+    /// No token of exactly these scopes can be had; `why` says what happened.
+    case notNarrowed(ScopeSet, why: String)
 
     package var description: String {
         switch self {
@@ -91,6 +98,8 @@ package enum GrantPlanFailure: Error, Sendable, Equatable, CustomStringConvertib
                 : "the server keeps refusing the scopes \(scopes.spaceDelimited), which were already asked for and not granted"
         case .authorizationLimitReached(let attempts):
             "gave up after \(attempts) sign-ins for this resource without a successful use in between"
+        case .notNarrowed(let scopes, let why):
+            "no token for exactly \(scopes.spaceDelimited): \(why); ask without exactScopes for the grant's token"
         }
     }
 }

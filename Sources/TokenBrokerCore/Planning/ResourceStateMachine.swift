@@ -35,11 +35,15 @@ package struct ResourceStateMachine: Sendable {
     package var usesClientCredentials = false
     private var refresh = RefreshState.idle
     private var signIn = SignInState.idle
+    /// Tokens narrowed to exactly a scope set (``TokenRequest/exactScopes``), from the
+    /// grant's refresh token. Memory only: they are short-lived and cheap to make again.
+    private var narrowed: [ScopeSet: NarrowedToken] = [:]
 
     private enum RefreshState: Sendable {
         case idle
-        /// A refresh of `base` with its refresh token is being answered.
-        case inFlight(base: Grant)
+        /// A refresh of `base` with its refresh token is being answered; with `narrowing`,
+        /// one that asked for exactly those scopes.
+        case inFlight(base: Grant, narrowing: ScopeSet?)
         /// A client credentials request is being answered.
         case clientCredentials
     }
@@ -107,9 +111,14 @@ package struct ResourceStateMachine: Sendable {
             return .awaitRefresh
         }
         if case .active = signIn { return .joinSignIn }
-        switch GrantPlanner.plan(
+        let action = GrantPlanner.plan(
             attempt.request, grant: grant, sources: sources, ledger: &ledger, now: now, clientCredentials: usesClientCredentials)
+        if let grant, attempt.request.exactScopes, action == .serve || action == .refresh,
+            !grant.grantedScopes.hasSameMembers(as: attempt.request.neededScopes)
         {
+            return narrow(grant, to: attempt.request.neededScopes, &attempt, now: now)
+        }
+        switch action {
         case .serve:
             guard let grant else { return .fail(.unsettled) }
             return .serve(grant)
@@ -120,7 +129,7 @@ package struct ResourceStateMachine: Sendable {
             return askForClientCredentials(scopes, &attempt)
         case .refresh:
             guard let grant, let refreshToken = grant.refreshToken else { return .fail(.unsettled) }
-            refresh = .inFlight(base: grant)
+            refresh = .inFlight(base: grant, narrowing: nil)
             attempt.joinedRefresh()
             return .refresh(
                 RefreshOrder(
@@ -133,6 +142,26 @@ package struct ResourceStateMachine: Sendable {
         case .fail(let failure):
             return .fail(.scopeUnattainable(failure))
         }
+    }
+
+    /// A token of exactly `scopes`, which the grant covers: held, or refreshed for them.
+    private mutating func narrow(_ grant: Grant, to asked: ScopeSet, _ attempt: inout TokenAttempt, now: Date) -> TokenStep {
+        // One key per set of scopes, in whatever order they were named.
+        let scopes = ScopeSet(asked.sorted { $0.rawValue < $1.rawValue })
+        if let held = narrowed[scopes], held.issuer == grant.issuer,
+            held.expiresAt.map({ Grant.stillValid(expiresAt: $0, issuedAt: held.issuedAt, minimumValidity: attempt.request.minimumValidity, at: now) }) ?? true
+        {
+            return .serve(held.served(from: grant, scopes: scopes))
+        }
+        guard let refreshToken = grant.refreshToken else {
+            return .fail(.scopeUnattainable(.notNarrowed(scopes, why: "the grant has no refresh token to ask for a narrower token with")))
+        }
+        refresh = .inFlight(base: grant, narrowing: scopes)
+        attempt.joinedRefresh()
+        return .refresh(
+            RefreshOrder(
+                refreshToken: refreshToken, issuer: grant.issuer, clientID: grant.clientID,
+                requestedScopes: grant.requestedScopes, narrowing: scopes))
     }
 
     private mutating func askForClientCredentials(_ scopes: ScopeSet, _ attempt: inout TokenAttempt) -> TokenStep {
@@ -170,8 +199,11 @@ package struct ResourceStateMachine: Sendable {
 
     /// The token endpoint answered the refresh in flight.
     package mutating func refreshAnswered(_ answer: TokenEndpointAnswer, now: Date) -> RefreshEffect {
-        guard case .inFlight(let base) = refresh, let sent = base.refreshToken else {
+        guard case .inFlight(let base, let narrowing) = refresh, let sent = base.refreshToken else {
             return .fail(.unsettled)
+        }
+        if let scopes = narrowing {
+            return narrowingAnswered(answer, base: base, sent: sent, scopes: scopes, now: now)
         }
         switch answer {
         case .issued(let response):
@@ -186,6 +218,43 @@ package struct ResourceStateMachine: Sendable {
         }
     }
 
+    /// A refresh that asked for exactly `scopes` was answered. Whatever the token, a
+    /// rotated refresh token is stored: under rotation the one sent is dead.
+    private mutating func narrowingAnswered(
+        _ answer: TokenEndpointAnswer, base: Grant, sent: Secret, scopes: ScopeSet, now: Date
+    ) -> RefreshEffect {
+        switch answer {
+        case .issued(let response):
+            // RFC 6749 §5.1: an omitted scope is the scope asked for.
+            let granted = response.scope ?? scopes
+            let exact = granted.hasSameMembers(as: scopes)
+            var next = base
+            next.refreshToken = response.refreshToken ?? base.refreshToken
+            next.updatedAt = now
+            let token = NarrowedToken(
+                accessToken: response.accessToken, issuer: base.issuer, issuedAt: now,
+                expiresAt: response.expiresIn.flatMap { $0 > 0 ? now.addingTimeInterval(min(TimeInterval($0), Grant.maximumTokenLifetime)) : nil })
+            if exact { narrowed[scopes] = token }
+            let failure: GrantFailure? =
+                exact
+                ? nil
+                : .scopeUnattainable(.notNarrowed(scopes, why: "the authorization server answered with \(granted.isEmpty ? "no scope" : granted.spaceDelimited)"))
+            guard response.refreshToken != nil, response.refreshToken != sent else {
+                refresh = .idle
+                return failure.map(RefreshEffect.fail) ?? .done
+            }
+            // Only the refresh token changes: the grant's own access token keeps the union.
+            return .storeRotation(next, replacing: sent, thenFail: failure)
+        case .refused(let status, let error):
+            if error == .invalidGrant || error == .invalidClient || status == 401 {
+                return .readStoredGrant(dropRegistration: error == .invalidClient)
+            }
+            refresh = .idle
+            return .fail(.scopeUnattainable(.notNarrowed(
+                scopes, why: "the authorization server refused to narrow the token (\(error?.description ?? "HTTP \(status)"))")))
+        }
+    }
+
     /// The rotated grant was offered to the store: `swapped` when it replaced the refresh
     /// token sent (else another writer got there first and `stored` is what it wrote).
     package mutating func rotationStored(_ next: Grant, swapped: Bool, stored: Grant?) {
@@ -196,7 +265,7 @@ package struct ResourceStateMachine: Sendable {
     /// After a refused refresh, the grant as stored now. When it holds another refresh token
     /// someone rotated it meanwhile and it is adopted; otherwise the tokens are dead.
     package mutating func storedGrantRead(_ stored: Grant?) -> RefusalVerdict {
-        guard case .inFlight(let base) = refresh else { return .adopted }
+        guard case .inFlight(let base, _) = refresh else { return .adopted }
         if let stored, stored.refreshToken != base.refreshToken {
             grant = stored
             refresh = .idle
@@ -292,6 +361,7 @@ package struct ResourceStateMachine: Sendable {
     package mutating func authorizationServerChanged(to issuer: String, stored: Grant?, now: Date) {
         let requested = grant?.requestedScopes ?? []
         grant = stored ?? Grant(resource: resource, issuer: issuer, requestedScopes: requested, createdAt: now, updatedAt: now)
+        narrowed = [:]
         ledger.reset()
     }
 
@@ -303,6 +373,7 @@ package struct ResourceStateMachine: Sendable {
         grant?.refreshToken = nil
         grant?.requestedScopes = []
         grant?.grantedScopes = []
+        narrowed = [:]
         ledger.reset()
     }
 }
@@ -369,6 +440,27 @@ package struct RefreshOrder: Sendable, Equatable {
     package var clientID: String?
     /// Every scope asked for so far (a client registered for fewer must register again).
     package var requestedScopes: ScopeSet
+    /// Ask for exactly these scopes (`scope` on the refresh, RFC 6749 §6); `nil`: leave
+    /// `scope` out, which renews the grant as it is.
+    package var narrowing: ScopeSet? = nil
+}
+
+/// An access token of exactly some of the grant's scopes.
+struct NarrowedToken: Sendable, Equatable {
+    var accessToken: Secret
+    var issuer: String
+    var issuedAt: Date
+    var expiresAt: Date?
+
+    /// The grant as a request for these scopes sees it: this token in place of its own.
+    func served(from grant: Grant, scopes: ScopeSet) -> Grant {
+        var served = grant
+        served.accessToken = accessToken
+        served.accessTokenExpiresAt = expiresAt
+        served.grantedScopes = scopes
+        served.updatedAt = issuedAt
+        return served
+    }
 }
 
 /// A token endpoint's answer, classified.
@@ -391,8 +483,11 @@ package enum TokenEndpointAnswer: Sendable, Equatable {
 /// What to do with a refresh answer.
 package enum RefreshEffect: Sendable, Equatable {
     /// Store the rotated grant only if the stored refresh token is still `replacing`, then
-    /// report with ``ResourceStateMachine/rotationStored(_:swapped:stored:)``.
-    case storeRotation(Grant, replacing: Secret)
+    /// report with ``ResourceStateMachine/rotationStored(_:swapped:stored:)``, then fail
+    /// with `thenFail` when given (a narrowing the server did not honour).
+    case storeRotation(Grant, replacing: Secret, thenFail: GrantFailure? = nil)
+    /// Nothing to store (a narrowed token is held now): ask for the next step.
+    case done
     /// Read the stored grant (dropping the client registration first when told), then
     /// report with ``ResourceStateMachine/storedGrantRead(_:)``.
     case readStoredGrant(dropRegistration: Bool)

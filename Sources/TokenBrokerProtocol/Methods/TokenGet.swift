@@ -56,6 +56,10 @@ public struct TokenGetParams: BrokerParams, Hashable, CustomStringConvertible {
     /// 8628). Absent: the daemon chooses (the device flow when it cannot open a browser
     /// and the server offers it). A sign-in already in progress is joined as it is.
     public var flow: SignInFlow?
+    /// `exactScopes`: the token must carry exactly ``scopes``, not the grant's wider set
+    /// (least privilege). The daemon asks the authorization server for such a token with
+    /// the grant's refresh token; `scopes` must not be empty. Default `false`.
+    public var exactScopes: Bool
 
     /// Creates params; the defaults are the contract's.
     ///
@@ -70,6 +74,7 @@ public struct TokenGetParams: BrokerParams, Hashable, CustomStringConvertible {
     ///   - waitSeconds: How long to wait for a person.
     ///   - application: A hint naming the client.
     ///   - flow: How a sign-in this request starts is made; `nil` lets the daemon choose.
+    ///   - exactScopes: Whether the token must carry exactly `scopes`.
     public init(
         resource: String,
         scopes: [String] = [],
@@ -80,9 +85,11 @@ public struct TokenGetParams: BrokerParams, Hashable, CustomStringConvertible {
         interactive: Bool = TokenGetParams.defaultInteractive,
         waitSeconds: Int = TokenGetParams.defaultWaitSeconds,
         application: String? = nil,
-        flow: SignInFlow? = nil
+        flow: SignInFlow? = nil,
+        exactScopes: Bool = false
     ) {
         self.flow = flow
+        self.exactScopes = exactScopes
         self.resource = resource
         self.scopes = scopes
         self.challenge = challenge
@@ -117,7 +124,8 @@ public struct TokenGetParams: BrokerParams, Hashable, CustomStringConvertible {
                     throw WireFormatError(field: "flow", problem: "must be \"browser\" or \"device\"")
                 }
                 return flow
-            }
+            },
+            exactScopes: try object.optionalBool("exactScopes") ?? false
         )
     }
 
@@ -136,6 +144,7 @@ public struct TokenGetParams: BrokerParams, Hashable, CustomStringConvertible {
         if let rejectedToken { members["rejectedToken"] = .string(rejectedToken.exposedValue) }
         if let application { members["application"] = .string(application) }
         if let flow { members["flow"] = .string(flow.rawValue) }
+        if exactScopes { members["exactScopes"] = .bool(true) }
         return .object(members)
     }
 

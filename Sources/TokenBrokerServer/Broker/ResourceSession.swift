@@ -162,7 +162,7 @@ actor ResourceSession {
             if let client {
                 let post = OAuthRequests.refresh(
                     tokenEndpoint: server.tokenEndpoint, refreshToken: order.refreshToken, resource: resource, client: client,
-                    now: services.now())
+                    now: services.now(), scopes: order.narrowing)
                 answer = try classify(try await services.http.post(post, for: resource.url))
             } else {
                 // The client the token was issued to is gone (dropped after the server
@@ -171,9 +171,9 @@ actor ResourceSession {
                 answer = .refused(status: 401, error: .invalidClient)
             }
             switch machine.refreshAnswered(answer, now: services.now()) {
-            case .storeRotation(let next, let sent):
+            case .storeRotation(let next, let sent, let thenFail):
                 let rotation = TokenRotation(
-                    accessToken: next.accessToken!, accessTokenExpiresAt: next.accessTokenExpiresAt,
+                    accessToken: next.accessToken, accessTokenExpiresAt: next.accessTokenExpiresAt,
                     refreshToken: next.refreshToken, grantedScopes: next.grantedScopes, rotatedAt: next.updatedAt)
                 // The rotated refresh token is durable before the new access token is used.
                 let swapped = try await storage {
@@ -185,6 +185,9 @@ actor ResourceSession {
                 }
                 machine.rotationStored(next, swapped: swapped, stored: stored)
                 services.logger.info("refreshed", metadata: ["resource": "\(resource)"])
+                if let thenFail { throw BrokerFailure(thenFail) }
+            case .done:
+                services.logger.info("refreshed for a narrower token", metadata: ["resource": "\(resource)"])
             case .readStoredGrant(let dropRegistration):
                 let stored = try await storage { try await services.store.grant(resource: resource, issuer: order.issuer) }
                 if machine.storedGrantRead(stored) == .forgetTokens {

@@ -92,7 +92,8 @@ final class TokenBroker: Sendable {
     /// Answers a token request that the cache could not.
     func token(for url: ResourceURI, ask: TokenAsk) async throws(BrokerFailure) -> IssuedToken {
         if !ask.request.reportsChallenge, !ask.request.explicitSignIn,
-            let hit = cachedToken(for: url, needed: ask.request.neededScopes, minimumValidity: ask.request.minimumValidity)
+            let hit = cachedToken(for: url, needed: ask.request.neededScopes, minimumValidity: ask.request.minimumValidity),
+            !ask.request.exactScopes || hit.scopes.hasSameMembers(as: ask.request.neededScopes)
         {
             return hit
         }

@@ -77,7 +77,9 @@ struct RequestDispatcher: Sendable {
         case .brokerInfo:
             return JSONRPCResponse(id: request.id, result: info)
         case .tokenGet:
+            // Exact-scope tokens are held by the resource's session, not in the shared cache.
             guard let params = try? TokenGetParams(params: request.params), params.challenge == nil, params.status == nil,
+                !params.exactScopes,
                 let (url, needed, application) = try? validated(params),
                 let hit = broker.cachedToken(
                     for: url, needed: needed, minimumValidity: TimeInterval(params.minValidSeconds), connection: peer.uses)
@@ -108,6 +110,9 @@ struct RequestDispatcher: Sendable {
         if let status = params.status, status != 401, status != 403 {
             throw .invalidParams(message: "status must be 401 or 403, the statuses that carry a challenge")
         }
+        if params.exactScopes, needed.isEmpty {
+            throw .invalidParams(message: "exactScopes needs the scopes the token is to carry")
+        }
         return (url, needed, params.application.map { String($0.prefix(200)) })
     }
 
@@ -129,7 +134,7 @@ struct RequestDispatcher: Sendable {
             request: TokenRequest(
                 neededScopes: needed, challenge: challenge, status: params.status ?? (challenge == nil ? nil : 401),
                 rejectedToken: params.rejectedToken.map { Secret($0.exposedValue) },
-                minimumValidity: TimeInterval(params.minValidSeconds)),
+                minimumValidity: TimeInterval(params.minValidSeconds), exactScopes: params.exactScopes),
             challengeMetadataURL: challenge?.resourceMetadata,
             interactive: params.interactive,
             // Any integer is a valid wait; past a year it is the same wait, and stays a

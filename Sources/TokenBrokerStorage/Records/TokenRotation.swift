@@ -4,8 +4,9 @@ package import TokenBrokerCore
 /// The new tokens of a grant after a refresh, for
 /// ``BrokerStore/replaceTokens(resource:issuer:expectedRefreshToken:with:)``.
 package struct TokenRotation: Sendable, Equatable {
-    /// The new access token.
-    package var accessToken: Secret
+    /// The new access token; `nil` when the grant holds none (a rotation that only
+    /// renewed the refresh token, asking for a narrower token).
+    package var accessToken: Secret?
     /// When it expires; `nil` when the server gave no lifetime.
     package var accessTokenExpiresAt: Date?
     /// The refresh token to keep from now on.
@@ -27,7 +28,7 @@ package struct TokenRotation: Sendable, Equatable {
     ///   - grantedScopes: The scopes of the new access token.
     ///   - rotatedAt: When the rotation happened.
     package init(
-        accessToken: Secret,
+        accessToken: Secret?,
         accessTokenExpiresAt: Date?,
         refreshToken: Secret?,
         grantedScopes: ScopeSet,

@@ -207,7 +207,7 @@ package struct BrokerTransaction {
                 WHERE resource = ? AND issuer = ?
                 """,
             arguments: [
-                try sealer.seal(rotation.accessToken.exposedValue, .grant("access_token", resource: resource.string, issuer: issuer)),
+                try sealer.sealIfPresent(rotation.accessToken?.exposedValue, .grant("access_token", resource: resource.string, issuer: issuer)),
                 rotation.accessTokenExpiresAt?.storedSeconds,
                 try sealer.sealIfPresent(
                     rotation.refreshToken?.exposedValue, .grant("refresh_token", resource: resource.string, issuer: issuer)),

@@ -95,6 +95,8 @@ final class FakeOAuthServer: Sendable {
         /// header; a request with a `client_assertion` instead is taken as the `client_id` it names.
         var clientCredentialsClients: [String: String] = [:]
         var clientCredentialsFault: TokenFault?
+        /// A refresh with `scope` (a narrower token, RFC 6749 §6) is refused with `invalid_scope`.
+        var refuseNarrowing = false
         /// When set, `/token` waits for the gate before answering.
         var tokenGate: Gate?
         // Resource
@@ -459,10 +461,19 @@ final class FakeOAuthServer: Sendable {
                 if let sender = request[field: "client_id"], let owner = grant.clientID, sender != owner {
                     return .oauthError("invalid_grant")
                 }
+                var scopes = grant.scopes
+                if let asked = request[field: "scope"] {
+                    let narrower = asked.split(separator: " ").map(String.init)
+                    guard !behaviour.refuseNarrowing, Set(narrower).isSubset(of: grant.scopes) else {
+                        return .oauthError("invalid_scope")
+                    }
+                    scopes = narrower
+                }
                 if behaviour.rotateRefreshTokens { state.refreshTokens[token] = nil }
+                // RFC 6749 §6: a new refresh token has the scope of the one it replaces.
                 return issue(
-                    &state, scopes: grant.scopes, resource: grant.resource, clientID: grant.clientID,
-                    refreshToken: behaviour.rotateRefreshTokens ? nil : token)
+                    &state, scopes: scopes, resource: grant.resource, clientID: grant.clientID,
+                    refreshToken: behaviour.rotateRefreshTokens ? nil : token, refreshScopes: grant.scopes)
             case "urn:ietf:params:oauth:grant-type:device_code":
                 guard let code = request[field: "device_code"], let grant = state.deviceCodes[code] else {
                     return .oauthError("invalid_grant")
@@ -530,7 +541,8 @@ final class FakeOAuthServer: Sendable {
 
     /// Issues an access token (and a refresh token unless `refreshToken` is kept).
     private func issue(
-        _ state: inout State, scopes: [String], resource: String?, clientID: String?, refreshToken kept: String?
+        _ state: inout State, scopes: [String], resource: String?, clientID: String?, refreshToken kept: String?,
+        refreshScopes: [String]? = nil
     ) -> Response {
         let behaviour = state.behaviour
         let granted: [String]
@@ -546,7 +558,8 @@ final class FakeOAuthServer: Sendable {
         if behaviour.issueRefreshToken {
             if kept == nil {
                 let refreshToken = state.next("rt-\(behaviour.secretTag)")
-                state.refreshTokens[refreshToken] = RefreshGrant(scopes: granted, resource: resource, clientID: clientID)
+                state.refreshTokens[refreshToken] = RefreshGrant(
+                    scopes: refreshScopes ?? granted, resource: resource, clientID: clientID)
                 object["refresh_token"] = refreshToken
             }
         }
