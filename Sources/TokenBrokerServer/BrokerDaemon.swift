@@ -146,7 +146,9 @@ package final class BrokerDaemon: Service, Sendable {
         let callback = try await CallbackServer.bind(
             preferredPort: preferredPort, registry: registry, policy: options.callbackPolicy, logger: logger)
 
-        let http = OAuthHTTPClient(client: httpClient, policy: options.configuration.transportPolicy, logger: logger)
+        let http = OAuthHTTPClient(
+            client: httpClient, policy: options.configuration.transportPolicy, logger: logger,
+            requestTimeout: .milliseconds(Int64(options.configuration.exchangeDeadline * 1000)))
         let flights = FlightTasks()
         let services = BrokerServices(
             store: store, http: http, discovery: Discovery(http: http, logger: logger), configuration: options.configuration,

@@ -297,7 +297,9 @@ def new_token(prefix: str) -> str:
 class AuthServer(LoopbackApp):
     """The suite's fake authorization server, with the knobs its scenarios use plus a few
     the suite lacks (token `scope` omitted or narrowed, refresh tokens with rotation and
-    reuse protection, refresh refused with `invalid_grant`)."""
+    reuse protection, refresh refused with `invalid_grant`). `grant_types` and
+    `signing_algs` are the suite's grantTypesSupported and
+    tokenEndpointAuthSigningAlgValuesSupported (the client-credentials scenarios)."""
 
     def __init__(
         self,
@@ -312,6 +314,8 @@ class AuthServer(LoopbackApp):
         route_prefix: str = "",
         scopes_supported: list[str] | None = None,
         auth_methods: list[str] | None = None,
+        grant_types: list[str] | None = None,
+        signing_algs: list[str] | None = None,
         cimd_supported: bool | None = None,
         registration: bool = True,
         code_challenge_methods: list[str] | None = ["S256"],  # noqa: B006 - None means "omit"
@@ -338,6 +342,8 @@ class AuthServer(LoopbackApp):
         self.route_prefix = route_prefix
         self.scopes_supported = scopes_supported
         self.auth_methods = auth_methods if auth_methods is not None else ["none"]
+        self.grant_types = grant_types if grant_types is not None else ["authorization_code", "refresh_token"]
+        self.signing_algs = signing_algs
         self.cimd_supported = cimd_supported
         self.registration = registration
         self.code_challenge_methods = code_challenge_methods
@@ -400,12 +406,14 @@ class AuthServer(LoopbackApp):
         if self.registration:
             metadata["registration_endpoint"] = f"{base}{prefix}/register"
         metadata["response_types_supported"] = ["code"]
-        metadata["grant_types_supported"] = ["authorization_code", "refresh_token"]
+        metadata["grant_types_supported"] = self.grant_types
         if self.code_challenge_methods is not None:
             metadata["code_challenge_methods_supported"] = self.code_challenge_methods
         if self.iss_supported is not None:
             metadata["authorization_response_iss_parameter_supported"] = self.iss_supported
         metadata["token_endpoint_auth_methods_supported"] = self.auth_methods
+        if self.signing_algs is not None:
+            metadata["token_endpoint_auth_signing_alg_values_supported"] = self.signing_algs
         if self.scopes_supported is not None:
             metadata["scopes_supported"] = self.scopes_supported
         if self.cimd_supported is not None:

@@ -10,8 +10,10 @@ fakes' hooks) and adds its closing checks in `finish`, after the client exited.
 from __future__ import annotations
 
 import json
+import time
 from typing import Any, Callable
 
+import es256
 from fakes import (
     FAILURE,
     INFO,
@@ -84,6 +86,7 @@ class Scenario:
     introduced = DATED
     allow_client_error = False
     description = ""
+    extension: str | None = None  # an extension scenario (not in a requirement set) names its extension
 
     @property
     def versions(self) -> list[str]:
@@ -780,6 +783,182 @@ class MetadataIssuerMismatch(Scenario):
 
 
 # ---------------------------------------------------------------------------------------
+# Extension io.modelcontextprotocol/oauth-client-credentials, SEP-1046 (client-credentials.ts)
+# ---------------------------------------------------------------------------------------
+
+CLIENT_CREDENTIALS_EXTENSION = "io.modelcontextprotocol/oauth-client-credentials"
+CC_CLIENT_ID = "conformance-test-client"
+CC_CLIENT_SECRET = "conformance-test-secret"
+JWT_BEARER_ASSERTION = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+JWT_CLOCK_TOLERANCE = 30  # seconds, as the suite's jwtVerify(clockTolerance: 30)
+
+
+class ClientCredentials(Scenario):
+    """Machine-to-machine: grant_type=client_credentials with a pre-registered client, no
+    browser, no registration. Extension scenarios run at the draft wire only."""
+
+    introduced = DRAFT
+    extension = CLIENT_CREDENTIALS_EXTENSION
+    check_id = ""
+
+    def grant_type_refused(self, run: Run, request: Request) -> dict[str, Any] | None:
+        grant_type = request.form.get("grant_type")
+        if grant_type == "client_credentials":
+            return None
+        run.checks.add("client-credentials-grant-type", FAILURE, f"Expected grant_type=client_credentials, got {grant_type}")
+        return {"error": "unsupported_grant_type", "description": "Only client_credentials grant is supported"}
+
+    def issue(self, request: Request) -> dict[str, Any]:
+        return {"token": new_token("cc-token"), "scopes": scope_list(request.form.get("scope"))}
+
+    def finish(self, run: Run) -> None:
+        require(run, self.check_id, "Client did not make a client_credentials token request")
+        interactive = [r for r in run.log.where(server=self.auth.name) if r.path in ("/authorize", "/register")]
+        run.checks.add(
+            "client-credentials-no-user-interaction",
+            FAILURE if interactive else SUCCESS,
+            f"Client requested {', '.join(sorted({f'{r.method} {r.path}' for r in interactive}))}: "
+            "a client-credentials client never opens a browser or registers"
+            if interactive
+            else "Client neither opened the authorization endpoint nor registered",
+        )
+
+
+class ClientCredentialsBasic(ClientCredentials):
+    name = "auth/client-credentials-basic"
+    description = "client_credentials grant, pre-registered client authenticating with client_secret_basic (SEP-1046)"
+    check_id = "client-credentials-basic-auth"
+
+    def setup(self, run: Run) -> None:
+        def on_token(request: Request) -> dict[str, Any]:
+            refused = self.grant_type_refused(run, request)
+            if refused is not None:
+                return refused
+            credentials = basic_credentials(request.header("authorization"))
+            if credentials is None:
+                run.checks.add(self.check_id, FAILURE, "Missing or invalid Authorization header for Basic auth")
+                return {"error": "invalid_client", "description": "Missing or invalid Authorization header", "status": 401}
+            client_id, secret = credentials
+            if client_id != CC_CLIENT_ID or secret != CC_CLIENT_SECRET:
+                run.checks.add(self.check_id, FAILURE, f"Invalid client credentials (client_id {client_id!r})")
+                return {"error": "invalid_client", "description": "Invalid client credentials", "status": 401}
+            run.checks.add(self.check_id, SUCCESS, "Client successfully authenticated with client_secret_basic")
+            return self.issue(request)
+
+        self.auth = run.auth_server(
+            registration=False, grant_types=["client_credentials"], auth_methods=["client_secret_basic"], on_token=on_token
+        )
+        run.resource_server(lambda: self.auth.url)
+
+    def context(self, run: Run) -> dict[str, Any]:
+        return {"client_id": CC_CLIENT_ID, "client_secret": CC_CLIENT_SECRET}
+
+    def daemon(self, run: Run) -> dict[str, Any]:
+        return {
+            "preregistered": [
+                {
+                    "issuer": self.auth.issuer,
+                    "clientId": CC_CLIENT_ID,
+                    "clientSecret": CC_CLIENT_SECRET,
+                    "method": "client_secret_basic",
+                    "grantType": "client_credentials",
+                }
+            ]
+        }
+
+
+class ClientCredentialsJWT(ClientCredentials):
+    name = "auth/client-credentials-jwt"
+    description = "client_credentials grant, pre-registered client authenticating with an ES256 private_key_jwt (SEP-1046)"
+    check_id = "client-credentials-jwt-verified"
+
+    def setup(self, run: Run) -> None:
+        # A fresh key pair per run, as the suite's generateTestKeypair.
+        private_key = es256.generate_private_key()
+        self.public_key = es256.public_key(private_key)
+        self.private_key_pem = es256.pkcs8_pem(private_key)
+
+        def refuse(check_id: str, description: str) -> dict[str, Any]:
+            run.checks.add(check_id, FAILURE, description)
+            return {"error": "invalid_client", "description": description, "status": 401}
+
+        def on_token(request: Request) -> dict[str, Any]:
+            refused = self.grant_type_refused(run, request)
+            if refused is not None:
+                return refused
+            assertion_type = request.form.get("client_assertion_type")
+            if assertion_type != JWT_BEARER_ASSERTION:
+                return refuse("client-credentials-assertion-type", f"Invalid client_assertion_type: {assertion_type}")
+            if "client_secret" in request.form or (request.header("authorization") or "").startswith("Basic "):
+                return refuse(self.check_id, "Client sent a client secret besides its JWT assertion: one client authentication method per request (RFC 6749 §2.3)")
+            try:
+                payload = self.verify_assertion(request.form.get("client_assertion") or "")
+            except ValueError as error:
+                return refuse(self.check_id, f"JWT verification failed: {error}")
+            if payload.get("iss") != CC_CLIENT_ID:
+                return refuse("client-credentials-jwt-iss", f"JWT iss claim {payload.get('iss')!r} does not match expected client_id {CC_CLIENT_ID!r}")
+            if payload.get("sub") != CC_CLIENT_ID:
+                return refuse("client-credentials-jwt-sub", f"JWT sub claim {payload.get('sub')!r} does not match expected client_id {CC_CLIENT_ID!r}")
+            run.checks.add(self.check_id, SUCCESS, "Client successfully authenticated with signed JWT assertion")
+            return self.issue(request)
+
+        self.auth = run.auth_server(
+            registration=False,
+            grant_types=["client_credentials"],
+            auth_methods=["private_key_jwt"],
+            signing_algs=["ES256"],
+            on_token=on_token,
+        )
+        run.resource_server(lambda: self.auth.url)
+
+    def verify_assertion(self, assertion: str) -> dict[str, Any]:
+        """jose.jwtVerify(assertion, publicKey, {audience: [issuer, issuer + "/"], clockTolerance: 30}),
+        with exp required (RFC 7523 §3)."""
+        _, payload = es256.jws_verify(assertion, self.public_key)
+        bare = self.auth.issuer.rstrip("/")
+        audience = payload.get("aud")
+        audiences = audience if isinstance(audience, list) else [audience]
+        if not any(a in (bare, f"{bare}/") for a in audiences):
+            raise ValueError(f"aud {audience!r} is not the issuer {bare!r} (with or without one trailing slash)")
+        now = time.time()
+
+        def number(claim: str) -> float | None:
+            value = payload.get(claim)
+            if value is None:
+                return None
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ValueError(f"{claim} must be a number")
+            return value
+
+        exp, iat, nbf = number("exp"), number("iat"), number("nbf")
+        if exp is None:
+            raise ValueError("exp is required")
+        if exp <= now - JWT_CLOCK_TOLERANCE:
+            raise ValueError("the assertion has expired (exp)")
+        if iat is not None and iat > now + JWT_CLOCK_TOLERANCE:
+            raise ValueError("iat is in the future")
+        if nbf is not None and nbf > now + JWT_CLOCK_TOLERANCE:
+            raise ValueError("the assertion is not yet valid (nbf)")
+        return payload
+
+    def context(self, run: Run) -> dict[str, Any]:
+        return {"client_id": CC_CLIENT_ID, "private_key_pem": self.private_key_pem, "signing_algorithm": "ES256"}
+
+    def daemon(self, run: Run) -> dict[str, Any]:
+        return {
+            "preregistered": [
+                {
+                    "issuer": self.auth.issuer,
+                    "clientId": CC_CLIENT_ID,
+                    "method": "private_key_jwt",
+                    "grantType": "client_credentials",
+                    "privateKeyPEM": self.private_key_pem,
+                }
+            ]
+        }
+
+
+# ---------------------------------------------------------------------------------------
 # tokenbroker/*: what the official suite does not test
 # ---------------------------------------------------------------------------------------
 
@@ -987,6 +1166,8 @@ SCENARIOS: list[Scenario] = [
     IssScenario("unexpected", None, "wrong", "sep-2468-client-compare-iss-unadvertised", True, "iss not advertised but sent and wrong: reject"),
     IssScenario("normalized", True, "normalized", "sep-2468-client-no-normalization", True, "iss is the issuer plus '/': reject (no normalisation)"),
     MetadataIssuerMismatch(),
+    ClientCredentialsBasic(),
+    ClientCredentialsJWT(),
     PKCERefusal("pkce-methods-absent", None, "AS metadata without code_challenge_methods_supported: refuse"),
     PKCERefusal("pkce-s256-not-advertised", ["plain"], "AS metadata lists only plain: refuse"),
     TokenScopeOmitted(),

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import Testing
 import TokenBrokerCore
@@ -33,6 +34,9 @@ struct ConformanceTests {
         "auth/iss-unexpected", "auth/iss-normalized", "auth/metadata-issuer-mismatch",
     ]
 
+    /// Extension scenarios (not in the requirement sets): client credentials, SEP-1046.
+    static let extensionScenarios = ["auth/client-credentials-basic", "auth/client-credentials-jwt"]
+
     /// What the official suite does not test.
     static let brokerRuns = [
         ConformanceRun(scenario: "tokenbroker/pkce-methods-absent", specVersion: "2026-07-28"),
@@ -49,6 +53,7 @@ struct ConformanceTests {
     static let runs: [ConformanceRun] =
         datedScenarios.flatMap { [ConformanceRun(scenario: $0, specVersion: "2025-11-25"), ConformanceRun(scenario: $0, specVersion: "2026-07-28")] }
         + draftScenarios.map { ConformanceRun(scenario: $0, specVersion: "2026-07-28") }
+        + extensionScenarios.map { ConformanceRun(scenario: $0, specVersion: "2026-07-28") }
         + brokerRuns
 
     @Test("scenario passes", arguments: runs)
@@ -121,6 +126,21 @@ struct ConformanceTests {
         #expect(!verdict.passed)
         #expect(verdict.failures.contains("pre-registration-auth"))
         #expect(verdict.driver.exitCode == 1)
+    }
+
+    /// The fixture checks the assertion's signature: a key the server does not know fails.
+    @Test func clientCredentialsJWTFailsWithAnotherKey() async throws {
+        let verdict = try await ConformanceHarness.run(
+            ConformanceRun(scenario: "auth/client-credentials-jwt", specVersion: "2026-07-28"), record: false
+        ) { configuration in
+            configuration.preregisteredClients = configuration.preregisteredClients.map { client in
+                var client = client
+                client.credentials.assertionKey?.key = try! ClientSigningKey(pem: P256.Signing.PrivateKey().pemRepresentation)
+                return client
+            }
+        }
+        #expect(!verdict.passed)
+        #expect(verdict.failures.contains("client-credentials-jwt-verified"))
     }
 
     /// Without --allow-http-loopback nothing on the fixture's http://localhost may be used.

@@ -16,6 +16,8 @@ package struct BrokerConfiguration: Sendable {
     package var preferredCallbackPort: Int
     /// How long a started sign-in stays open for a person to finish, in seconds.
     package var signInLifetime: Double
+    /// The most one HTTP exchange with a server may take, connect to last byte, in seconds.
+    package var exchangeDeadline: Double = 30
 
     /// Creates a configuration.
     package init(

@@ -163,7 +163,7 @@ actor ResourceSession {
                 let post = OAuthRequests.refresh(
                     tokenEndpoint: server.tokenEndpoint, refreshToken: order.refreshToken, resource: resource, client: client,
                     now: services.now(), scopes: order.narrowing)
-                answer = try classify(try await services.http.post(post, for: resource.url))
+                answer = try classifyRenewal(try await services.http.post(post, for: resource.url))
             } else {
                 // The client the token was issued to is gone (dropped after the server
                 // refused it, or no longer configured): what the server would answer,
@@ -244,7 +244,7 @@ actor ResourceSession {
             let post = OAuthRequests.clientCredentials(
                 tokenEndpoint: server.tokenEndpoint, scopes: scopes, resource: resource, client: client, now: services.now())
             // A 5xx stays upstream_unavailable: unlike a code, the request can be repeated.
-            let answer = try classify(try await services.http.post(post, for: resource.url))
+            let answer = try classifyRenewal(try await services.http.post(post, for: resource.url))
             switch machine.clientCredentialsAnswered(
                 answer, issuer: server.issuer, clientID: client.clientID, scopes: scopes, now: services.now())
             {
@@ -588,6 +588,25 @@ actor ResourceSession {
             return try TokenEndpointAnswer(status: answer.status, body: answer.body)
         } catch {
             throw .authorizationFailed("\(error)")
+        }
+    }
+
+    /// A refresh or client credentials answer. A redirect, or a 200 that is no token
+    /// response, is a server misbehaving rather than refusing, and a later try may work:
+    /// `upstream_unavailable`, with the stored grant kept.
+    private func classifyRenewal(_ answer: HTTPAnswer) throws(BrokerFailure) -> TokenEndpointAnswer {
+        if (300..<400).contains(answer.status) {
+            throw .upstream(
+                "the token endpoint answered with a redirect (HTTP \(answer.status)), which OAuth does not allow; "
+                    + "the stored grant is kept; try again later")
+        }
+        do {
+            return try TokenEndpointAnswer(status: answer.status, body: answer.body)
+        } catch .unsupportedTokenType(let type) {
+            // No retry changes the token type.
+            throw .authorizationFailed(TokenResponseError.unsupportedTokenType(type).description)
+        } catch {
+            throw .upstream("\(error); the stored grant is kept; try again later")
         }
     }
 

@@ -44,6 +44,10 @@ final class FakeOAuthServer: Sendable {
         case oauthError(String)
         /// This HTTP status with an empty JSON body.
         case status(Int)
+        /// This status and body as they are (truncated JSON, an HTML page…).
+        case body(Int, String)
+        /// A 302 to this location.
+        case redirect(String)
     }
 
     struct Behaviour: Sendable {
@@ -570,6 +574,8 @@ final class FakeOAuthServer: Sendable {
         switch fault {
         case .oauthError(let code): .oauthError(code)
         case .status(let status): .json([:], status: status)
+        case .body(let status, let body): Response(status: status, body: body)
+        case .redirect(let location): .redirect(location)
         }
     }
 

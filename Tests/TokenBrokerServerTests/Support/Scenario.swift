@@ -19,6 +19,7 @@ final class Scenario: Sendable {
     private let logHandler: CapturingLogHandler?
     private let preregistered: Mutex<[PreregisteredClient]>
     private let callbackPolicy: CallbackPolicy
+    private let exchangeDeadline: Double
     private let current: Mutex<TestDaemon>
     private let others = Mutex<[FakeOAuthServer]>([])
 
@@ -28,9 +29,10 @@ final class Scenario: Sendable {
     private init(
         fake: FakeOAuthServer, browser: ManualBrowser, clock: ManualClock, directory: TemporaryDirectory,
         launcher: BrowserLauncher, allowHTTPLoopback: Bool, logLevel: Logger.Level, logHandler: CapturingLogHandler?,
-        preregistered: [PreregisteredClient], callbackPolicy: CallbackPolicy, daemon: TestDaemon
+        preregistered: [PreregisteredClient], callbackPolicy: CallbackPolicy, exchangeDeadline: Double, daemon: TestDaemon
     ) {
         self.callbackPolicy = callbackPolicy
+        self.exchangeDeadline = exchangeDeadline
         self.fake = fake
         self.browser = browser
         self.clock = clock
@@ -55,7 +57,7 @@ final class Scenario: Sendable {
         browser: ManualBrowser = ManualBrowser(), launcher: BrowserLauncher? = nil, allowHTTPLoopback: Bool = true,
         logLevel: Logger.Level = .critical, logHandler: CapturingLogHandler? = nil,
         preregistered: (FakeOAuthServer) -> [PreregisteredClient] = { _ in [] },
-        callbackPolicy: CallbackPolicy = CallbackPolicy(),
+        callbackPolicy: CallbackPolicy = CallbackPolicy(), exchangeDeadline: Double = 30,
         _ body: (Scenario) async throws -> Void
     ) async throws {
         let fake = try await FakeOAuthServer.start(configure)
@@ -67,7 +69,8 @@ final class Scenario: Sendable {
         do {
             daemon = try await TestDaemon(
                 directory: directory, browser: launcher, allowHTTPLoopback: allowHTTPLoopback, preregistered: clients,
-                clock: clock, logLevel: logLevel, logHandler: logHandler, callbackPolicy: callbackPolicy)
+                clock: clock, logLevel: logLevel, logHandler: logHandler, callbackPolicy: callbackPolicy,
+                exchangeDeadline: exchangeDeadline)
         } catch {
             await fake.stop()
             await browser.shutdown()
@@ -76,7 +79,7 @@ final class Scenario: Sendable {
         let scenario = Scenario(
             fake: fake, browser: browser, clock: clock, directory: directory, launcher: launcher,
             allowHTTPLoopback: allowHTTPLoopback, logLevel: logLevel, logHandler: logHandler, preregistered: clients,
-            callbackPolicy: callbackPolicy, daemon: daemon)
+            callbackPolicy: callbackPolicy, exchangeDeadline: exchangeDeadline, daemon: daemon)
         do {
             try await body(scenario)
         } catch {
@@ -97,7 +100,8 @@ final class Scenario: Sendable {
         }
         let next = try await TestDaemon(
             directory: directory, browser: launcher, allowHTTPLoopback: allowHTTPLoopback, preregistered: clients,
-            clock: clock, logLevel: logLevel, logHandler: logHandler, callbackPolicy: callbackPolicy)
+            clock: clock, logLevel: logLevel, logHandler: logHandler, callbackPolicy: callbackPolicy,
+            exchangeDeadline: exchangeDeadline)
         current.withLock { $0 = next }
     }
 

@@ -81,13 +81,16 @@ final class TestDaemon: Sendable {
         directory: TemporaryDirectory? = nil, browser: BrowserLauncher, allowHTTPLoopback: Bool = true,
         preregistered: [PreregisteredClient] = [], clock: ManualClock = ManualClock(), environment: [String: String] = [:],
         logLevel: Logger.Level = .critical, logHandler: (any LogHandler)? = nil,
-        callbackPolicy: CallbackPolicy = CallbackPolicy(), forgetUnopenableSecrets: Bool = false
+        callbackPolicy: CallbackPolicy = CallbackPolicy(), forgetUnopenableSecrets: Bool = false,
+        exchangeDeadline: Double = 30
     ) async throws {
+        var configuration = BrokerConfiguration(
+            transportPolicy: TransportPolicy(allowsHTTPLoopback: allowHTTPLoopback),
+            preregisteredClients: preregistered, browser: browser)
+        configuration.exchangeDeadline = exchangeDeadline
         try await self.init(
             directory: directory,
-            configuration: BrokerConfiguration(
-                transportPolicy: TransportPolicy(allowsHTTPLoopback: allowHTTPLoopback),
-                preregisteredClients: preregistered, browser: browser),
+            configuration: configuration,
             clock: clock, environment: environment, logLevel: logLevel, logHandler: logHandler,
             callbackPolicy: callbackPolicy, forgetUnopenableSecrets: forgetUnopenableSecrets)
     }
