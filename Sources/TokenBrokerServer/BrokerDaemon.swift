@@ -6,7 +6,7 @@ package import ServiceLifecycle
 internal import NIOCore
 internal import TokenBrokerCore
 internal import TokenBrokerProtocol
-internal import TokenBrokerStorage
+package import TokenBrokerStorage
 
 #if canImport(Glibc)
 internal import Glibc
@@ -60,6 +60,8 @@ package struct DaemonEndpoints: Sendable {
     package var socketPath: String
     /// The loopback callback port.
     package var callbackPort: Int
+    /// The daemon's database (the storage-fault tests make it refuse writes).
+    package var store: BrokerStore
 }
 
 /// tokenbrokerd as a service: socket, loopback callback, audit writer, database.
@@ -185,7 +187,7 @@ package final class BrokerDaemon: Service, Sendable {
             "tokenbrokerd serving",
             metadata: ["socket": "\(options.socketPath)", "database": "\(options.databasePath)", "callback": "\(callback.redirectURI)"])
         SystemdNotifier(environment: options.environment).notify("READY=1")
-        ready.fulfill(.success(DaemonEndpoints(socketPath: options.socketPath, callbackPort: callback.port)))
+        ready.fulfill(.success(DaemonEndpoints(socketPath: options.socketPath, callbackPort: callback.port, store: store)))
 
         // Started in this order and stopped in reverse: the socket first (its requests in
         // flight still answer, and may wait for a sign-in's callback), then the callback,
@@ -204,7 +206,9 @@ package final class BrokerDaemon: Service, Sendable {
         // socket file this daemon made does not outlive it.
         await socket.finish()
         await audit.flush()
-
+        // Grants held only in memory while the database refused writes: a last try, also
+        // when the daemon's task was cancelled (cancellation would refuse the write).
+        await Task.detached { await broker.saveUnsavedGrants() }.value
     }
 
     /// The key at ``DaemonOptions/keyPath``, made on first start. A missing key is made

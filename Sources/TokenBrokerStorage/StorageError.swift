@@ -23,6 +23,7 @@ package struct StorageError: Error, Sendable, Equatable, CustomStringConvertible
             case unreadableValue = "unreadable_value"
             case keyFile = "key_file"
             case wrongKey = "wrong_key"
+            case unwritable
             case closed
             case cancelled
             case database
@@ -54,11 +55,13 @@ package struct StorageError: Error, Sendable, Equatable, CustomStringConvertible
         package static let keyFile = Code(.keyFile)
         /// The key does not open the database's sealed secrets.
         package static let wrongKey = Code(.wrongKey)
+        /// The disk is full or the database is read-only: nothing can be written now.
+        package static let unwritable = Code(.unwritable)
         /// The store was closed.
         package static let closed = Code(.closed)
         /// The task was cancelled before the database operation ran.
         package static let cancelled = Code(.cancelled)
-        /// Any other SQLite failure (disk full, I/O error, busy beyond the timeout…).
+        /// Any other SQLite failure (I/O error, busy beyond the timeout…).
         package static let database = Code(.database)
 
         /// The stable snake_case name of the code, for logs.
@@ -168,6 +171,11 @@ package struct StorageError: Error, Sendable, Equatable, CustomStringConvertible
                     .notADatabase,
                     "could not \(action): the file is not a tokenbroker database or is damaged (\(sqliteMessage)); "
                         + "move it aside to start afresh")
+            case .SQLITE_FULL, .SQLITE_READONLY:
+                self.init(
+                    .unwritable,
+                    "could not \(action): the database cannot be written (\(error.resultCode == .SQLITE_FULL ? "the disk is full" : "it is read-only")); "
+                        + "free space or make it writable, tokens already held are served meanwhile")
             case .SQLITE_BUSY, .SQLITE_LOCKED:
                 self.init(
                     .database,

@@ -54,6 +54,10 @@ actor ResourceSession {
     /// A connection showed a successful use since the last request reached this actor
     /// (``ConnectionUseRecord``); set from the event loops without waiting for the actor.
     let useConfirmed = Atomic<Bool>(false)
+    /// The grant in memory is newer than the database's: storing it failed because the
+    /// database cannot be written (disk full, read-only). Losing a rotated refresh token
+    /// would end the grant, so it is served from memory and written at the next chance.
+    private var grantUnsaved = false
 
     init(discovered: DiscoveredResource, grant: Grant?, services: BrokerServices, publish: @escaping @Sendable (Grant?) -> Void) {
         self.resource = discovered.protectedResource.resource
@@ -86,6 +90,7 @@ actor ResourceSession {
 
     /// Answers a token request: serve, refresh, sign in, or fail.
     func token(_ ask: TokenAsk) async throws(BrokerFailure) -> (Grant, TokenOrigin) {
+        if grantUnsaved { await saveUnsavedGrant() }
         var (attempt, checkAuthorizationServer) = machine.begin(
             ask.request, confirmedUse: useConfirmed.exchange(false, ordering: .relaxed))
         if checkAuthorizationServer { try await followAuthorizationServerMigration(ask) }
@@ -121,6 +126,7 @@ actor ResourceSession {
 
     /// Forgets the tokens and the scope history, after the store did (revocation).
     func revoked() {
+        grantUnsaved = false
         machine.revoked()
         publish(machine.grant)
     }
@@ -176,10 +182,7 @@ actor ResourceSession {
                     accessToken: next.accessToken, accessTokenExpiresAt: next.accessTokenExpiresAt,
                     refreshToken: next.refreshToken, grantedScopes: next.grantedScopes, rotatedAt: next.updatedAt)
                 // The rotated refresh token is durable before the new access token is used.
-                let swapped = try await storage {
-                    try await services.store.replaceTokens(
-                        resource: resource, issuer: order.issuer, expectedRefreshToken: sent, with: rotation)
-                }
+                let swapped = try await storeRotation(rotation, of: next, replacing: sent, at: order.issuer)
                 let stored = swapped ? nil : try await storage {
                     try await services.store.grant(resource: resource, issuer: order.issuer)
                 }
@@ -189,7 +192,9 @@ actor ResourceSession {
             case .done:
                 services.logger.info("refreshed for a narrower token", metadata: ["resource": "\(resource)"])
             case .readStoredGrant(let dropRegistration):
-                let stored = try await storage { try await services.store.grant(resource: resource, issuer: order.issuer) }
+                // A grant only memory holds is newer than the database's.
+                let stored = grantUnsaved
+                    ? machine.grant : try await storage { try await services.store.grant(resource: resource, issuer: order.issuer) }
                 if machine.storedGrantRead(stored) == .forgetTokens {
                     services.logger.info("refresh token refused; a sign-in is needed", metadata: ["resource": "\(resource)"])
                     try await storage {
@@ -249,7 +254,7 @@ actor ResourceSession {
                 answer, issuer: server.issuer, clientID: client.clientID, scopes: scopes, now: services.now())
             {
             case .storeGrant(let next):
-                try await storage { try await services.store.saveGrant(next) }
+                try await keep(next)
                 machine.clientCredentialsEnded(storing: next)
                 services.logger.info(
                     "token by client credentials", metadata: ["resource": "\(resource)", "granted": "\(next.grantedScopes.spaceDelimited)"])
@@ -482,7 +487,7 @@ actor ResourceSession {
         {
         case .storeGrant(let next):
             do throws(BrokerFailure) {
-                try await storage { try await services.store.saveGrant(next) }
+                try await keep(next)
             } catch {
                 return .failure(error)
             }
@@ -579,6 +584,62 @@ actor ResourceSession {
         discovered = fresh
         machine.sources = fresh.scopeSources
         machine.usesClientCredentials = configuredClientCredentialsClient(at: fresh.authorizationServer) != nil
+    }
+
+    // MARK: - A database that cannot be written
+
+    /// Stores a rotation: compare-and-swap on the refresh token sent, or, while the grant
+    /// is unsaved (the database holds an older token), the whole grant. Returns whether
+    /// `next` is the grant now.
+    private func storeRotation(_ rotation: TokenRotation, of next: Grant, replacing sent: Secret, at issuer: String)
+        async throws(BrokerFailure) -> Bool
+    {
+        if grantUnsaved {
+            try await keep(next)
+            return true
+        }
+        do {
+            return try await services.store.replaceTokens(
+                resource: resource, issuer: issuer, expectedRefreshToken: sent, with: rotation)
+        } catch where error.code == .unwritable {
+            keptInMemory(error)
+            return true
+        } catch {
+            services.logger.error("storage failed", metadata: ["error": "\(error)"])
+            throw .internalError("the broker's database failed: \(error)")
+        }
+    }
+
+    /// Stores a grant whole; when the database cannot be written, keeps it in memory.
+    private func keep(_ grant: Grant) async throws(BrokerFailure) {
+        do {
+            try await services.store.saveGrant(grant)
+            grantUnsaved = false
+        } catch where error.code == .unwritable {
+            keptInMemory(error)
+        } catch {
+            services.logger.error("storage failed", metadata: ["error": "\(error)"])
+            throw .internalError("the broker's database failed: \(error)")
+        }
+    }
+
+    private func keptInMemory(_ error: StorageError) {
+        grantUnsaved = true
+        services.logger.error(
+            "the grant is kept in memory until the database can be written",
+            metadata: ["resource": "\(resource)", "error": "\(error)"])
+    }
+
+    /// Writes the grant only memory holds, if any (the daemon stopping).
+    func saveGrantIfUnsaved() async {
+        if grantUnsaved { await saveUnsavedGrant() }
+    }
+
+    /// Writes the grant only memory holds, once the database takes writes again.
+    private func saveUnsavedGrant() async {
+        guard let grant = machine.grant, (try? await services.store.saveGrant(grant)) != nil else { return }
+        grantUnsaved = false
+        services.logger.info("the grant kept in memory is written", metadata: ["resource": "\(resource)"])
     }
 
     // MARK: - Helpers

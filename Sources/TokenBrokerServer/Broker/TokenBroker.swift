@@ -83,6 +83,12 @@ final class TokenBroker: Sendable {
             resource: cached.resource, issuer: cached.issuer)
     }
 
+    /// Writes the grants that only memory holds because the database refused writes.
+    func saveUnsavedGrants() async {
+        let sessions = state.withLock { Array($0.sessions.values) }
+        for session in sessions { await session.saveGrantIfUnsaved() }
+    }
+
     /// A connection showed that a token for `url` was used successfully.
     func confirmUse(for url: ResourceURI) {
         let session = state.withLock { state in state.sessions[state.aliases[url] ?? url] }

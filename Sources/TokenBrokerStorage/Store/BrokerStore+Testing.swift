@@ -1,4 +1,5 @@
 package import TokenBrokerCore
+internal import GRDB
 
 // Package-only hooks for the storage tests and the crash-test helper
 // (`TokenBrokerStorageCrashWriter`). Not public: the daemon has no use for them.
@@ -24,6 +25,18 @@ extension BrokerStore {
     /// The value of `PRAGMA <name>` on the writer connection.
     package func writerPragma(_ name: String) async throws(StorageError) -> String? {
         try await withWriterConnection("read PRAGMA \(name)") { try $0.pragma(name) }
+    }
+
+    /// Makes SQLite refuse every write on the writer connection (`PRAGMA query_only`), as
+    /// a full disk or a read-only file system does, until called again with `false`:
+    /// the storage-fault tests.
+    package func refuseWrites(_ refuse: Bool) async throws(StorageError) {
+        try await withWriterConnection("set query_only") { try $0.db.execute(sql: "PRAGMA query_only = \(refuse ? "ON" : "OFF")") }
+    }
+
+    /// `PRAGMA integrity_check`'s verdict: `ok`, or what is damaged.
+    package func integrityCheck() async throws(StorageError) -> String {
+        try await read("check the database's integrity") { try String.fetchAll($0.db, sql: "PRAGMA integrity_check").joined(separator: "; ") }
     }
 
     /// The schema as SQLite records it.
