@@ -177,13 +177,21 @@ class _Server(ThreadingHTTPServer):
 
 
 class LoopbackApp:
-    """A tiny router on its own loopback port. `http://localhost:<port>` like the suite."""
+    """A tiny router on its own loopback port. `http://localhost:<port>` like the suite.
+
+    `host.mount(app)` serves another app's routes on the host's port instead (the suite's
+    `app.use(authApp)` in march-spec-backcompat.ts: a 2025-03-26 server is its own
+    authorization server). The mounted app then has no port of its own: its `base` is the
+    host's, its start and stop do nothing, and the request log still names it as the
+    server of the requests its routes answered."""
 
     name = "app"
 
     def __init__(self, log: RequestLog) -> None:
         self.log = log
         self.routes: dict[tuple[str, str], Callable[[Request], Response]] = {}
+        self.owners: dict[tuple[str, str], str] = {}  # route -> name of the mounted app it came from
+        self.host: LoopbackApp | None = None
         self._servers: list[_Server] = []
         self.port = 0
         # Exceptions in the fixture's own handlers: reported as a FAILURE, never hidden.
@@ -191,12 +199,26 @@ class LoopbackApp:
 
     @property
     def base(self) -> str:
+        if self.host is not None:
+            return self.host.base
         return f"http://localhost:{self.port}"
 
     def route(self, method: str, path: str, handler: Callable[[Request], Response]) -> None:
         self.routes[(method, path)] = handler
 
+    def mount(self, other: "LoopbackApp") -> None:
+        """Serve `other`'s routes (all of them, as they are now) on this app's port."""
+        clashes = sorted(f"{method} {path}" for method, path in other.routes if (method, path) in self.routes)
+        if clashes:
+            raise ValueError(f"cannot mount {other.name} on {self.name}: both route {', '.join(clashes)}")
+        for key, handler in other.routes.items():
+            self.routes[key] = handler
+            self.owners[key] = other.owners.get(key, other.name)
+        other.host = self
+
     def start(self) -> None:
+        if self.host is not None:
+            return  # mounted: served by the host
         app = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -210,7 +232,7 @@ class LoopbackApp:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
                 request = Request(
-                    server=app.name,
+                    server=app.owners.get((self.command, split.path), app.name),
                     method=self.command,
                     path=split.path,
                     query=dict(parse_qsl(split.query, keep_blank_values=True)),
@@ -321,7 +343,7 @@ class AuthServer(LoopbackApp):
         code_challenge_methods: list[str] | None = ["S256"],  # noqa: B006 - None means "omit"
         iss_supported: bool | None = True,
         iss_mode: str = "correct",
-        metadata_issuer: str | None = None,
+        metadata_issuer: str | Callable[[], str] | None = None,
         token_prefix: str = "test-token",
         token_scope: str = "echo",  # echo | omit | narrow
         narrow_to: list[str] | None = None,
@@ -378,9 +400,13 @@ class AuthServer(LoopbackApp):
         for path, (check_id, description) in (traps or {}).items():
             self.route("GET", path, self._trap(check_id, description))
 
-    # The issuer this server publishes (metadata `issuer` and the RFC 9207 `iss`).
+    # The issuer this server publishes (metadata `issuer` and the RFC 9207 `iss`);
+    # `metadata_issuer` may be a function, as the suite's lazy getter, for a URL known
+    # only once the servers listen.
     @property
     def issuer(self) -> str:
+        if callable(self.metadata_issuer):
+            return self.metadata_issuer()
         return self.metadata_issuer or f"{self.base}{self.route_prefix}"
 
     @property

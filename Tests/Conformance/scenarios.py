@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import time
 from typing import Any, Callable
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import es256
 from fakes import (
@@ -87,6 +88,7 @@ class Scenario:
     allow_client_error = False
     description = ""
     extension: str | None = None  # an extension scenario (not in a requirement set) names its extension
+    backcompat = False  # the suite's optional back-compat scenarios (not in a requirement set)
 
     @property
     def versions(self) -> list[str]:
@@ -153,6 +155,92 @@ class MetadataScenario(Scenario):
         ]
         for slug in expected:
             require(run, slug, f"Expected check missing: {slug}")
+
+
+# ---------------------------------------------------------------------------------------
+# 2025-03-26 back-compat (march-spec-backcompat.ts): optional, in no requirement set
+# ---------------------------------------------------------------------------------------
+
+
+class Backcompat20250326(Scenario):
+    """A 2025-03-26 server: no protected resource metadata (every
+    /.well-known/oauth-protected-resource* path is 404, the 401 names no
+    resource_metadata), its own authorization server. The suite declares these
+    introducedIn 2025-03-26, removedIn 2025-06-18, so its runner refuses an explicit
+    `--spec-version 2025-11-25` and runs them only by default, at LATEST_SPEC_VERSION
+    2025-11-25: the stateful wire. So here: 2025-11-25 only."""
+
+    backcompat = True
+
+    @property
+    def versions(self) -> list[str]:
+        return [DATED]
+
+    expected: list[str] = []
+
+    def finish(self, run: Run) -> None:
+        for slug in self.expected:
+            require(run, slug, f"Expected check missing: {slug}")
+
+
+class OAuthMetadataBackcompat(Backcompat20250326):
+    name = "auth/2025-03-26-oauth-metadata-backcompat"
+    description = (
+        "No PRM; AS metadata at the MCP server's origin (/.well-known/oauth-authorization-server, "
+        "issuer the origin), its endpoints under /oauth"
+    )
+    expected = ["authorization-server-metadata", "client-registration", "authorization-request", "token-request"]
+
+    def setup(self, run: Run) -> None:
+        rs = run.resource_server(lambda: rs.base, prm_path=None)
+        # The suite's createAuthServer(routePrefix '/oauth', metadataIssuer: the origin),
+        # app.use'd on the MCP server: /authorize, /token, /register at the origin are 404,
+        # so a client that fetches the metadata but ignores its endpoints gets nowhere.
+        auth = run.auth_server(route_prefix="/oauth", metadata_issuer=lambda: rs.base)
+        rs.mount(auth)
+
+
+class OAuthEndpointFallback(Backcompat20250326):
+    name = "auth/2025-03-26-oauth-endpoint-fallback"
+    description = "No metadata of any kind: /authorize, /token and /register at the MCP server's origin"
+    expected = ["client-registration", "authorization-request", "token-request"]
+
+    def setup(self, run: Run) -> None:
+        rs = run.resource_server(lambda: rs.base, prm_path=None)
+
+        # The suite's inline handlers: no PKCE checks, no iss, one fixed token.
+        def authorize(request: Request) -> Response:
+            run.checks.add("authorization-request", SUCCESS, "Client made authorization request to fallback endpoint")
+            redirect_uri = request.query.get("redirect_uri")
+            if not redirect_uri:
+                return Response.json(400, {"error": "invalid_request", "error_description": "redirect_uri is required"})
+            split = urlsplit(redirect_uri)
+            params = [(k, v) for k, v in parse_qsl(split.query, keep_blank_values=True) if k not in {"code", "state"}]
+            params.append(("code", "test-auth-code"))
+            if request.query.get("state"):
+                params.append(("state", request.query["state"]))
+            return Response.redirect(urlunsplit((split.scheme, split.netloc, split.path, urlencode(params), "")))
+
+        def token(request: Request) -> Response:
+            run.checks.add("token-request", SUCCESS, f"Client requested access token from fallback endpoint ({request.form.get('grant_type')})")
+            return Response.json(200, {"access_token": "test-token", "token_type": "Bearer", "expires_in": 3600})
+
+        def register(request: Request) -> Response:
+            body = request.json if isinstance(request.json, dict) else {}
+            run.checks.add("client-registration", SUCCESS, "Client registered with authorization server at fallback endpoint")
+            return Response.json(
+                201,
+                {
+                    "client_id": "test-client-id",
+                    "client_secret": "test-client-secret",
+                    "client_name": body.get("client_name") or "test-client",
+                    "redirect_uris": body.get("redirect_uris") or [],
+                },
+            )
+
+        rs.route("GET", "/authorize", authorize)
+        rs.route("POST", "/token", token)
+        rs.route("POST", "/register", register)
 
 
 # ---------------------------------------------------------------------------------------
@@ -1168,6 +1256,8 @@ SCENARIOS: list[Scenario] = [
     MetadataIssuerMismatch(),
     ClientCredentialsBasic(),
     ClientCredentialsJWT(),
+    OAuthMetadataBackcompat(),
+    OAuthEndpointFallback(),
     PKCERefusal("pkce-methods-absent", None, "AS metadata without code_challenge_methods_supported: refuse"),
     PKCERefusal("pkce-s256-not-advertised", ["plain"], "AS metadata lists only plain: refuse"),
     TokenScopeOmitted(),

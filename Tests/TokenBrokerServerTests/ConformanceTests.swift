@@ -37,6 +37,10 @@ struct ConformanceTests {
     /// Extension scenarios (not in the requirement sets): client credentials, SEP-1046.
     static let extensionScenarios = ["auth/client-credentials-basic", "auth/client-credentials-jwt"]
 
+    /// Optional back-compat with servers of the 2025-03-26 revision (no protected resource
+    /// metadata; the suite runs them at its default, 2025-11-25).
+    static let backCompatScenarios = ["auth/2025-03-26-oauth-metadata-backcompat", "auth/2025-03-26-oauth-endpoint-fallback"]
+
     /// What the official suite does not test.
     static let brokerRuns = [
         ConformanceRun(scenario: "tokenbroker/pkce-methods-absent", specVersion: "2026-07-28"),
@@ -54,6 +58,7 @@ struct ConformanceTests {
         datedScenarios.flatMap { [ConformanceRun(scenario: $0, specVersion: "2025-11-25"), ConformanceRun(scenario: $0, specVersion: "2026-07-28")] }
         + draftScenarios.map { ConformanceRun(scenario: $0, specVersion: "2026-07-28") }
         + extensionScenarios.map { ConformanceRun(scenario: $0, specVersion: "2026-07-28") }
+        + backCompatScenarios.map { ConformanceRun(scenario: $0, specVersion: "2025-11-25") }
         + brokerRuns
 
     @Test("scenario passes", arguments: runs)
