@@ -101,6 +101,12 @@ let package = Package(
             dependencies: ["CTokenBrokerSystem"],
             swiftSettings: strictSettings
         ),
+        // The TOML config file, read and checked: apart, so the fuzzer links it without the daemon.
+        .target(
+            name: "TokenBrokerConfig",
+            dependencies: ["TokenBrokerCore", .product(name: "TOMLKit", package: "TOMLKit")],
+            swiftSettings: strictSettings
+        ),
         // The daemon as a library, so tests can run it in-process: sockets, HTTP, sign-in.
         .target(
             name: "TokenBrokerServer",
@@ -116,13 +122,13 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                .product(name: "TOMLKit", package: "TOMLKit"),
             ],
             swiftSettings: strictSettings
         ),
         .executableTarget(
             name: "tokenbrokerd",
             dependencies: [
+                "TokenBrokerConfig",
                 "TokenBrokerServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -142,7 +148,7 @@ let package = Package(
         // The fuzz targets; built normally, it replays a corpus (a regression check).
         .executableTarget(
             name: "tokenbroker-fuzz",
-            dependencies: ["CLibFuzzer", "TokenBrokerCore", "TokenBrokerProtocol"],
+            dependencies: ["CLibFuzzer", "TokenBrokerConfig", "TokenBrokerCore", "TokenBrokerProtocol"],
             path: "Fuzz/tokenbroker-fuzz",
             swiftSettings: strictSettings
         ),
@@ -171,6 +177,7 @@ let package = Package(
         .testTarget(
             name: "TokenBrokerServerTests",
             dependencies: [
+                "TokenBrokerConfig",
                 "TokenBrokerServer",
                 "TokenBrokerTestKit",
                 "TokenBrokerClient",

@@ -1,4 +1,5 @@
 import Foundation
+import TokenBrokerConfig
 import TokenBrokerCore
 import TokenBrokerProtocol
 
@@ -25,6 +26,8 @@ enum FuzzTarget: String, CaseIterable {
     case deviceAuthorization = "device-authorization"
     /// A dynamic registration response (RFC 7591).
     case registrationResponse = "registration-response"
+    /// The TOML config file (key files named in it are looked for where none exist).
+    case config
 
     static let serverURL = try! HTTPURL(parsing: "https://mcp.example.com/mcp")
     static let serverResource = try! ResourceURI("https://mcp.example.com/mcp", policy: .strict)
@@ -106,6 +109,14 @@ enum FuzzTarget: String, CaseIterable {
             }
         case .registrationResponse:
             _ = try? JSONDecoder().decode(ClientRegistrationResponse.self, from: data)
+        case .config:
+            do {
+                let config = try ConfigFile.parse(text, origin: "/nonexistent-tokenbroker-fuzz/config.toml")
+                _ = config.clients.count
+                if let port = config.callbackPort { precondition((0...65535).contains(port)) }
+            } catch {
+                precondition(!error.description.isEmpty)
+            }
         }
     }
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import ServiceLifecycle
+import TokenBrokerConfig
 import TokenBrokerCore
 import TokenBrokerProtocol
 import TokenBrokerServer

@@ -3,7 +3,7 @@ import Foundation
 import Testing
 import TokenBrokerCore
 import TokenBrokerTestKit
-@testable import TokenBrokerServer
+import TokenBrokerConfig
 
 /// A client secret in a config file others can read is refused, as ssh refuses a
 /// readable private key; without a secret the mode does not matter.

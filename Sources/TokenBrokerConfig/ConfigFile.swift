@@ -187,12 +187,16 @@ package struct ConfigFile: Sendable, Equatable {
     {
         let path = file.hasPrefix("/") ? file : (origin as NSString).deletingLastPathComponent + "/" + file
         var info = stat()
-        guard stat(path, &info) == 0, let data = FileManager.default.contents(atPath: path) else {
-            throw ConfigFileError("\(origin): cannot read the private_key_file \(path)")
+        // A regular file of key size: not a FIFO or /dev/zero, which a read would never finish.
+        guard stat(path, &info) == 0, info.st_mode & S_IFMT == S_IFREG, info.st_size <= 64 * 1024 else {
+            throw ConfigFileError("\(origin): the private_key_file \(path) is not a readable key file")
         }
         if info.st_mode & 0o077 != 0 {
             throw ConfigFileError(
                 "\(path) is a private key but group or others can read it (mode \(String(info.st_mode & 0o777, radix: 8))); run: chmod 600 \(path)")
+        }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ConfigFileError("\(origin): cannot read the private_key_file \(path)")
         }
         do {
             return try ClientSigningKey(pem: String(decoding: data, as: UTF8.self), algorithm: algorithm)
