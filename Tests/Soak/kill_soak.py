@@ -173,6 +173,15 @@ class Server(BaseHTTPRequestHandler):
         })
 
 
+class QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        # A killed daemon resets its keep-alive connections: expected, not news.
+        if not isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            super().handle_error(request, client_address)
+
+
 # ---------------------------------------------------------------------------------------
 # The daemon and its clients
 # ---------------------------------------------------------------------------------------
@@ -272,7 +281,7 @@ def main() -> int:
 
     work = Path(args.work or tempfile.mkdtemp(prefix="tokenbroker-soak-"))
     work.mkdir(parents=True, exist_ok=True)
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Server)
+    httpd = QuietServer(("127.0.0.1", 0), Server)
     Server.origin = f"http://127.0.0.1:{httpd.server_address[1]}"
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     resource = Server.origin + "/mcp"

@@ -93,6 +93,38 @@ import TokenBrokerTestKit
         }
     }
 
+    /// A restart does not end a device sign-in: it is kept (its device code sealed) and the
+    /// next run polls the same code, shows the same user code, and serves the token.
+    @Test func aDeviceSignInSurvivesARestart() async throws {
+        try await Scenario.run({
+            $0.deviceFlowEnabled = true
+            $0.devicePollAnswers = ["authorization_pending"]
+        }) { s in
+            let notices = EventLog<AuthorizationPendingParams>()
+            let request = Self.ask(s, notices: notices)
+            let device = try #require(await notices.wait(forCount: 1).first?.device)
+            _ = await s.clock.sleeps.wait { $0.filter { $0 == 5 }.count >= 1 }
+            #expect(!databaseFilesHold(["device-SECRET"], databaseAt: s.daemon.databasePath), "the device code is readable at rest")
+            try await s.restart()
+            _ = try? await request.value  // ended with the first daemon
+            let listed = try await s.grants().grants.only?.pendingAuthorization?.device
+            #expect(listed?.userCode == device.userCode)
+            let again = Self.ask(s, notices: notices)
+            _ = await notices.wait(forCount: 2)
+            await Self.endWait(s, seconds: 5, count: 2)  // the first poll of the new run: pending
+            await Self.endWait(s, seconds: 5, count: 3)  // approved
+            let token = try await again.value.tokenResult()
+            #expect(token.scopes == [Self.read])
+            #expect(s.fake.requests(to: "/device").count == 1)
+            let polls = s.fake.tokenRequests(grantType: Self.deviceGrant)
+            #expect(polls.count == 2)
+            #expect(Set(polls.compactMap { $0[field: "device_code"] }).count == 1)
+            // Done: nothing is kept any more.
+            try await s.restart()
+            #expect(try await s.grants().grants.only?.pendingAuthorization == nil)
+        }
+    }
+
     /// Codes that expire before anyone approves end the sign-in without another poll.
     @Test func aDeviceCodeExpires() async throws {
         try await Scenario.run({

@@ -9,7 +9,7 @@ struct MigrationTests {
     @Test("a new database gets every migration, in order", arguments: StoreKind.allCases)
     func appliesInitialMigration(kind: StoreKind) async throws {
         let applied = try await kind.withStore { store in try await store.appliedMigrations() }
-        #expect(applied == ["v1-initial", "v2-pending-authorization-client", "v3-grant-client", "v4-sealed-secrets"])
+        #expect(applied == ["v1-initial", "v2-pending-authorization-client", "v3-grant-client", "v4-sealed-secrets", "v5-device-sign-ins"])
     }
 
     @Test("reopening a current database changes nothing in its schema")
@@ -23,7 +23,7 @@ struct MigrationTests {
             let reopened = try BrokerStore.open(path: path, key: .testing)
             defer { try? reopened.close() }
             #expect(try await reopened.schemaDump() == schema)
-            #expect(try await reopened.appliedMigrations() == ["v1-initial", "v2-pending-authorization-client", "v3-grant-client", "v4-sealed-secrets"])
+            #expect(try await reopened.appliedMigrations() == ["v1-initial", "v2-pending-authorization-client", "v3-grant-client", "v4-sealed-secrets", "v5-device-sign-ins"])
         }
     }
 

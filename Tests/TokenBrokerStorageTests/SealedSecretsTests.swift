@@ -107,6 +107,13 @@ import TokenBrokerTestKit
                         UPDATE pending_authorizations SET code_verifier = '\(clear[3])';
                         DROP TABLE key_check;
                         DELETE FROM grdb_migrations WHERE identifier = 'v4-sealed-secrets';
+                        ALTER TABLE pending_authorizations DROP COLUMN device_code;
+                        ALTER TABLE pending_authorizations DROP COLUMN user_code;
+                        ALTER TABLE pending_authorizations DROP COLUMN verification_uri;
+                        ALTER TABLE pending_authorizations DROP COLUMN verification_uri_complete;
+                        ALTER TABLE pending_authorizations DROP COLUMN device_expires_at;
+                        ALTER TABLE pending_authorizations DROP COLUMN device_interval;
+                        DELETE FROM grdb_migrations WHERE identifier = 'v5-device-sign-ins';
                         """)
             }
             try store.close()

@@ -119,6 +119,13 @@ package struct DevicePolling: Sendable, Equatable {
         expiresAt = start.addingTimeInterval(TimeInterval(response.expiresIn))
     }
 
+    /// Polling taken up again (after a restart), every `interval` seconds (kept within
+    /// ``DeviceAuthorization/intervalRange``) until `expiresAt`.
+    package init(interval: Int, expiresAt: Date) {
+        self.interval = min(max(interval, DeviceAuthorization.intervalRange.lowerBound), DeviceAuthorization.intervalRange.upperBound)
+        self.expiresAt = expiresAt
+    }
+
     /// What a poll's answer means.
     package enum Next: Sendable, Equatable {
         /// Wait this many seconds, then poll again.

@@ -304,9 +304,8 @@ actor ResourceSession {
         services.logger.info(
             "sign-in started",
             metadata: ["resource": "\(resource)", "scopes": "\(scopes.spaceDelimited)", "method": "\(method.rawValue)"])
+        await persist(flight)
         if device == nil {
-            // A device code is not kept: a restart ends a device sign-in.
-            await persist(flight)
             services.flights.spawn { await self.complete(flight) }
         } else {
             services.flights.spawn { await self.completeDevice(flight) }
@@ -386,16 +385,30 @@ actor ResourceSession {
                 break poll
             }
         }
+        // Kept on disk only while it can still end well: a stopping daemon's next run polls on.
+        if case .failure(let failure) = result, failure.message == BrokerFailure.stopping.message {
+            services.registry.remove(flight)
+            flight.outcome.fulfill(result)
+            return
+        }
+        _ = try? await services.store.takeSignIn(state: flight.state.value)
         endSignIn(flight, with: result)
     }
 
     /// Keeps the sign-in on disk, so a daemon restarted before the person finishes still
-    /// takes the callback or the paste. Without it the sign-in still works until a restart.
+    /// takes the callback or the paste, or polls for the device code. Without it the
+    /// sign-in still works until a restart.
     private func persist(_ flight: SignInFlight) async {
         let pending = StoredSignIn(
             state: flight.state.value, resource: resource, issuer: flight.issuer, codeVerifier: flight.pkce.verifier,
             redirectURI: flight.redirectURI, requestedScopes: flight.scopes, authorizationURL: flight.authorizationURL,
-            startedAt: flight.startedAt, clientID: flight.client.clientID)
+            startedAt: flight.startedAt, clientID: flight.client.clientID,
+            device: flight.device.map { device in
+                StoredDeviceCode(
+                    deviceCode: device.deviceCode, userCode: device.shown.userCode, verificationURI: device.shown.verificationURI,
+                    verificationURIComplete: device.shown.verificationURIComplete, expiresAt: device.polling.expiresAt,
+                    interval: device.polling.interval)
+            })
         do {
             try await services.store.keepSignIn(pending)
         } catch {
@@ -416,11 +429,18 @@ actor ResourceSession {
             _ = try? await services.store.takeSignIn(state: pending.state)
             return
         }
+        let device = pending.device.map { stored in
+            DeviceSignInPrompt(
+                deviceCode: stored.deviceCode, polling: DevicePolling(interval: stored.interval, expiresAt: stored.expiresAt),
+                shown: DeviceSignIn(
+                    userCode: stored.userCode, verificationURI: stored.verificationURI,
+                    verificationURIComplete: stored.verificationURIComplete, expiresAt: stored.expiresAt))
+        }
         let flight = SignInFlight(
             resource: resource, issuer: server.issuer, issParameterSupported: server.issParameterSupported,
             state: AuthorizationState(value: pending.state), pkce: verifier, redirectURI: pending.redirectURI, client: client,
             tokenEndpoint: server.tokenEndpoint, scopes: pending.requestedScopes, authorizationURL: pending.authorizationURL,
-            startedAt: pending.startedAt)
+            startedAt: pending.startedAt, device: device)
         _ = flight.claimBrowser()
         let started = OneShot<Result<SignInFlight, BrokerFailure>>()
         started.fulfill(.success(flight))
@@ -428,7 +448,11 @@ actor ResourceSession {
         services.registry.add(flight)
         publish(machine.grant)
         services.logger.info("sign-in resumed", metadata: ["resource": "\(resource)"])
-        services.flights.spawn { await self.complete(flight) }
+        if device == nil {
+            services.flights.spawn { await self.complete(flight) }
+        } else {
+            services.flights.spawn { await self.completeDevice(flight) }
+        }
     }
 
     /// Waits for the callback, then exchanges the code. Runs once per flight.

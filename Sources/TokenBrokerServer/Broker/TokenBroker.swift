@@ -204,7 +204,9 @@ final class TokenBroker: Sendable {
         guard let kept = try? await services.store.keptSignIns(), !kept.isEmpty else { return }
         let cutoff = services.now().addingTimeInterval(-services.configuration.signInLifetime)
         for pending in kept {
-            let session = pending.startedAt > cutoff ? await storedSession(for: pending.resource) : nil
+            // A device code lives as long as the server said; a browser sign-in, the daemon's sign-in lifetime.
+            let alive = pending.device.map { $0.expiresAt > services.now() } ?? (pending.startedAt > cutoff)
+            let session = alive ? await storedSession(for: pending.resource) : nil
             guard let session else {
                 _ = try? await services.store.takeSignIn(state: pending.state)
                 continue

@@ -24,6 +24,8 @@ package struct StoredSignIn: Sendable, Equatable {
     package var startedAt: Date
     /// The client the sign-in was started as (`nil` for rows written before it was kept).
     package var clientID: String?
+    /// For a device sign-in (RFC 8628), its codes and polling; `nil` for a browser sign-in.
+    package var device: StoredDeviceCode?
 
     /// Creates a record.
     ///
@@ -37,6 +39,7 @@ package struct StoredSignIn: Sendable, Equatable {
     ///   - authorizationURL: The URL the person must open.
     ///   - startedAt: When the sign-in started.
     ///   - clientID: The client the sign-in was started as.
+    ///   - device: A device sign-in's codes and polling.
     package init(
         state: String,
         resource: ResourceURI,
@@ -46,8 +49,10 @@ package struct StoredSignIn: Sendable, Equatable {
         requestedScopes: ScopeSet,
         authorizationURL: String,
         startedAt: Date,
-        clientID: String? = nil
+        clientID: String? = nil,
+        device: StoredDeviceCode? = nil
     ) {
+        self.device = device
         self.state = state
         self.resource = resource
         self.issuer = issuer
@@ -57,5 +62,34 @@ package struct StoredSignIn: Sendable, Equatable {
         self.authorizationURL = authorizationURL
         self.startedAt = startedAt
         self.clientID = clientID
+    }
+}
+
+/// What a device sign-in (RFC 8628) needs to go on polling after a restart.
+package struct StoredDeviceCode: Sendable, Equatable {
+    /// The `device_code` the token endpoint is polled with (sealed at rest).
+    package var deviceCode: Secret
+    /// The code the person types.
+    package var userCode: String
+    /// Where the person types it.
+    package var verificationURI: String
+    /// The same with the code filled in, when the server gave one.
+    package var verificationURIComplete: String?
+    /// When the codes expire.
+    package var expiresAt: Date
+    /// Seconds between polls, as `slow_down` left it.
+    package var interval: Int
+
+    /// Creates a record.
+    package init(
+        deviceCode: Secret, userCode: String, verificationURI: String, verificationURIComplete: String?, expiresAt: Date,
+        interval: Int
+    ) {
+        self.deviceCode = deviceCode
+        self.userCode = userCode
+        self.verificationURI = verificationURI
+        self.verificationURIComplete = verificationURIComplete
+        self.expiresAt = expiresAt
+        self.interval = interval
     }
 }

@@ -20,6 +20,19 @@ enum BrokerSchema {
         }
         migrator.registerMigration("v3-grant-client", migrate: recordGrantClients)
         migrator.registerMigration("v4-sealed-secrets") { db in try sealSecrets(db, sealer) }
+        // A device sign-in is kept too, so a restart does not end it: its device code
+        // (sealed), what the person was shown, and how often to poll.
+        migrator.registerMigration("v5-device-sign-ins") { db in
+            try db.execute(
+                sql: """
+                    ALTER TABLE pending_authorizations ADD COLUMN device_code TEXT CHECK (device_code <> '');
+                    ALTER TABLE pending_authorizations ADD COLUMN user_code TEXT CHECK (user_code <> '');
+                    ALTER TABLE pending_authorizations ADD COLUMN verification_uri TEXT CHECK (verification_uri <> '');
+                    ALTER TABLE pending_authorizations ADD COLUMN verification_uri_complete TEXT;
+                    ALTER TABLE pending_authorizations ADD COLUMN device_expires_at INTEGER;
+                    ALTER TABLE pending_authorizations ADD COLUMN device_interval INTEGER CHECK (device_interval > 0);
+                    """)
+        }
         return migrator
     }
 

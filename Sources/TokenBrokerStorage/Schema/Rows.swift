@@ -198,6 +198,12 @@ struct StoredSignInRow: Codable, FetchableRecord, PersistableRecord {
     var authorizationURL: String
     var startedAt: Int64
     var clientID: String?
+    var deviceCode: String?
+    var userCode: String?
+    var verificationURI: String?
+    var verificationURIComplete: String?
+    var deviceExpiresAt: Int64?
+    var deviceInterval: Int64?
 
     enum CodingKeys: String, CodingKey {
         case state
@@ -209,6 +215,12 @@ struct StoredSignInRow: Codable, FetchableRecord, PersistableRecord {
         case authorizationURL = "authorization_url"
         case startedAt = "started_at"
         case clientID = "client_id"
+        case deviceCode = "device_code"
+        case userCode = "user_code"
+        case verificationURI = "verification_uri"
+        case verificationURIComplete = "verification_uri_complete"
+        case deviceExpiresAt = "device_expires_at"
+        case deviceInterval = "device_interval"
     }
 
     init(_ record: StoredSignIn, _ sealer: SecretSealer) throws {
@@ -225,6 +237,14 @@ struct StoredSignInRow: Codable, FetchableRecord, PersistableRecord {
         authorizationURL = record.authorizationURL
         startedAt = record.startedAt.storedSeconds
         clientID = record.clientID
+        if let device = record.device {
+            deviceCode = try sealer.seal(device.deviceCode.exposedValue, .deviceCode(state: record.state))
+            userCode = device.userCode
+            verificationURI = device.verificationURI
+            verificationURIComplete = device.verificationURIComplete
+            deviceExpiresAt = device.expiresAt.storedSeconds
+            deviceInterval = Int64(device.interval)
+        }
     }
 
     func record(_ sealer: SecretSealer) throws(StorageError) -> StoredSignIn {
@@ -238,7 +258,16 @@ struct StoredSignInRow: Codable, FetchableRecord, PersistableRecord {
             requestedScopes: try readScopes(requestedScopes, column: "pending_authorizations.requested_scopes"),
             authorizationURL: authorizationURL,
             startedAt: Date(storedSeconds: startedAt),
-            clientID: clientID)
+            clientID: clientID,
+            device: try storedDevice(sealer))
+    }
+
+    private func storedDevice(_ sealer: SecretSealer) throws(StorageError) -> StoredDeviceCode? {
+        guard let deviceCode, let userCode, let verificationURI, let deviceExpiresAt, let deviceInterval else { return nil }
+        return StoredDeviceCode(
+            deviceCode: Secret(try sealer.open(deviceCode, .deviceCode(state: state), column: "pending_authorizations.device_code")),
+            userCode: userCode, verificationURI: verificationURI, verificationURIComplete: verificationURIComplete,
+            expiresAt: Date(storedSeconds: deviceExpiresAt), interval: Int(deviceInterval))
     }
 }
 

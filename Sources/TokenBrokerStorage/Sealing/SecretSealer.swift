@@ -21,6 +21,10 @@ struct SealContext {
         SealContext(text: "sign_in.code_verifier\u{0}\(state)")
     }
 
+    static func deviceCode(state: String) -> SealContext {
+        SealContext(text: "sign_in.device_code\u{0}\(state)")
+    }
+
     /// The database's key check: a value only the right key opens.
     static let keyCheck = SealContext(text: "key_check")
 }
