@@ -125,6 +125,24 @@ import TokenBrokerTestKit
         }
     }
 
+    /// A server that takes one grant type per client (django-oauth-toolkit refuses such a
+    /// registration with invalid_client_metadata): the browser sign-in still works, with a
+    /// client registered without the device grant.
+    @Test func aServerWithOneGrantTypePerClientStillSignsInWithTheBrowser() async throws {
+        try await Scenario.run({
+            $0.deviceFlowEnabled = true
+            $0.oneGrantTypePerClient = true
+        }) { s in
+            let token = try await s.client.token(s.fake.resource, scopes: [Self.read]).tokenResult()
+            #expect(token.scopes == [Self.read])
+            let registrations = s.fake.requests(to: "/register")
+            #expect(registrations.count == 2)
+            #expect(registrations.first?.body.contains(Self.deviceGrant) == true)
+            #expect(registrations.last?.body.contains(Self.deviceGrant) == false)
+            #expect(s.browser.openedURLs.count == 1)
+        }
+    }
+
     /// Codes that expire before anyone approves end the sign-in without another poll.
     @Test func aDeviceCodeExpires() async throws {
         try await Scenario.run({

@@ -33,6 +33,8 @@ package struct OAuthErrorCode: RawRepresentable, Hashable, Sendable, Decodable, 
     package static let slowDown = OAuthErrorCode(rawValue: "slow_down")
     /// RFC 8628 §3.5: the device code expired.
     package static let expiredToken = OAuthErrorCode(rawValue: "expired_token")
+    /// RFC 7591 §3.2.2: a registration's metadata was refused.
+    package static let invalidClientMetadata = OAuthErrorCode(rawValue: "invalid_client_metadata")
 
     /// At most 64 characters: a hostile server's code is not a place for an essay.
     package var description: String { String(rawValue.prefix(64)) }

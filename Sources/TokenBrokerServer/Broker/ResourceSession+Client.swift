@@ -67,16 +67,16 @@ extension ResourceSession {
         let server = discovered.authorizationServer
         // The device grant whenever the server offers it, so a later device sign-in does
         // not need a new client.
-        let request = ClientRegistrationRequest(
-            redirectURI: redirectURI, clientName: services.configuration.clientName, scopes: scopes,
-            deviceFlow: server.deviceAuthorizationEndpoint != nil)
-        let body: Data
-        do {
-            body = try JSONEncoder().encode(request)
-        } catch {
-            throw .internalError("could not encode the registration request")
+        let withDeviceGrant = server.deviceAuthorizationEndpoint != nil
+        var answer = try await postRegistration(at: endpoint, scopes: scopes, redirectURI: redirectURI, deviceFlow: withDeviceGrant)
+        if withDeviceGrant, answer.status == 400,
+            OAuthErrorResponse.decode(answer.body)?.error == .invalidClientMetadata
+        {
+            // Some servers take one grant type per client (django-oauth-toolkit): the
+            // browser sign-in must not fail for the sake of the optional device grant.
+            services.logger.info("registering without the device grant, which the server refused", metadata: ["issuer": "\(server.issuer)"])
+            answer = try await postRegistration(at: endpoint, scopes: scopes, redirectURI: redirectURI, deviceFlow: false)
         }
-        let answer = try await services.http.postJSON(endpoint, body: body, for: resource.url)
         guard answer.status == 200 || answer.status == 201 else {
             let error = OAuthErrorResponse.decode(answer.body)
             throw .authorizationFailed(
@@ -100,6 +100,20 @@ extension ResourceSession {
         try await storage { try await services.store.saveClientRegistration(stored) }
         services.logger.info("registered client", metadata: ["issuer": "\(server.issuer)"])
         return ActiveClient(credentials: credentials, redirectURI: redirectURI)
+    }
+
+    private func postRegistration(at endpoint: HTTPURL, scopes: ScopeSet, redirectURI: String, deviceFlow: Bool)
+        async throws(BrokerFailure) -> HTTPAnswer
+    {
+        let request = ClientRegistrationRequest(
+            redirectURI: redirectURI, clientName: services.configuration.clientName, scopes: scopes, deviceFlow: deviceFlow)
+        let body: Data
+        do {
+            body = try JSONEncoder().encode(request)
+        } catch {
+            throw .internalError("could not encode the registration request")
+        }
+        return try await services.http.postJSON(endpoint, body: body, for: resource.url)
     }
 
     /// A registration that echoed its `grant_types` allows device sign-ins only when they

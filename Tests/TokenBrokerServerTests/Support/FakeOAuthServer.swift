@@ -83,6 +83,9 @@ final class FakeOAuthServer: Sendable {
         /// The middle of every issued secret: `at-<tag>-1`, `rt-<tag>-2`…
         var secretTag = "SECRET"
         var issueClientSecret = false
+        /// Like django-oauth-toolkit: one grant type per client (besides refresh_token),
+        /// so a registration asking for several is refused with invalid_client_metadata.
+        var oneGrantTypePerClient = false
         var clientAuthMethod = "client_secret_basic"
         // Authorization
         var issMode = IssMode.correct
@@ -585,6 +588,9 @@ final class FakeOAuthServer: Sendable {
             let body = (try? JSONSerialization.jsonObject(with: Data(request.body.utf8))) as? [String: Any] ?? [:]
             let clientID = state.next(state.behaviour.clientIDPrefix)
             let grantTypes = body["grant_types"] as? [String] ?? ["authorization_code"]
+            if state.behaviour.oneGrantTypePerClient, grantTypes.filter({ $0 != "refresh_token" }).count > 1 {
+                return .oauthError("invalid_client_metadata")
+            }
             state.clientGrantTypes[clientID] = grantTypes
             var object: [String: Any] = [
                 "client_id": clientID,
