@@ -2,6 +2,7 @@
 # Fuzzes one parser of outside bytes with libFuzzer (issue 12).
 #
 #   scripts/fuzz.sh TARGET [SECONDS]     one target, for SECONDS (default 60)
+#   scripts/fuzz.sh TARGET --runs N      one target, for N executions (a campaign: 10000000)
 #   scripts/fuzz.sh --smoke [SECONDS]    every target, SECONDS each (default 3): CI's smoke
 #   scripts/fuzz.sh --list               the targets
 #
@@ -24,13 +25,13 @@ build() {
 }
 
 run() {
-    local target=$1 seconds=$2
+    local target=$1 seconds=$2 runs_limit=${3:--1}
     [[ -d "Fuzz/corpus/$target" ]] || { echo "unknown target $target; scripts/fuzz.sh --list" >&2; exit 64; }
     mkdir -p ".build-fuzz/corpus/$target" ".build-fuzz/crashes/$target"
     # -rss_limit_mb and -max_len bound the work; the parsers take far less than 64 KiB.
     TOKENBROKER_FUZZ_TARGET=$target ASAN_OPTIONS=detect_leaks=0 \
         .build-fuzz/release/tokenbroker-fuzz ".build-fuzz/corpus/$target" "Fuzz/corpus/$target" \
-        -max_total_time="$seconds" -max_len=65536 -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 \
+        -max_total_time="$seconds" -runs="$runs_limit" -max_len=65536 -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 \
         -artifact_prefix=".build-fuzz/crashes/$target/" 2> ".build-fuzz/$target.log" || {
         tail -40 ".build-fuzz/$target.log" >&2
         echo "fuzz: $target FAILED; the input is in .build-fuzz/crashes/$target/" >&2
@@ -38,7 +39,9 @@ run() {
     }
     local runs
     runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' ".build-fuzz/$target.log" | grep -o '[0-9]*$' || echo "?")
-    echo "fuzz: $target: $runs executions in ${seconds}s, no crash"
+    local took
+    took=$(grep -o 'Done [0-9]* runs in [0-9]* second' ".build-fuzz/$target.log" | grep -o 'in [0-9]*' | grep -o '[0-9]*' || echo "$seconds")
+    echo "fuzz: $target: $runs executions in ${took}s, no crash"
 }
 
 build
@@ -47,4 +50,9 @@ if [[ "$1" == "--smoke" ]]; then
     for target in $(targets); do run "$target" "${2:-3}" || status=1; done
     exit $status
 fi
-run "$1" "${2:-60}"
+if [[ "${2:-}" == "--runs" ]]; then
+    [[ "${3:-}" =~ ^[0-9]+$ ]] || { echo "usage: scripts/fuzz.sh TARGET --runs N" >&2; exit 64; }
+    run "$1" 0 "$3"
+else
+    run "$1" "${2:-60}"
+fi
