@@ -45,28 +45,51 @@ manual=$(swift build -c release --package-path .build/checkouts/swift-argument-p
     --scratch-path .build-manual --product generate-manual --show-bin-path)/generate-manual
 [ -x "$manual" ] || swift build -c release --package-path .build/checkouts/swift-argument-parser \
     --scratch-path .build-manual --product generate-manual >&2
-install -d "$work/man1" "$work/man8"
-"$manual" "$cli" --section 1 --output-directory "$work/man1" >&2
-"$manual" "$pkg/usr/bin/tokenbrokerd" --section 8 --output-directory "$work/man8" >&2
-# The proxy names itself "tokenbroker proxy" (how hosts run it); its page is named for its binary.
-install -d "$work/proxy"
-"$manual" "$pkg/usr/bin/tokenbroker-proxy" --section 1 --output-directory "$work/proxy" >&2
-sed -e 's/^\.Dt "TOKENBROKER PROXY"/.Dt TOKENBROKER-PROXY/' -e 's/^\.Nm "tokenbroker proxy"/.Nm tokenbroker-proxy/' \
-    "$work/proxy/tokenbroker proxy.1" >"$work/man1/tokenbroker-proxy.1"
-for page in "$work"/man1/*.1; do gzip -9n <"$page" >"$pkg/usr/share/man/man1/$(basename "$page").gz"; done
-gzip -9n <"$work/man8/tokenbrokerd.8" >"$pkg/usr/share/man/man8/tokenbrokerd.8.gz"
+# generate-manual runs the program it is given with --experimental-dump-help; it gets a
+# wrapper whose dump is fixed by scripts/manual-dump-help.py (ASCII spellings, no lone
+# `help` subcommand, the page named for its binary: see there). Dated by the last commit,
+# like the changelog, so the same tree builds the same pages.
+manual_date=$(date -u -d "@$(git log -1 --format=%ct)" +%F)
+manual_page() { # PROGRAM SECTION
+    local name wrapper
+    name=$(basename "$1")
+    wrapper="$work/dump-$name"
+    printf '#!/bin/bash\nexec python3 %q %q %q\n' "$root/scripts/manual-dump-help.py" "$name" "$1" >"$wrapper"
+    chmod +x "$wrapper"
+    install -d "$work/man$2"
+    "$manual" "$wrapper" --section "$2" --date "$manual_date" --output-directory "$work/man$2" >&2
+    [ -s "$work/man$2/$name.$2" ] || { echo "package-deb: no man page for $name" >&2; exit 1; }
+    # generate-manual writes no SEE ALSO for a program's siblings; the pages name each other.
+    {
+        # (its last line has no newline)
+        [ -z "$(tail -c 1 "$work/man$2/$name.$2")" ] || echo
+        printf '.Sh "SEE ALSO"\n'
+        local others=() page
+        for page in "${man_pages[@]}"; do [ "$page" = "$name $2" ] || others+=("$page"); done
+        for page in "${others[@]::${#others[@]}-1}"; do printf '.Xr %s ,\n' "$page"; done
+        printf '.Xr %s\n' "${others[-1]}"
+    } >>"$work/man$2/$name.$2"
+    gzip -9n <"$work/man$2/$name.$2" >"$pkg/usr/share/man/man$2/$name.$2.gz"
+}
+man_pages=("tokenbroker 1" "tokenbroker-proxy 1" "tokenbroker.conf 5" "tokenbroker-protocol 7" "tokenbrokerd 8")
+manual_page "$cli" 1
+manual_page "$pkg/usr/bin/tokenbroker-proxy" 1
+manual_page "$pkg/usr/bin/tokenbrokerd" 8
 # Written by hand: the config file and a pointer to the protocol.
 gzip -9n <docs/man/tokenbroker.conf.5 >"$pkg/usr/share/man/man5/tokenbroker.conf.5.gz"
 gzip -9n <docs/man/tokenbroker-protocol.7 >"$pkg/usr/share/man/man7/tokenbroker-protocol.7.gz"
 
-# What lintian flags by design: Swift links its runtime (and the CLI everything) in.
+# What lintian flags by design (each with its reason, shipped in the override file).
 cat >"$pkg/usr/share/lintian/overrides/tokenbroker" <<'OVERRIDES'
 # The CLI is a static executable on purpose: scripts run `tokenbroker token` per request,
 # and without the dynamic loader it starts several times faster (README, How fast).
 tokenbroker: statically-linked-binary [usr/bin/tokenbroker]
-# The Swift runtime and Foundation are linked in (--static-swift-stdlib), and with them
-# the zlib copy Foundation carries; Debian ships no Swift runtime to link against.
-tokenbroker: embedded-library zlib [usr/bin/*]
+# swift-nio-extras (NIOHTTPCompression, which async-http-client uses for compressed
+# answers) compiles its own copy of zlib into the daemon and the proxy (CNIOExtrasZlib,
+# symbols prefixed so they do not clash with libz); it is a source dependency of the
+# Swift packages, not something this package can link against the system's zlib.
+tokenbroker: embedded-library zlib [usr/bin/tokenbrokerd]
+tokenbroker: embedded-library zlib [usr/bin/tokenbroker-proxy]
 OVERRIDES
 
 doc="$pkg/usr/share/doc/tokenbroker"
