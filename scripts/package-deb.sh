@@ -96,16 +96,8 @@ doc="$pkg/usr/share/doc/tokenbroker"
 for file in README.md docs/protocol.md docs/hosts.md; do gzip -9n <"$file" >"$doc/$(basename "$file").gz"; done
 printf 'tokenbroker (%s) unstable; urgency=medium\n\n  * Release %s.\n\n -- tokenbroker maintainers <maintainers@tokenbroker.invalid>  %s\n' \
     "$version" "$version" "$(date -R -d "@$(git log -1 --format=%ct)")" | gzip -9n >"$doc/changelog.gz"
-cat >"$doc/copyright" <<COPYRIGHT
-Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/
-Upstream-Name: tokenbroker
-
-Files: *
-Copyright: 2026 The tokenbroker authors
-License: unspecified
- The repository states no license yet; until it does, no rights beyond those
- the law grants are given.
-COPYRIGHT
+# Machine-readable: the project and the third-party code linked into the programs.
+install -m 0644 scripts/package-deb.copyright "$doc/copyright"
 find "$pkg/usr/share" -type f -exec chmod 0644 {} +
 
 # dpkg-shlibdeps wants a debian/control beside it.
