@@ -75,6 +75,25 @@ extension TokenBrokerCommand {
             return text
         }
 
+        /// The verification URI (the complete one, which holds the code, when offered) as a
+        /// QR code for a phone's camera: only when it fits a terminal of `columns` by
+        /// `rows` next to the instructions; `nil` for a browser sign-in or a URI too long.
+        static func qrCode(for pending: AuthorizationPendingParams, columns: Int, rows: Int) -> [String]? {
+            guard let device = pending.device, let code = QRCode(encoding: device.verificationURIComplete ?? device.verificationURI)
+            else { return nil }
+            let lines = code.terminalLines()
+            guard let width = lines.first?.count, width <= columns, lines.count + 6 <= rows else { return nil }
+            return lines
+        }
+
+        /// Standard error's terminal size, or `nil` when it is no terminal.
+        static func terminalSize() -> (columns: Int, rows: Int)? {
+            guard isatty(STDERR_FILENO) == 1 else { return nil }
+            var size = winsize()
+            guard ioctl(STDERR_FILENO, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0, size.ws_row > 0 else { return nil }
+            return (Int(size.ws_col), Int(size.ws_row))
+        }
+
         /// Over SSH the browser is most likely on the person's own machine. Only from a
         /// terminal, though: a script's piped input is not the person's to take.
         static func pastesByDefault(overSSH: Bool, inputIsTerminal: Bool) -> Bool {
@@ -104,6 +123,11 @@ extension TokenBrokerCommand {
                         onAuthorizationPending: { pending in
                             progress?.finish()  // a second sign-in (a step-up) gets lines of its own
                             writeStandardError(Self.instructions(for: pending))
+                            if let (columns, rows) = Self.terminalSize(),
+                                let code = Self.qrCode(for: pending, columns: columns, rows: rows)
+                            {
+                                writeStandardError("or scan it:\n" + code.joined(separator: "\n") + "\n")
+                            }
                             if pending.device == nil { pastes?.start() }
                             progress?.start()
                         },
