@@ -164,3 +164,10 @@ import TokenBrokerTestKit
         return descriptor
     }
 }
+
+/// The audit log names each peer's executable, read from /proc with one readlink(2).
+@Test func aPeersExecutableIsItsProcsExe() throws {
+    let mine = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
+    #expect(BrokerSocketServer.executablePath(of: getpid()) == mine)
+    #expect(BrokerSocketServer.executablePath(of: -1) == nil)
+}

@@ -269,6 +269,15 @@ struct BrokerSocketServer: Service {
     }
 
     /// SO_PEERCRED: only our own uid is served; `nil` for anyone else.
+    /// The peer's executable, for the audit log: one readlink(2) on the event loop, as
+    /// every connection pays it (FileManager's path handling cost several times more).
+    static func executablePath(of pid: Int32) -> String? {
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let length = "/proc/\(pid)/exe".withCString { path in readlink(path, &buffer, buffer.count - 1) }
+        guard length > 0 else { return nil }
+        return String(decoding: buffer[..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
     private static func identify(_ channel: any Channel, logger: Logger) -> EventLoopFuture<PeerIdentity?> {
         guard let provider = channel as? any SocketOptionProvider else { return channel.eventLoop.makeSucceededFuture(nil) }
         let credentials: EventLoopFuture<tb_peer_credentials> = provider.unsafeGetSocketOption(
@@ -278,8 +287,7 @@ struct BrokerSocketServer: Service {
                 logger.warning("refusing a peer with a foreign uid", metadata: ["uid": "\(credentials.uid)", "pid": "\(credentials.pid)"])
                 return nil
             }
-            let executable = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(credentials.pid)/exe")
-            return PeerIdentity(uid: credentials.uid, pid: credentials.pid, executable: executable)
+            return PeerIdentity(uid: credentials.uid, pid: credentials.pid, executable: executablePath(of: credentials.pid))
         }.recover { error in
             logger.warning("could not read the peer's credentials; closing", metadata: ["error": "\(type(of: error))"])
             return nil
