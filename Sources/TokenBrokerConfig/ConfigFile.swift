@@ -33,7 +33,10 @@ package struct ConfigFile: Sendable, Equatable {
             }
             return ConfigFile()
         }
-        let config = try parse(String(decoding: data, as: UTF8.self), origin: path)
+        guard let text = String(validating: data, as: UTF8.self) else {
+            throw ConfigFileError("\(path) is not UTF-8 text, which TOML requires")
+        }
+        let config = try parse(text, origin: path)
         // As ssh refuses a private key others can read: a client secret in a file that
         // group or others can read is not used.
         if config.clients.contains(where: { $0.credentials.clientSecret != nil }) {
@@ -48,6 +51,17 @@ package struct ConfigFile: Sendable, Equatable {
 
     /// Parses TOML text; `origin` names it in errors.
     package static func parse(_ text: String, origin: String) throws(ConfigFileError) -> ConfigFile {
+        // TOML allows no control character but tab and the line breaks; toml++ (inside
+        // TOMLKit) asserts on some of them instead of reporting an error, which would
+        // abort the daemon on a damaged file. Found by the config fuzz target.
+        var line = 1
+        for scalar in text.unicodeScalars {
+            if scalar == "\n" {
+                line += 1
+            } else if (scalar.value < 0x20 && scalar != "\t" && scalar != "\r") || scalar.value == 0x7F {
+                throw ConfigFileError("\(origin): line \(line) holds a control character, which TOML does not allow")
+            }
+        }
         let table: TOMLTable
         do {
             table = try TOMLTable(string: text)

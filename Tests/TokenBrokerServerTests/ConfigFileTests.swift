@@ -117,4 +117,18 @@ import TokenBrokerConfig
             #expect("\(error)".contains("chmod 600"))
         }
     }
+
+    /// A control character is a clear error, not an abort: toml++ asserted on this input
+    /// (found by the config fuzz target; the input is in Fuzz/corpus/config).
+    @Test func controlCharactersAreRefused() {
+        let text = "[\u{01}\u{00}[client]]\nissuer = \"https://as\"\nclient_id = \"c\"\n"
+        #expect(throws: ConfigFileError.self) { try ConfigFile.parse(text, origin: "config.toml") }
+        do {
+            _ = try ConfigFile.parse("a = 1\nb = \"x\u{7F}\"\n", origin: "config.toml")
+            Issue.record("DEL was accepted")
+        } catch {
+            #expect(error.description == "config.toml: line 2 holds a control character, which TOML does not allow")
+        }
+        #expect(throws: Never.self) { try ConfigFile.parse("log_level = \"info\"\t# tab\r\n", origin: "config.toml") }
+    }
 }
