@@ -179,10 +179,7 @@ package struct ResourceStateMachine: Sendable {
     ) -> ExchangeEffect {
         switch answer {
         case .issued(let response):
-            var base = (grant?.issuer == issuer ? grant : nil)
-                ?? Grant(resource: resource, issuer: issuer, createdAt: now, updatedAt: now)
-            base.clientID = clientID
-            return .storeGrant(base.applying(response, round: .clientCredentials(requested: scopes), now: now))
+            return .storeGrant(issued(response, at: issuer, to: clientID, round: .clientCredentials(requested: scopes), now: now))
         case .refused(let status, let error):
             // A configured client is never dropped: the operator fixes the config.
             return .fail(OAuthRefusal(step: .clientCredentials, status: status, error: error), dropRegistration: false)
@@ -303,14 +300,18 @@ package struct ResourceStateMachine: Sendable {
     ) -> ExchangeEffect {
         switch answer {
         case .issued(let response):
-            var base = (grant?.issuer == issuer ? grant : nil)
-                ?? Grant(resource: resource, issuer: issuer, createdAt: now, updatedAt: now)
-            // The new tokens belong to this client, whatever the old ones belonged to.
-            base.clientID = clientID
-            return .storeGrant(base.applying(response, round: .authorizationCode(requested: scopes), now: now))
+            return .storeGrant(issued(response, at: issuer, to: clientID, round: .authorizationCode(requested: scopes), now: now))
         case .refused(let status, let error):
             return .fail(OAuthRefusal(step: .codeExchange, status: status, error: error), dropRegistration: error == .invalidClient)
         }
+    }
+
+    /// The grant a new round of tokens makes: the held one at `issuer` or a new one. The
+    /// tokens belong to `clientID`, whatever the old ones belonged to.
+    private func issued(_ response: TokenResponse, at issuer: String, to clientID: String, round: TokenRound, now: Date) -> Grant {
+        var base = (grant?.issuer == issuer ? grant : nil) ?? Grant(resource: resource, issuer: issuer, createdAt: now, updatedAt: now)
+        base.clientID = clientID
+        return base.applying(response, round: round, now: now)
     }
 
     /// A sign-in started before a restart is waiting again for its callback or paste.

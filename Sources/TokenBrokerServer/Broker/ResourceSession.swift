@@ -138,10 +138,22 @@ actor ResourceSession {
         // The whole refresh goes to the server that issued the token, even if discovery
         // learns of another one meanwhile.
         let server = discovered.authorizationServer
+        try await renew(onceStopping: { $0.machine.refreshAbandoned() }) { session in
+            await session.performRefresh(order, at: server)
+        }
+    }
+
+    /// Runs a renewal (a refresh, a client credentials request) as the flight the
+    /// machine's other requests wait for; `onceStopping` reports to the machine when the
+    /// daemon stops before it starts.
+    private func renew(
+        onceStopping: (isolated ResourceSession) -> Void,
+        _ work: @escaping @Sendable (isolated ResourceSession) async -> Result<Void, BrokerFailure>
+    ) async throws(BrokerFailure) {
         let done = OneShot<Result<Void, BrokerFailure>>()
         refreshFlight = done
-        guard services.flights.spawn({ await self.runRefresh(order, at: server, reportingTo: done) }) else {
-            machine.refreshAbandoned()
+        guard services.flights.spawn({ await self.finishRenewal(await work(self), reportingTo: done) }) else {
+            onceStopping(self)
             refreshFlight = nil
             throw .stopping
         }
@@ -149,8 +161,7 @@ actor ResourceSession {
         try result.get()
     }
 
-    private func runRefresh(_ order: RefreshOrder, at server: ValidatedAuthorizationServer, reportingTo done: OneShot<Result<Void, BrokerFailure>>) async {
-        let result = await performRefresh(order, at: server)
+    private func finishRenewal(_ result: Result<Void, BrokerFailure>, reportingTo done: OneShot<Result<Void, BrokerFailure>>) {
         // Cleared before any waiter resumes, so none of them sees a finished flight.
         if refreshFlight === done { refreshFlight = nil }
         publish(machine.grant)
@@ -220,24 +231,9 @@ actor ResourceSession {
     /// meanwhile wait for it, as for a refresh.
     private func requestClientCredentials(_ scopes: ScopeSet) async throws(BrokerFailure) {
         let server = discovered.authorizationServer
-        let done = OneShot<Result<Void, BrokerFailure>>()
-        refreshFlight = done
-        guard services.flights.spawn({ await self.runClientCredentials(scopes, at: server, reportingTo: done) }) else {
-            machine.clientCredentialsEnded(storing: nil)
-            refreshFlight = nil
-            throw .stopping
+        try await renew(onceStopping: { $0.machine.clientCredentialsEnded(storing: nil) }) { session in
+            await session.performClientCredentials(scopes, at: server)
         }
-        guard let result = await done.value() else { throw .stopping }
-        try result.get()
-    }
-
-    private func runClientCredentials(
-        _ scopes: ScopeSet, at server: ValidatedAuthorizationServer, reportingTo done: OneShot<Result<Void, BrokerFailure>>
-    ) async {
-        let result = await performClientCredentials(scopes, at: server)
-        if refreshFlight === done { refreshFlight = nil }
-        publish(machine.grant)
-        done.fulfill(result)
     }
 
     /// Every path reports an ending to the machine with `clientCredentialsEnded`.
