@@ -62,6 +62,21 @@ package struct ConfigFile: Sendable, Equatable {
                 throw ConfigFileError("\(origin): line \(line) holds a control character, which TOML does not allow")
             }
         }
+        // toml++ also assumes a table header's name starts as a key does ([name], ["name"]),
+        // and asserts (or, built without assertions, reads on undefined) when it does not.
+        for (number, text) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            var rest = text.drop { $0 == " " || $0 == "\t" }
+            guard rest.first == "[" else { continue }
+            rest = rest.dropFirst()
+            if rest.first == "[" { rest = rest.dropFirst() }
+            rest = rest.drop { $0 == " " || $0 == "\t" }
+            guard let first = rest.unicodeScalars.first,
+                ("0"..."9").contains(first) || ("A"..."Z").contains(first) || ("a"..."z").contains(first)
+                    || "_-\"'".unicodeScalars.contains(first)
+            else {
+                throw ConfigFileError("\(origin): line \(number + 1) starts a table header without a name, e.g. [[client]]")
+            }
+        }
         let table: TOMLTable
         do {
             table = try TOMLTable(string: text)

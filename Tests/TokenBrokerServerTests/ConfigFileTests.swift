@@ -130,5 +130,15 @@ import TokenBrokerConfig
             #expect(error.description == "config.toml: line 2 holds a control character, which TOML does not allow")
         }
         #expect(throws: Never.self) { try ConfigFile.parse("log_level = \"info\"\t# tab\r\n", origin: "config.toml") }
+        // A table header whose name does not start as a key: toml++ asserted on it too.
+        do {
+            _ = try ConfigFile.parse("log_level = \"info\"\n[`client_metadata]\nclient_id = \"x\"\n", origin: "config.toml")
+            Issue.record("a header without a name was accepted")
+        } catch {
+            #expect(error.description == "config.toml: line 2 starts a table header without a name, e.g. [[client]]")
+        }
+        #expect(throws: Never.self) {
+            try ConfigFile.parse("browser_command = [\n  \"firefox\",\n]\n [ \"client_metadata\" ]\nclient_id = \"https://example.com/c.json\"\n", origin: "config.toml")
+        }
     }
 }
