@@ -26,7 +26,6 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
-        .package(url: "https://github.com/LebJe/TOMLKit.git", from: "0.6.0"),
     ],
     targets: [
         // Pure OAuth and scope logic: no sockets, no HTTP, no SQLite, no files, no wall clock.
@@ -104,7 +103,7 @@ let package = Package(
         // The TOML config file, read and checked: apart, so the fuzzer links it without the daemon.
         .target(
             name: "TokenBrokerConfig",
-            dependencies: ["TokenBrokerCore", .product(name: "TOMLKit", package: "TOMLKit")],
+            dependencies: ["TokenBrokerCore"],
             swiftSettings: strictSettings
         ),
         // The daemon as a library, so tests can run it in-process: sockets, HTTP, sign-in.

@@ -118,8 +118,9 @@ import TokenBrokerConfig
         }
     }
 
-    /// A control character is a clear error, not an abort: toml++ asserted on this input
-    /// (found by the config fuzz target; the input is in Fuzz/corpus/config).
+    /// A control character is a clear error, not an abort: toml++ (in TOMLKit, which the
+    /// daemon used before) asserted on this input (found by the config fuzz target; the
+    /// input is in Fuzz/corpus/config).
     @Test func controlCharactersAreRefused() {
         let text = "[\u{01}\u{00}[client]]\nissuer = \"https://as\"\nclient_id = \"c\"\n"
         #expect(throws: ConfigFileError.self) { try ConfigFile.parse(text, origin: "config.toml") }
@@ -127,7 +128,7 @@ import TokenBrokerConfig
             _ = try ConfigFile.parse("a = 1\nb = \"x\u{7F}\"\n", origin: "config.toml")
             Issue.record("DEL was accepted")
         } catch {
-            #expect(error.description == "config.toml: line 2 holds a control character, which TOML does not allow")
+            #expect(error.description == "config.toml: line 2: a string holds a control character")
         }
         #expect(throws: Never.self) { try ConfigFile.parse("log_level = \"info\"\t# tab\r\n", origin: "config.toml") }
         // A table header whose name does not start as a key: toml++ asserted on it too.
@@ -135,7 +136,7 @@ import TokenBrokerConfig
             _ = try ConfigFile.parse("log_level = \"info\"\n[`client_metadata]\nclient_id = \"x\"\n", origin: "config.toml")
             Issue.record("a header without a name was accepted")
         } catch {
-            #expect(error.description == "config.toml: line 2 starts a table header without a name, e.g. [[client]]")
+            #expect(error.description == "config.toml: line 2: a key was expected, not \"`\"")
         }
         #expect(throws: Never.self) {
             try ConfigFile.parse("browser_command = [\n  \"firefox\",\n]\n [ \"client_metadata\" ]\nclient_id = \"https://example.com/c.json\"\n", origin: "config.toml")
