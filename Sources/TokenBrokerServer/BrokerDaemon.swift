@@ -2,7 +2,7 @@ internal import AsyncHTTPClient
 internal import CTokenBrokerSystem
 package import Foundation
 package import Logging
-package import ServiceLifecycle
+internal import ServiceLifecycle
 internal import NIOCore
 internal import TokenBrokerCore
 internal import TokenBrokerProtocol

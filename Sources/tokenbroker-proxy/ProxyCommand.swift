@@ -1,4 +1,4 @@
-public import ArgumentParser
+import ArgumentParser
 import TokenBrokerBridge
 import TokenBrokerClient
 import TokenBrokerProtocol
