@@ -40,7 +40,6 @@ import sqlite3
 import subprocess
 import sys
 import threading
-import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -215,21 +214,25 @@ class Daemon:
         self.process: subprocess.Popen | None = None
 
     def start(self) -> None:
+        """Starts the daemon and waits for its sd_notify READY=1, sent once it serves."""
         log = open(self.work / "daemon.log", "ab")
-        self.process = subprocess.Popen(
-            [self.binary, "--socket", self.socket, "--database", self.database, "--key-file", str(self.work / "key"),
-             "--allow-http-loopback", "--browser-command", f"{sys.executable} {BROWSER}", "--log-level", "info"],
-            stdin=subprocess.DEVNULL, stdout=log, stderr=log, env={**os.environ, "XDG_CONFIG_HOME": str(self.work / "config")})
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise Broken(f"tokenbrokerd exited with {self.process.returncode} while starting; see {self.work}/daemon.log")
+        notify_path = str(self.work / "notify")
+        if os.path.exists(notify_path):
+            os.unlink(notify_path)
+        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as notify:
+            notify.bind(notify_path)
+            notify.settimeout(30)
+            self.process = subprocess.Popen(
+                [self.binary, "--socket", self.socket, "--database", self.database, "--key-file", str(self.work / "key"),
+                 "--allow-http-loopback", "--browser-command", f"{sys.executable} {BROWSER}", "--log-level", "info"],
+                stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                env={**os.environ, "XDG_CONFIG_HOME": str(self.work / "config"), "NOTIFY_SOCKET": notify_path})
             try:
-                call(self.socket, "broker/info", {}, timeout=2)
-                return
-            except OSError:
-                time.sleep(0.01)  # polling for the socket to answer, not synchronising a test
-        raise Broken("tokenbrokerd did not answer within 30 s")
+                while b"READY=1" not in notify.recv(4096):
+                    pass
+            except TimeoutError:
+                code = self.process.poll()
+                raise Broken(f"tokenbrokerd was not ready within 30 s (exit status {code}); see {self.work}/daemon.log")
 
     def kill(self) -> None:
         assert self.process is not None
@@ -245,7 +248,26 @@ class Daemon:
                 self.process.kill()
 
 
-def hammer(socket_path: str, resource: str, stop: threading.Event, outcomes: dict, lock: threading.Lock) -> None:
+class Served:
+    """Tokens served in a round, for waiting until a given number were."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.changed = threading.Condition()
+
+    def add(self) -> None:
+        with self.changed:
+            self.count += 1
+            self.changed.notify_all()
+
+    def wait_for(self, target: int, timeout: float = 60) -> bool:
+        with self.changed:
+            return self.changed.wait_for(lambda: self.count >= target, timeout=timeout)
+
+
+def hammer(
+    socket_path: str, resource: str, stop: threading.Event, outcomes: dict, lock: threading.Lock, served: Served
+) -> None:
     """token/get in a loop until the daemon dies or `stop` is set; counts outcomes."""
     params = {"resource": resource, "scopes": [SCOPE], "interactive": False, "minValidSeconds": 0}
     while not stop.is_set():
@@ -257,6 +279,8 @@ def hammer(socket_path: str, resource: str, stop: threading.Event, outcomes: dic
             key = "served" if "result" in answer else answer.get("error", {}).get("data", {}).get("reason", "error")
         with lock:
             outcomes[key] = outcomes.get(key, 0) + 1
+        if key == "served":
+            served.add()
         if key == "daemon gone":
             return
 
@@ -301,13 +325,17 @@ def main() -> int:
             raise Broken(f"the first sign-in failed: {signed_in.get('error')}")
         for round_number in range(1, args.rounds + 1):
             stop = threading.Event()
+            served = Served()
             threads = [
-                threading.Thread(target=hammer, args=(daemon.socket, resource, stop, outcomes, lock))
+                threading.Thread(target=hammer, args=(daemon.socket, resource, stop, outcomes, lock, served))
                 for _ in range(args.clients)
             ]
             for thread in threads:
                 thread.start()
-            time.sleep(rng.uniform(0.1, 2.5))  # the random moment of the kill, not synchronisation
+            # The kill's random moment: after a random number of tokens served (1-second
+            # tokens, so several refreshes happen on the way).
+            if not served.wait_for(rng.randint(100, 4000)):
+                raise Broken(f"round {round_number}: the clients were not served")
             daemon.kill()
             stop.set()
             for thread in threads:
