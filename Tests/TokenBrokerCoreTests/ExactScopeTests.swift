@@ -120,6 +120,34 @@ import TokenBrokerCore
         guard case .startSignIn(let scopes) = machine.next(&attempt, now: Self.start) else { throw Failure("no sign-in") }
         #expect(scopes.hasSameMembers(as: try ScopeSet(parsing: "admin read write")))
     }
+
+    /// Ever new subsets of the grant's scopes hold at most a bounded number of tokens:
+    /// the oldest is let go, and asked for again, it is refreshed anew.
+    @Test func heldNarrowTokensAreBounded() throws {
+        let names = (0..<6).map { "s\($0)" }
+        let all = try ScopeSet(parsing: names.joined(separator: " "))
+        var machine = ResourceStateMachine(
+            resource: Self.resource,
+            grant: Grant(
+                resource: Self.resource, issuer: "https://as.example", requestedScopes: all, grantedScopes: all,
+                accessToken: Secret("at-union"), accessTokenExpiresAt: Self.start.addingTimeInterval(3600),
+                refreshToken: Secret("rt-1"), createdAt: Self.start, updatedAt: Self.start),
+            sources: ScopeSources())
+        // Distinct non-empty proper subsets, one refresh each.
+        let subsets = (1..<63).map { mask in ScopeSet(names.indices.filter { mask & (1 << $0) != 0 }.map { Scope(rawValue: names[$0])! }) }
+        for (n, subset) in subsets.prefix(ResourceStateMachine.maximumNarrowedTokens + 1).enumerated() {
+            var (attempt, _) = machine.begin(TokenRequest(neededScopes: subset, exactScopes: true))
+            guard case .refresh = machine.next(&attempt, now: Self.start.addingTimeInterval(Double(n))) else { throw Failure("no refresh") }
+            _ = machine.refreshAnswered(Self.narrowed(n, scope: subset.spaceDelimited), now: Self.start.addingTimeInterval(Double(n)))
+        }
+        // The first was let go; the last is held.
+        var (first, _) = machine.begin(TokenRequest(neededScopes: subsets[0], exactScopes: true))
+        guard case .refresh = machine.next(&first, now: Self.start.addingTimeInterval(40)) else { throw Failure("the oldest is still held") }
+        _ = machine.refreshAnswered(.refused(status: 400, error: .invalidScope), now: Self.start.addingTimeInterval(40))
+        var (last, _) = machine.begin(
+            TokenRequest(neededScopes: subsets[ResourceStateMachine.maximumNarrowedTokens], exactScopes: true))
+        guard case .serve = machine.next(&last, now: Self.start.addingTimeInterval(41)) else { throw Failure("the newest is not held") }
+    }
 }
 
 private struct Failure: Error, CustomStringConvertible {

@@ -231,7 +231,7 @@ package struct ResourceStateMachine: Sendable {
             let token = NarrowedToken(
                 accessToken: response.accessToken, issuer: base.issuer, issuedAt: now,
                 expiresAt: response.expiresIn.flatMap { $0 > 0 ? now.addingTimeInterval(min(TimeInterval($0), Grant.maximumTokenLifetime)) : nil })
-            if exact { narrowed[scopes] = token }
+            if exact { holdNarrowed(token, for: scopes, now: now) }
             let failure: GrantFailure? =
                 exact
                 ? nil
@@ -250,6 +250,20 @@ package struct ResourceStateMachine: Sendable {
             return .fail(.scopeUnattainable(.notNarrowed(
                 scopes, why: "the authorization server refused to narrow the token (\(error?.description ?? "HTTP \(status)"))")))
         }
+    }
+
+    /// The most exact-scope tokens held per resource: a client naming ever new subsets of
+    /// the grant's scopes cannot grow the daemon's memory without bound.
+    package static let maximumNarrowedTokens = 32
+
+    private mutating func holdNarrowed(_ token: NarrowedToken, for scopes: ScopeSet, now: Date) {
+        narrowed = narrowed.filter { $0.value.expiresAt.map { $0 > now } ?? true }
+        if narrowed.count >= Self.maximumNarrowedTokens, narrowed[scopes] == nil,
+            let oldest = narrowed.min(by: { $0.value.issuedAt < $1.value.issuedAt })?.key
+        {
+            narrowed[oldest] = nil
+        }
+        narrowed[scopes] = token
     }
 
     /// The rotated grant was offered to the store: `swapped` when it replaced the refresh
