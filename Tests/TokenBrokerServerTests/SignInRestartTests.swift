@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import TokenBrokerProtocol
 @testable import TokenBrokerServer
+import TokenBrokerTestKit
 
 /// A sign-in is kept on disk: a daemon restarted between showing the URL and the person
 /// finishing still takes the browser's callback, or the pasted address.
@@ -44,7 +45,10 @@ import TokenBrokerProtocol
         try await Scenario.run(browser: ManualBrowser(autoFollow: { _ in false })) { s in
             let clock = s.clock
             let reply = try await s.client.token(s.fake.resource, scopes: [Self.read], waitSeconds: 86_400) { notification in
-                if notification.method == .authorizationPending { clock.advance(900 + 1) }
+                guard notification.method == .authorizationPending else { return }
+                // Once the sign-in waits on the clock: the notification may come first.
+                _ = await clock.sleeps.wait { $0.contains(900) }
+                clock.advance(900 + 1)
             }
             #expect(reply.reason == "authorization_failed")
             #expect(reply.response.error?.message.contains("not completed in time") == true)

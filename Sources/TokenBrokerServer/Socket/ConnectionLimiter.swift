@@ -27,6 +27,7 @@ final class ConnectionLimiter: Sendable {
     private struct State {
         var nextID = 0
         var entries: [Int: Entry] = [:]
+        var isStopped = false
     }
 
     private let state = Mutex(State())
@@ -42,12 +43,15 @@ final class ConnectionLimiter: Sendable {
         case admitted(id: Int)
         /// Every open connection has a request in flight: refuse this one.
         case refused
+        /// The daemon is shutting down: close it.
+        case stopped
     }
 
     /// Admits `channel`, closing the longest-idle connection without requests when full.
     func admit(_ channel: any Channel, now: NIODeadline = .now()) -> Admission {
         let (admission, evicted) = state.withLock { state -> (Admission, (any Channel)?) in
             var evicted: (any Channel)?
+            if state.isStopped { return (.stopped, nil) }
             if state.entries.count >= capacity {
                 guard
                     let idlest = state.entries.filter({ $0.value.requestsInFlight == 0 })
@@ -87,6 +91,14 @@ final class ConnectionLimiter: Sendable {
         _ = state.withLock { $0.entries.removeValue(forKey: id) }
     }
 
+    /// Admits no more connections (graceful shutdown) and returns those open now.
+    func stopAdmitting() -> [any Channel] {
+        state.withLock { state in
+            state.isStopped = true
+            return state.entries.values.map(\.channel)
+        }
+    }
+
     /// Connections open now.
     var count: Int { state.withLock { $0.entries.count } }
 
@@ -113,57 +125,5 @@ enum DescriptorLimit {
             if setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &raised) == 0 { limit = raised }
         }
         return Int(clamping: min(limit.rlim_cur, rlim_t(Int32.max)))  // RLIM_INFINITY is the largest rlim_t
-    }
-}
-
-/// A counting semaphore for one connection's requests in flight.
-final class RequestPermits: Sendable {
-    private struct State {
-        var available: Int
-        var waiter: CheckedContinuation<Bool, Never>?
-    }
-
-    private let state: Mutex<State>
-
-    init(_ count: Int) {
-        state = Mutex(State(available: count))
-    }
-
-    /// Takes a permit, waiting for one to come back when none is left; false when the
-    /// waiting task is cancelled. One reader per connection: one waiter at most.
-    func acquire() async -> Bool {
-        await withTaskCancellationHandler {
-            await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
-                let granted: Bool? = state.withLock { state in
-                    if Task.isCancelled { return false }
-                    if state.available > 0 {
-                        state.available -= 1
-                        return true
-                    }
-                    state.waiter = continuation
-                    return nil
-                }
-                if let granted { continuation.resume(returning: granted) }
-            }
-        } onCancel: {
-            let waiter = state.withLock { state in
-                defer { state.waiter = nil }
-                return state.waiter
-            }
-            waiter?.resume(returning: false)
-        }
-    }
-
-    /// Returns a permit, to the waiting reader if there is one.
-    func release() {
-        let waiter = state.withLock { state -> CheckedContinuation<Bool, Never>? in
-            if let waiter = state.waiter {
-                state.waiter = nil
-                return waiter
-            }
-            state.available += 1
-            return nil
-        }
-        waiter?.resume(returning: true)
     }
 }
