@@ -196,4 +196,22 @@ import TokenBrokerProtocol
         _ = try channel.finish()
         #expect(await waiting.value == nil)
     }
+
+    /// A closed connection's handler is freed, with what it held (it and its replies
+    /// once held each other, and every connection leaked them).
+    @Test func aClosedConnectionsHandlerIsFreed() throws {
+        weak var freed: ConnectionHandler?
+        do {
+            let submitted = Submitted()
+            let handler = Self.handler(submitted)
+            freed = handler
+            let channel = try Self.connected([handler])
+            try channel.writeInbound(Self.bytes(Self.grants))
+            submitted.requests[0].connection.finish(answer: nil)
+            channel.embeddedEventLoop.run()
+            _ = try channel.finish()
+            submitted.requests.removeAll()
+        }
+        #expect(freed == nil)
+    }
 }

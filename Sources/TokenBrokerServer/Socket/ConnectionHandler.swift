@@ -81,6 +81,8 @@ final class ConnectionHandler: ChannelDuplexHandler {
 
     func handlerRemoved(context: ChannelHandlerContext) {
         self.context = nil
+        // The replies hold this handler for the request tasks: let go of each other.
+        replies = nil
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
