@@ -54,7 +54,10 @@ struct BrokerSocketServer: Service {
     ) async throws -> BrokerSocketServer {
         // Unbounded, yet bounded by the cap on requests in flight per connection and on connections.
         let (waiting, waitingSink) = AsyncStream.makeStream(of: WaitingRequest.self)
-        let listener = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+        // Connections stay on the listener's event loop: handing each to another loop was
+        // a cross-thread wake per connection, more than its cache hit costs.
+        let loop = MultiThreadedEventLoopGroup.singleton.next()
+        let listener = try await ServerBootstrap(group: loop, childGroup: loop)
             .childChannelOption(.allowRemoteHalfClosure, value: true)
             .childChannelInitializer { channel in
                 accept(channel, dispatcher: dispatcher, limiter: limiter, logger: logger) { waitingSink.yield($0) }
