@@ -86,6 +86,27 @@ func fail(_ error: BrokerClientError) -> Never {
 }
 
 func writeStandardError(_ text: String) {
-    var bytes = Array(text.utf8)
-    _ = bytes.withUnsafeMutableBytes { write(STDERR_FILENO, $0.baseAddress, $0.count) }
+    writeAll(text, to: STDERR_FILENO)
+}
+
+/// Writes `text` to stdout with write(2), for `token` and `headers`: `print` looks up the
+/// argument's protocol conformances at run time, a scan of every conformance in the
+/// binary that each `tokenbroker token` paid once.
+func writeStandardOutput(_ text: String) {
+    writeAll(text, to: STDOUT_FILENO)
+}
+
+private func writeAll(_ text: String, to descriptor: Int32) {
+    let bytes = Array(text.utf8)
+    var written = 0
+    while written < bytes.count {
+        let result = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress! + written, $0.count - written) }
+        if result > 0 {
+            written += result
+        } else if result < 0, errno == EINTR {
+            continue
+        } else {
+            return  // A closed pipe: nobody reads what is left.
+        }
+    }
 }

@@ -142,10 +142,10 @@ struct TokenInvocation: Equatable {
                 })
             switch output {
             case .token:
-                print(result.accessToken.exposedValue)
+                writeStandardOutput(result.accessToken.exposedValue + "\n")
             case .headers:
                 let headers: JSONValue = ["Authorization": .string("Bearer " + result.accessToken.exposedValue)]
-                print(headers.serializedString)
+                writeStandardOutput(headers.serializedString + "\n")
             }
         } catch let error where error.reason == .authorizationRequired {
             // The same scopes, or the sign-in would not be for what this token needs.
