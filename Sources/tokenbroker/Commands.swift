@@ -12,6 +12,7 @@ import Foundation
 import Glibc
 #endif
 
+// Every subcommand, each a short ArgumentParser struct: one file lists the whole CLI.
 extension TokenBrokerCommand {
     struct Token: BrokerCommand {
         static let configuration = CommandConfiguration(

@@ -17,6 +17,9 @@ package import Foundation
 /// makes one, ``next(_:now:)`` says its next step until it is served or fails. While a
 /// refresh or a sign-in is in flight every other attempt is told to wait for it, so there
 /// is one refresh and one sign-in per resource at a time (rotation-safe refresh).
+///
+/// Long (about 600 lines) on purpose: it is every decision for a resource, and one file
+/// keeps each event's handling next to the state it changes, as AsyncHTTPClient does.
 package struct ResourceStateMachine: Sendable {
     /// The most steps one request takes before the machine gives up (a refresh, a sign-in,
     /// a retry after re-registration and the waits between need far fewer).

@@ -7,6 +7,8 @@
 package struct ResourceURI: Hashable, Sendable, Comparable, CustomStringConvertible {
     /// The canonical components.
     package let url: HTTPURL
+    /// The canonical string, kept: every cache hit writes it to the audit log.
+    package let string: String
 
     /// Canonicalises and validates `text` under `policy`.
     package init(_ text: String, policy: TransportPolicy) throws(ResourceURIError) {
@@ -23,11 +25,13 @@ package struct ResourceURI: Hashable, Sendable, Comparable, CustomStringConverti
             throw .transport(error)
         }
         url = ResourceURI.canonicalize(parsed)
+        string = url.string
     }
 
     /// The canonical form of an already parsed URL, whatever its scheme policy.
     init(canonical url: HTTPURL) {
         self.url = ResourceURI.canonicalize(url)
+        string = self.url.string
     }
 
     /// Re-reads a canonical string the broker stored itself; only the syntax is checked.
@@ -35,11 +39,16 @@ package struct ResourceURI: Hashable, Sendable, Comparable, CustomStringConverti
         try self.init(text, policy: .loopbackHTTPAllowed)
     }
 
-    /// The canonical string.
-    package var string: String { url.string }
-    package var description: String { url.string }
+    package var description: String { string }
 
     package static func < (lhs: ResourceURI, rhs: ResourceURI) -> Bool { lhs.string < rhs.string }
+
+    // The canonical string names the URL: one string to hash and compare, not each component.
+    package static func == (lhs: ResourceURI, rhs: ResourceURI) -> Bool { lhs.string == rhs.string }
+
+    package func hash(into hasher: inout Hasher) {
+        hasher.combine(string)
+    }
 
     /// Whether this resource may speak for `other`: the same resource, or the same
     /// origin with a path that is a whole-segment prefix of `other`'s (so

@@ -41,6 +41,10 @@ extension StoredClientRegistration {
 /// An actor, so events reach the machine in order; every network wait is an `await`,
 /// during which other requests for this resource may enter and are told to join the
 /// flight in progress. Cache hits never come here (see ``TokenBroker``).
+///
+/// Long (about 700 lines) because every flow it performs (refresh, browser and pasted
+/// sign-in, device sign-in, client credentials, revocation) reads and writes the actor's
+/// own state: split into files, those would need that state package-visible.
 actor ResourceSession {
     let resource: ResourceURI
     private(set) var discovered: DiscoveredResource
