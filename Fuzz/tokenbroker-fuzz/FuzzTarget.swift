@@ -80,7 +80,11 @@ enum FuzzTarget: String, CaseIterable {
         case .authorizationServerMetadata:
             guard let metadata = try? JSONDecoder().decode(AuthorizationServerMetadata.self, from: data) else { return }
             if let valid = try? MetadataValidation.validateAuthorizationServer(metadata, expectedIssuer: Self.issuer, policy: .strict) {
-                precondition(valid.tokenEndpoint.scheme == "https" && valid.authorizationEndpoint.scheme == "https")
+                precondition(valid.tokenEndpoint.scheme == "https" && (valid.authorizationEndpoint?.scheme ?? "https") == "https")
+                // A browser sign-in is allowed only with PKCE S256 and an authorization endpoint.
+                if valid.authorizationCodeRefusal == nil {
+                    precondition(metadata.codeChallengeMethodsSupported?.contains("S256") == true && valid.authorizationEndpoint != nil)
+                }
             }
         case .tokenResponse:
             guard let first = bytes.first else { return }

@@ -102,23 +102,46 @@ import TokenBrokerCore
         }
     }
 
+    /// Without S256 there is no browser sign-in; the server is still usable for what needs
+    /// no authorization code (client credentials, device sign-ins).
     @Test(arguments: [nil, [], ["plain"]] as [[String]?])
-    func withoutS256ThereIsNoSignIn(_ methods: [String]?) {
-        #expect(throws: DiscoveryError.pkceS256NotSupported(issuer: "https://as.example")) {
-            try MetadataValidation.validateAuthorizationServer(metadata(methods: methods), expectedIssuer: "https://as.example", policy: .strict)
-        }
+    func withoutS256ThereIsNoBrowserSignIn(_ methods: [String]?) throws {
+        let server = try MetadataValidation.validateAuthorizationServer(
+            metadata(methods: methods), expectedIssuer: "https://as.example", policy: .strict)
+        #expect(server.authorizationCodeRefusal == .pkceS256NotSupported(issuer: "https://as.example"))
     }
 
-    @Test func endpointsMustBeHTTPSUnlessLoopbackIsAllowed() {
+    @Test func aServerForClientCredentialsOnlyIsUsable() throws {
+        var machines = metadata(methods: nil)
+        machines.authorizationEndpoint = nil
+        machines.responseTypesSupported = nil
+        let server = try MetadataValidation.validateAuthorizationServer(machines, expectedIssuer: "https://as.example", policy: .strict)
+        #expect(server.authorizationEndpoint == nil)
+        #expect(server.authorizationCodeRefusal != nil)
+        let browserCapable = try MetadataValidation.validateAuthorizationServer(metadata(), expectedIssuer: "https://as.example", policy: .strict)
+        #expect(browserCapable.authorizationCodeRefusal == nil)
+    }
+
+    @Test func endpointsMustBeHTTPSUnlessLoopbackIsAllowed() throws {
         var insecure = metadata()
         insecure.tokenEndpoint = "http://as.example/token"
         #expect(throws: DiscoveryError.insecureEndpoint("token_endpoint", .plainHTTPOffLoopback(host: "as.example"))) {
             try MetadataValidation.validateAuthorizationServer(insecure, expectedIssuer: "https://as.example", policy: .loopbackHTTPAllowed)
         }
         var missing = metadata()
-        missing.authorizationEndpoint = nil
-        #expect(throws: DiscoveryError.missingEndpoint("authorization_endpoint")) {
+        missing.tokenEndpoint = nil
+        #expect(throws: DiscoveryError.missingEndpoint("token_endpoint")) {
             try MetadataValidation.validateAuthorizationServer(missing, expectedIssuer: "https://as.example", policy: .strict)
+        }
+        var noAuthorization = metadata()
+        noAuthorization.authorizationEndpoint = nil
+        let withoutAuthorization = try MetadataValidation.validateAuthorizationServer(
+            noAuthorization, expectedIssuer: "https://as.example", policy: .strict)
+        #expect(withoutAuthorization.authorizationCodeRefusal == .missingEndpoint("authorization_endpoint"))
+        var insecureAuthorization = metadata()
+        insecureAuthorization.authorizationEndpoint = "http://as.example/authorize"
+        #expect(throws: DiscoveryError.insecureEndpoint("authorization_endpoint", .plainHTTPOffLoopback(host: "as.example"))) {
+            try MetadataValidation.validateAuthorizationServer(insecureAuthorization, expectedIssuer: "https://as.example", policy: .loopbackHTTPAllowed)
         }
     }
 

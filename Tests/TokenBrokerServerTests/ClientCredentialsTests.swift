@@ -57,6 +57,33 @@ import TokenBrokerTestKit
     }
 
     /// A 403 step-up asks the token endpoint for the union (SEP-2350), not a person.
+    /// An authorization server for machines (no authorization endpoint, no PKCE) serves
+    /// its client-credentials clients; a browser sign-in there is refused, naming why,
+    /// without registering or opening anything (it was once refused at discovery).
+    @Test func aServerWithoutTheAuthorizationCodeFlowServesClientCredentials() async throws {
+        func machinesOnly(_ behaviour: inout FakeOAuthServer.Behaviour) {
+            Self.configure(&behaviour)
+            behaviour.authorizationCodeEnabled = false
+            behaviour.codeChallengeMethods = nil
+        }
+        try await Scenario.run(machinesOnly, preregistered: { Self.client($0) }) { s in
+            let token = try await s.client.token(s.fake.resource, scopes: [Self.read], interactive: false).tokenResult()
+            #expect(token.scopes == [Self.read])
+            #expect(s.fake.tokenRequests(grantType: "client_credentials").count == 1)
+        }
+        // The same server, with the client named for another resource: this one needs a person.
+        try await Scenario.run(
+            machinesOnly,
+            preregistered: { fake in Self.client(fake, resources: [try! ResourceURI("https://elsewhere.example/mcp", policy: .strict)]) }
+        ) { s in
+            let refused = try await s.client.token(s.fake.resource, scopes: [Self.read])
+            #expect(refused.reason == "discovery_failed")
+            #expect(refused.response.error?.message.contains("S256") == true)
+            #expect(s.fake.requests(to: "/register").isEmpty)
+            #expect(s.browser.openedURLs.isEmpty)
+        }
+    }
+
     @Test func aStepUpAsksTheTokenEndpointForTheUnion() async throws {
         try await Scenario.run(Self.configure, preregistered: { Self.client($0) }) { s in
             let first = try await s.client.token(s.fake.resource, scopes: [Self.read]).tokenResult()

@@ -15,7 +15,13 @@ package struct ValidatedProtectedResource: Equatable, Sendable {
 package struct ValidatedAuthorizationServer: Equatable, Sendable {
     /// The `issuer` of the metadata: what an RFC 9207 `iss` must equal exactly.
     package var issuer: String
-    package var authorizationEndpoint: HTTPURL
+    /// `nil` for a server that offers no authorization-code sign-in (client credentials only).
+    package var authorizationEndpoint: HTTPURL?
+    /// Why no authorization-code (browser) sign-in can be made with this server, if none
+    /// can: no PKCE `S256`, no `code` response type, or no authorization endpoint. Such a
+    /// server still serves client credentials and device sign-ins, which use no
+    /// authorization code; a browser sign-in is refused with this reason.
+    package var authorizationCodeRefusal: DiscoveryError?
     package var tokenEndpoint: HTTPURL
     package var registrationEndpoint: HTTPURL?
     package var revocationEndpoint: HTTPURL?
@@ -128,8 +134,9 @@ package enum MetadataValidation {
     /// The metadata `issuer` must be identical to `expectedIssuer` (RFC 8414 §3.3,
     /// MCP SEP-2468) with one allowance: for an issuer without a path, `https://as` and
     /// `https://as/` are the same, because real servers list one form in PRM and
-    /// publish the other as issuer. PKCE `S256` must be advertised; every endpoint must
-    /// pass the transport policy.
+    /// publish the other as issuer. Every endpoint given must pass the transport policy;
+    /// what a browser sign-in also needs (PKCE `S256`, the `code` response type, an
+    /// authorization endpoint) is recorded in ``ValidatedAuthorizationServer/authorizationCodeRefusal``.
     package static func validateAuthorizationServer(
         _ metadata: AuthorizationServerMetadata, expectedIssuer: String, policy: TransportPolicy
     ) throws(DiscoveryError) -> ValidatedAuthorizationServer {
@@ -138,11 +145,17 @@ package enum MetadataValidation {
         }
         _ = try checkIssuerURL(issuer, policy: policy)
 
-        guard metadata.codeChallengeMethodsSupported?.contains("S256") == true else {
-            throw .pkceS256NotSupported(issuer: issuer)
-        }
-        if let responseTypes = metadata.responseTypesSupported, !responseTypes.contains("code") {
-            throw .authorizationCodeNotSupported(issuer: issuer)
+        // Checked here, refused only when a browser sign-in would start (MCP requires PKCE
+        // S256 of the authorization-code flow, not of the grants that have no code).
+        let authorizationCodeRefusal: DiscoveryError?
+        if metadata.codeChallengeMethodsSupported?.contains("S256") != true {
+            authorizationCodeRefusal = .pkceS256NotSupported(issuer: issuer)
+        } else if let responseTypes = metadata.responseTypesSupported, !responseTypes.contains("code") {
+            authorizationCodeRefusal = .authorizationCodeNotSupported(issuer: issuer)
+        } else if metadata.authorizationEndpoint == nil {
+            authorizationCodeRefusal = .missingEndpoint("authorization_endpoint")
+        } else {
+            authorizationCodeRefusal = nil
         }
 
         let scopes: ScopeSet
@@ -154,7 +167,10 @@ package enum MetadataValidation {
 
         return ValidatedAuthorizationServer(
             issuer: issuer,
-            authorizationEndpoint: try endpoint(metadata.authorizationEndpoint, "authorization_endpoint", policy),
+            authorizationEndpoint: try metadata.authorizationEndpoint.map { (text) throws(DiscoveryError) in
+                try endpoint(text, "authorization_endpoint", policy)
+            },
+            authorizationCodeRefusal: authorizationCodeRefusal,
             tokenEndpoint: try endpoint(metadata.tokenEndpoint, "token_endpoint", policy),
             registrationEndpoint: try metadata.registrationEndpoint.map { (text) throws(DiscoveryError) in
                 try endpoint(text, "registration_endpoint", policy)

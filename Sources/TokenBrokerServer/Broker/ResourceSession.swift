@@ -273,12 +273,18 @@ actor ResourceSession {
     /// Registers a client when needed and prepares the sign-in; runs once per sign-in.
     private func beginSignIn(scopes: ScopeSet, requested: SignInMethod?) async -> Result<SignInFlight, BrokerFailure> {
         let server = discovered.authorizationServer
+        // A server without the authorization-code flow (client credentials only, or no
+        // PKCE S256) may still offer device sign-ins, which need no browser.
         let method = SignInMethod.choose(
-            requested: requested, browserAvailable: services.configuration.browser.isAvailable,
+            requested: requested,
+            browserAvailable: services.configuration.browser.isAvailable && server.authorizationCodeRefusal == nil,
             deviceFlowOffered: server.deviceAuthorizationEndpoint != nil)
         let client: ActiveClient
         let device: DeviceSignInPrompt?
         do throws(BrokerFailure) {
+            if method == .browser, let refusal = server.authorizationCodeRefusal {
+                throw .discovery("no sign-in is possible: \(refusal)")
+            }
             client = try await clientCredentials(for: scopes, deviceFlow: method == .device)
             device = method == .device ? try await startDeviceAuthorization(scopes: scopes, client: client.credentials) : nil
         } catch {
@@ -291,14 +297,17 @@ actor ResourceSession {
         }
         let state = AuthorizationState.generate()
         let pkce = PKCE.generate()
-        let request = AuthorizationRequest(
-            authorizationEndpoint: server.authorizationEndpoint, clientID: client.credentials.clientID,
-            redirectURI: client.redirectURI, scopes: scopes, resource: resource, state: state, pkce: pkce)
+        // Only a browser sign-in has an authorization request; a device sign-in shows its own URL.
+        let request = server.authorizationEndpoint.map { endpoint in
+            AuthorizationRequest(
+                authorizationEndpoint: endpoint, clientID: client.credentials.clientID,
+                redirectURI: client.redirectURI, scopes: scopes, resource: resource, state: state, pkce: pkce)
+        }
         let flight = SignInFlight(
             resource: resource, issuer: server.issuer, issParameterSupported: server.issParameterSupported,
             state: state, pkce: pkce, redirectURI: client.redirectURI, client: client.credentials,
             tokenEndpoint: server.tokenEndpoint, scopes: scopes,
-            authorizationURL: device.map { $0.shown.verificationURIComplete ?? $0.shown.verificationURI } ?? request.url,
+            authorizationURL: device.map { $0.shown.verificationURIComplete ?? $0.shown.verificationURI } ?? request?.url ?? "",
             startedAt: services.now(), device: device)
         services.registry.add(flight)
         services.logger.info(

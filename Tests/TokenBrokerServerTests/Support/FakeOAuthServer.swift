@@ -58,6 +58,8 @@ final class FakeOAuthServer: Sendable {
         // Authorization server metadata
         var issuerOverride: String?
         var codeChallengeMethods: [String]? = ["S256"]
+        /// An authorization server for machines: no authorization endpoint, no `code` response type.
+        var authorizationCodeEnabled = true
         var issParameterSupported: Bool? = true
         var asScopesSupported: [String]?
         var registrationEnabled = true
@@ -408,6 +410,11 @@ final class FakeOAuthServer: Sendable {
             "grant_types_supported": ["authorization_code", "refresh_token"],
             "token_endpoint_auth_methods_supported": ["none", "client_secret_basic", "client_secret_post"],
         ]
+        if !behaviour.authorizationCodeEnabled {
+            object["authorization_endpoint"] = nil
+            object["response_types_supported"] = nil
+            object["grant_types_supported"] = ["client_credentials"]
+        }
         if behaviour.registrationEnabled { object["registration_endpoint"] = origin + "/register" }
         if behaviour.revocationEnabled { object["revocation_endpoint"] = origin + "/revoke" }
         if behaviour.deviceFlowEnabled { object["device_authorization_endpoint"] = origin + "/device" }
