@@ -54,6 +54,44 @@ import TokenBrokerCore
         guard case .refresh = machine.next(&later, now: Self.start.addingTimeInterval(900)) else { throw Failure("no refresh") }
     }
 
+    /// A client credentials client has no refresh token: it asks the token endpoint for
+    /// exactly the scopes, as itself, and the token is held apart from the grant; a server
+    /// that answers with other scopes, or refuses, is `scope_unattainable`.
+    @Test func aClientCredentialsClientAsksForExactlyTheScopes() throws {
+        var machine = Self.machine()
+        var grant = try #require(machine.grant)
+        grant.refreshToken = nil
+        machine = ResourceStateMachine(resource: Self.resource, grant: grant, sources: ScopeSources())
+        machine.usesClientCredentials = true
+        var (attempt, _) = machine.begin(Self.exact())
+        #expect(machine.next(&attempt, now: Self.start) == .requestClientCredentials(scopes: Self.read))
+        var (second, _) = machine.begin(Self.exact())
+        #expect(machine.next(&second, now: Self.start) == .awaitRefresh)
+        #expect(machine.clientCredentialsAnswered(
+            Self.narrowed(1, scope: nil), issuer: "https://as.example", clientID: "ci", scopes: Self.read, now: Self.start)
+            == .narrowed(nil))
+        machine.clientCredentialsEnded(storing: nil)
+        guard case .serve(let served) = machine.next(&attempt, now: Self.start) else { throw Failure("not served") }
+        #expect(served.accessToken == Secret("at-narrow-1"))
+        #expect(served.grantedScopes == Self.read)
+        guard case .serve(let again) = machine.next(&second, now: Self.start) else { throw Failure("not served") }
+        #expect(again.accessToken == Secret("at-narrow-1"))
+        #expect(machine.grant?.accessToken == Secret("at-union"))
+
+        let write = try ScopeSet(parsing: "write")
+        var (other, _) = machine.begin(Self.exact(write))
+        #expect(machine.next(&other, now: Self.start) == .requestClientCredentials(scopes: write))
+        guard case .narrowed(.scopeUnattainable?) = machine.clientCredentialsAnswered(
+            Self.narrowed(2, scope: "read write"), issuer: "https://as.example", clientID: "ci", scopes: write, now: Self.start)
+        else { throw Failure("a wider token was held") }
+        machine.clientCredentialsEnded(storing: nil)
+        var (refusedAttempt, _) = machine.begin(Self.exact(write))
+        #expect(machine.next(&refusedAttempt, now: Self.start) == .requestClientCredentials(scopes: write))
+        guard case .narrowed(.scopeUnattainable?) = machine.clientCredentialsAnswered(
+            .refused(status: 400, error: .invalidScope), issuer: "https://as.example", clientID: "ci", scopes: write, now: Self.start)
+        else { throw Failure("a refusal was not scope_unattainable") }
+    }
+
     /// Asking exactly for what the grant holds is the grant's own token.
     @Test func exactlyTheGrantIsTheGrant() {
         var machine = Self.machine()

@@ -84,6 +84,32 @@ import TokenBrokerTestKit
         }
     }
 
+    /// `exactScopes` with a client credentials client: the client asks for exactly those
+    /// scopes (it has no refresh token to narrow with); the token is held, and the grant
+    /// keeps the union and its own token (it once failed with scope_unattainable).
+    @Test func anExactScopeTokenIsAskedForAsTheClient() async throws {
+        try await Scenario.run(Self.configure, preregistered: { Self.client($0) }) { s in
+            let union = try await s.client.token(s.fake.resource, scopes: ["files:read", "files:write"]).tokenResult()
+            let exact = try await s.client.call(
+                .tokenGet,
+                .object(["resource": .string(s.fake.resource), "scopes": ["files:read"], "exactScopes": true])
+            ).tokenResult()
+            #expect(exact.scopes == [Self.read])
+            #expect(exact.accessToken != union.accessToken)
+            #expect(s.fake.tokenRequests(grantType: "client_credentials").last?[field: "scope"] == Self.read)
+            // Held: asked once.
+            let again = try await s.client.call(
+                .tokenGet,
+                .object(["resource": .string(s.fake.resource), "scopes": ["files:read"], "exactScopes": true])
+            ).tokenResult()
+            #expect(again.accessToken == exact.accessToken)
+            #expect(s.fake.tokenRequests(grantType: "client_credentials").count == 2)
+            let plain = try await s.client.token(s.fake.resource, scopes: ["files:read"]).tokenResult()
+            #expect(plain.accessToken == union.accessToken)
+            #expect(s.browser.openedURLs.isEmpty)
+        }
+    }
+
     @Test func aStepUpAsksTheTokenEndpointForTheUnion() async throws {
         try await Scenario.run(Self.configure, preregistered: { Self.client($0) }) { s in
             let first = try await s.client.token(s.fake.resource, scopes: [Self.read]).tokenResult()

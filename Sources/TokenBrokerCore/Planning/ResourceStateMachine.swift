@@ -39,7 +39,8 @@ package struct ResourceStateMachine: Sendable {
     private var refresh = RefreshState.idle
     private var signIn = SignInState.idle
     /// Tokens narrowed to exactly a scope set (``TokenRequest/exactScopes``), from the
-    /// grant's refresh token. Memory only: they are short-lived and cheap to make again.
+    /// grant's refresh token (or, for a client credentials client, by asking for exactly
+    /// those scopes). Memory only: they are short-lived and cheap to make again.
     private var narrowed: [ScopeSet: NarrowedToken] = [:]
 
     private enum RefreshState: Sendable {
@@ -47,8 +48,9 @@ package struct ResourceStateMachine: Sendable {
         /// A refresh of `base` with its refresh token is being answered; with `narrowing`,
         /// one that asked for exactly those scopes.
         case inFlight(base: Grant, narrowing: ScopeSet?)
-        /// A client credentials request is being answered.
-        case clientCredentials
+        /// A client credentials request is being answered; with `narrowing`, one for a
+        /// token of exactly those scopes, held apart from the grant.
+        case clientCredentials(narrowing: ScopeSet?)
     }
 
     private enum SignInState: Sendable {
@@ -157,6 +159,12 @@ package struct ResourceStateMachine: Sendable {
             return .serve(held.served(from: grant, scopes: scopes))
         }
         guard let refreshToken = grant.refreshToken else {
+            if usesClientCredentials {
+                // The client asks for exactly these scopes itself (RFC 6749 §4.4.2).
+                refresh = .clientCredentials(narrowing: scopes)
+                attempt.joinedRefresh()
+                return .requestClientCredentials(scopes: scopes)
+            }
             return .fail(.scopeUnattainable(.notNarrowed(scopes, why: "the grant has no refresh token to ask for a narrower token with")))
         }
         refresh = .inFlight(base: grant, narrowing: scopes)
@@ -168,7 +176,7 @@ package struct ResourceStateMachine: Sendable {
     }
 
     private mutating func askForClientCredentials(_ scopes: ScopeSet, _ attempt: inout TokenAttempt) -> TokenStep {
-        refresh = .clientCredentials
+        refresh = .clientCredentials(narrowing: nil)
         attempt.joinedRefresh()
         return .requestClientCredentials(scopes: scopes)
     }
@@ -177,15 +185,39 @@ package struct ResourceStateMachine: Sendable {
 
     /// The token endpoint answered the client credentials request in flight, made at
     /// `issuer` as the client `clientID` for `scopes`.
-    package func clientCredentialsAnswered(
+    package mutating func clientCredentialsAnswered(
         _ answer: TokenEndpointAnswer, issuer: String, clientID: String, scopes: ScopeSet, now: Date
-    ) -> ExchangeEffect {
+    ) -> ClientCredentialsEffect {
+        if case .clientCredentials(let narrowing?) = refresh {
+            return narrowedClientCredentialsAnswered(answer, issuer: issuer, scopes: narrowing, now: now)
+        }
         switch answer {
         case .issued(let response):
             return .storeGrant(issued(response, at: issuer, to: clientID, round: .clientCredentials(requested: scopes), now: now))
         case .refused(let status, let error):
             // A configured client is never dropped: the operator fixes the config.
-            return .fail(OAuthRefusal(step: .clientCredentials, status: status, error: error), dropRegistration: false)
+            return .fail(OAuthRefusal(step: .clientCredentials, status: status, error: error))
+        }
+    }
+
+    /// A token of exactly `scopes` was asked for as the client: held when it is one, the
+    /// grant untouched either way (it keeps the union and its own token).
+    private mutating func narrowedClientCredentialsAnswered(
+        _ answer: TokenEndpointAnswer, issuer: String, scopes: ScopeSet, now: Date
+    ) -> ClientCredentialsEffect {
+        switch answer {
+        case .issued(let response):
+            // RFC 6749 §5.1: an omitted scope is the scope asked for.
+            let granted = response.scope ?? scopes
+            guard granted.hasSameMembers(as: scopes) else {
+                return .narrowed(.scopeUnattainable(.notNarrowed(
+                    scopes, why: "the authorization server answered with \(granted.isEmpty ? "no scope" : granted.spaceDelimited)")))
+            }
+            holdNarrowed(NarrowedToken(response, issuer: issuer, now: now), for: scopes, now: now)
+            return .narrowed(nil)
+        case .refused(let status, let error):
+            return .narrowed(.scopeUnattainable(.notNarrowed(
+                scopes, why: "the authorization server refused a token of these scopes (\(error?.description ?? "HTTP \(status)"))")))
         }
     }
 
@@ -231,9 +263,7 @@ package struct ResourceStateMachine: Sendable {
             var next = base
             next.refreshToken = response.refreshToken ?? base.refreshToken
             next.updatedAt = now
-            let token = NarrowedToken(
-                accessToken: response.accessToken, issuer: base.issuer, issuedAt: now,
-                expiresAt: response.expiresIn.flatMap { $0 > 0 ? now.addingTimeInterval(min(TimeInterval($0), Grant.maximumTokenLifetime)) : nil })
+            let token = NarrowedToken(response, issuer: base.issuer, now: now)
             if exact { holdNarrowed(token, for: scopes, now: now) }
             let failure: GrantFailure? =
                 exact
@@ -470,6 +500,14 @@ struct NarrowedToken: Sendable, Equatable {
     var issuedAt: Date
     var expiresAt: Date?
 
+    /// The token of a response issued `now`, its lifetime capped as a grant's is.
+    init(_ response: TokenResponse, issuer: String, now: Date) {
+        accessToken = response.accessToken
+        self.issuer = issuer
+        issuedAt = now
+        expiresAt = response.expiresIn.flatMap { $0 > 0 ? now.addingTimeInterval(min(TimeInterval($0), Grant.maximumTokenLifetime)) : nil }
+    }
+
     /// The grant as a request for these scopes sees it: this token in place of its own.
     func served(from grant: Grant, scopes: ScopeSet) -> Grant {
         var served = grant
@@ -527,6 +565,17 @@ package enum ExchangeEffect: Sendable, Equatable {
     case storeGrant(Grant)
     /// The sign-in failed (and the client registration is to be dropped when told).
     case fail(OAuthRefusal, dropRegistration: Bool)
+}
+
+/// What to do with the answer to a client credentials request.
+package enum ClientCredentialsEffect: Sendable, Equatable {
+    /// Store this grant, then report ``ResourceStateMachine/clientCredentialsEnded(storing:)``.
+    case storeGrant(Grant)
+    /// The server refused the client (a configured client is never dropped).
+    case fail(OAuthRefusal)
+    /// A request for an exact-scope token ended with nothing to store: the token is held
+    /// (`nil`), or the request fails with this.
+    case narrowed(GrantFailure?)
 }
 
 /// How a sign-in that a request joined ended.

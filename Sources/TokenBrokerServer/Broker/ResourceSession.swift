@@ -258,8 +258,11 @@ actor ResourceSession {
                 machine.clientCredentialsEnded(storing: next)
                 services.logger.info(
                     "token by client credentials", metadata: ["resource": "\(resource)", "granted": "\(next.grantedScopes.spaceDelimited)"])
-            case .fail(let refusal, _):
+            case .fail(let refusal):
                 throw BrokerFailure(.refused(refusal))
+            case .narrowed(let failure):
+                if let failure { throw BrokerFailure(failure) }
+                machine.clientCredentialsEnded(storing: nil)
             }
             return .success(())
         } catch {
