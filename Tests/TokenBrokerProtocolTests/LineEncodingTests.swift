@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import TokenBrokerProtocol
 
@@ -12,6 +13,26 @@ struct LineEncodingTests {
         let body = try #require(lineBody(line))
         #expect(!body.contains(UInt8(ascii: "\r")))
         #expect(try JSONValue(parsing: body) == json(#"{"jsonrpc":"2.0","id":1,"result":{"note":"line one\nline two\r\nthree\#u{2028}four\t\"quoted\" \\ é😀"}}"#))
+    }
+
+    /// The cache hit's answer is written directly: byte for byte the generic encoding.
+    @Test(
+        "token/get's direct answer is the generic encoding",
+        arguments: [
+            (JSONRPCID.integer(1), TokenGetResult(
+                accessToken: AccessToken("at-1"), expiresAt: Date(timeIntervalSince1970: 1_800_000_000), scopes: ["files:read"],
+                resource: "https://mcp.example.com/mcp", issuer: "https://as.example.com")),
+            (JSONRPCID.integer(-7), TokenGetResult(
+                accessToken: AccessToken("a\"b\\c\u{1}"), tokenType: "DPoP", expiresAt: nil, scopes: [],
+                resource: "https://mcp.example.com", issuer: "https://as.example.com/tenant")),
+            (JSONRPCID.string("r-\"1\"\n"), TokenGetResult(
+                accessToken: AccessToken(Self.awkwardText), expiresAt: Date(timeIntervalSince1970: 0), scopes: ["a", "b:c", "é"],
+                resource: "http://127.0.0.1:8080/mcp?x=1", issuer: "http://127.0.0.1:9000")),
+        ]
+    )
+    func directTokenAnswer(id: JSONRPCID, result: TokenGetResult) {
+        let generic = JSONRPCResponse(id: id, result: result).encodedLine()
+        #expect(result.encodedResponseLine(id: id) == generic)
     }
 
     @Test("envelope members come first, in a fixed order")

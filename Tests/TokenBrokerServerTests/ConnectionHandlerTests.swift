@@ -19,7 +19,7 @@ import TokenBrokerProtocol
         ConnectionHandler(
             peer: PeerIdentity(uid: 1000, pid: 42, executable: nil),
             immediateResponse: { request, _ in
-                request.method == .brokerInfo ? JSONRPCResponse(id: request.id, result: JSONValue.string("here")) : nil
+                request.method == .brokerInfo ? JSONRPCResponse(id: request.id, result: JSONValue.string("here")).encodedLine() : nil
             },
             submit: { submitted.requests.append($0) },
             requestsInFlightCap: cap)

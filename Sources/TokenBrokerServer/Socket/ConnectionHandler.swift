@@ -38,8 +38,8 @@ final class ConnectionHandler: ChannelDuplexHandler {
     struct StopReading: Sendable {}
 
     private let peer: PeerIdentity
-    /// The answer to a request that needs no waiting, else `nil` (``RequestDispatcher/immediateResponse(to:peer:)``).
-    private let immediateResponse: (JSONRPCRequest, PeerIdentity) -> JSONRPCResponse?
+    /// The answer (its line) to a request that needs no waiting, else `nil` (``RequestDispatcher/immediateResponse(to:peer:)``).
+    private let immediateResponse: (JSONRPCRequest, PeerIdentity) -> [UInt8]?
     /// Hands a request to the server's request tasks.
     private let submit: (WaitingRequest) -> Void
     private let activity: ConnectionActivity
@@ -62,7 +62,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
 
     init(
         peer: PeerIdentity,
-        immediateResponse: @escaping (JSONRPCRequest, PeerIdentity) -> JSONRPCResponse?,
+        immediateResponse: @escaping (JSONRPCRequest, PeerIdentity) -> [UInt8]?,
         submit: @escaping (WaitingRequest) -> Void,
         activity: ConnectionActivity = ConnectionActivity(),
         requestsInFlightCap: Int = BrokerSocketServer.requestsInFlightPerConnection
@@ -169,12 +169,12 @@ final class ConnectionHandler: ChannelDuplexHandler {
             case .line(let line):
                 switch ClientMessage(line: line) {
                 case .invalid(let response):
-                    answer(response, context: context)
+                    answer(response.encodedLine(), context: context)
                 case .notification:
                     continue  // Clients have no notifications to send; ignore them as JSON-RPC says.
                 case .request(let request):
-                    if let response = immediateResponse(request, peer) {
-                        answer(response, context: context)
+                    if let line = immediateResponse(request, peer) {
+                        answer(line, context: context)
                     } else if let replies {
                         requestsInFlight += 1
                         activity.onRequestStarted()
@@ -182,7 +182,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
                     }
                 }
             case .oversizedLine:
-                answer(JSONRPCResponse(id: nil, error: .lineTooLong), context: context)
+                answer(JSONRPCResponse(id: nil, error: .lineTooLong).encodedLine(), context: context)
                 endReading(context: context)
             }
         }
@@ -211,9 +211,9 @@ final class ConnectionHandler: ChannelDuplexHandler {
         }
     }
 
-    private func answer(_ response: JSONRPCResponse, context: ChannelHandlerContext) {
+    private func answer(_ line: [UInt8], context: ChannelHandlerContext) {
         // Written now, flushed once per read however many requests it held (pipelining).
-        context.write(wrapOutboundOut(context.channel.allocator.buffer(bytes: response.encodedLine())), promise: nil)
+        context.write(wrapOutboundOut(context.channel.allocator.buffer(bytes: line)), promise: nil)
         answeredSinceFlush = true
     }
 

@@ -75,10 +75,11 @@ struct RequestDispatcher: Sendable {
     /// covers the request, or `broker/info`. `nil` sends the request to ``respond(to:peer:notify:)``,
     /// which also explains invalid params. Runs on the connection's event loop: it takes
     /// two short locks and touches no actor, database or network.
-    func immediateResponse(to request: JSONRPCRequest, peer: PeerIdentity) -> JSONRPCResponse? {
+    /// Returns the answer's line.
+    func immediateResponse(to request: JSONRPCRequest, peer: PeerIdentity) -> [UInt8]? {
         switch request.method {
         case .brokerInfo:
-            return JSONRPCResponse(id: request.id, result: info)
+            return JSONRPCResponse(id: request.id, result: info).encodedLine()
         case .tokenGet:
             // Exact-scope tokens are held by the resource's session, not in the shared cache.
             guard let params = try? TokenGetParams(params: request.params), params.challenge == nil, params.status == nil,
@@ -88,7 +89,7 @@ struct RequestDispatcher: Sendable {
                     for: url, needed: needed, minimumValidity: TimeInterval(params.minValidSeconds), connection: peer.uses)
             else { return nil }
             audit.record(peer: peer, application: application, method: .tokenGet, resource: url.string, scopes: hit.scopes, outcome: .served)
-            return JSONRPCResponse(id: request.id, result: result(hit))
+            return result(hit).encodedResponseLine(id: request.id)
         default:
             return nil
         }
