@@ -23,6 +23,15 @@ import TokenBrokerCore
         }
     }
 
+    /// A long URL is parsed each time, not kept: the memory stays small however long
+    /// the URLs a client sends.
+    @Test func aLongURLIsNotRemembered() throws {
+        let resources = CanonicalResources()
+        let long = "https://mcp.example.com/" + String(repeating: "a", count: resources.longestRemembered)
+        #expect(try resources.canonical(long, policy: policy) == (try ResourceURI(long, policy: policy)))
+        #expect(resources.count == 0)
+    }
+
     @Test func everNewURLsStayWithinTheCapacity() throws {
         let resources = CanonicalResources()
         for index in 0..<(resources.capacity * 2 + 1) {

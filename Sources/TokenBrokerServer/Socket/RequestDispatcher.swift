@@ -74,7 +74,7 @@ struct RequestDispatcher: Sendable {
     /// The answer to `request` when it needs no waiting: a token held in memory that
     /// covers the request, or `broker/info`. `nil` sends the request to ``respond(to:peer:notify:)``,
     /// which also explains invalid params. Runs on the connection's event loop: it takes
-    /// two short locks and touches no actor, database or network.
+    /// a few short locks and touches no actor, database or network.
     /// Returns the answer's line.
     func immediateResponse(to request: JSONRPCRequest, peer: PeerIdentity) -> [UInt8]? {
         switch request.method {
@@ -293,16 +293,20 @@ extension Error {
 }
 
 /// The canonical ``ResourceURI`` of each resource URL a client sent, remembered. At most
-/// ``capacity`` are kept (a client sending ever new URLs empties it); refused URLs are
+/// ``capacity`` are kept (a client sending ever new URLs empties it), each at most
+/// ``longestRemembered`` bytes (longer ones, up to `HTTPURL`'s 8 KiB, are parsed every
+/// time), so a hostile client can make it hold a few megabytes at most; refused URLs are
 /// not kept, so each is refused with its reason.
 final class CanonicalResources: Sendable {
     let capacity = 1024
+    let longestRemembered = 1024
     private let known = Mutex<[String: ResourceURI]>([:])
 
     /// `ResourceURI(raw, policy:)`, remembered for `raw` (the policy is the daemon's, fixed).
     func canonical(_ raw: String, policy: TransportPolicy) throws(ResourceURIError) -> ResourceURI {
         if let url = known.withLock({ $0[raw] }) { return url }
         let url = try ResourceURI(raw, policy: policy)
+        guard raw.utf8.count <= longestRemembered else { return url }
         known.withLock { known in
             if known.count >= capacity { known.removeAll(keepingCapacity: true) }
             known[raw] = url
