@@ -207,12 +207,7 @@ package struct ResourceStateMachine: Sendable {
     ) -> ClientCredentialsEffect {
         switch answer {
         case .issued(let response):
-            // RFC 6749 §5.1: an omitted scope is the scope asked for.
-            let granted = response.scope ?? scopes
-            guard granted.hasSameMembers(as: scopes) else {
-                return .narrowed(.scopeUnattainable(.notNarrowed(
-                    scopes, why: "the authorization server answered with \(granted.isEmpty ? "no scope" : granted.spaceDelimited)")))
-            }
+            if let mismatch = Self.narrowingMismatch(response, asked: scopes) { return .narrowed(mismatch) }
             holdNarrowed(NarrowedToken(response, issuer: issuer, now: now), for: scopes, now: now)
             return .narrowed(nil)
         case .refused(let status, let error):
@@ -257,18 +252,11 @@ package struct ResourceStateMachine: Sendable {
     ) -> RefreshEffect {
         switch answer {
         case .issued(let response):
-            // RFC 6749 §5.1: an omitted scope is the scope asked for.
-            let granted = response.scope ?? scopes
-            let exact = granted.hasSameMembers(as: scopes)
+            let failure = Self.narrowingMismatch(response, asked: scopes)
+            if failure == nil { holdNarrowed(NarrowedToken(response, issuer: base.issuer, now: now), for: scopes, now: now) }
             var next = base
             next.refreshToken = response.refreshToken ?? base.refreshToken
             next.updatedAt = now
-            let token = NarrowedToken(response, issuer: base.issuer, now: now)
-            if exact { holdNarrowed(token, for: scopes, now: now) }
-            let failure: GrantFailure? =
-                exact
-                ? nil
-                : .scopeUnattainable(.notNarrowed(scopes, why: "the authorization server answered with \(granted.isEmpty ? "no scope" : granted.spaceDelimited)"))
             guard response.refreshToken != nil, response.refreshToken != sent else {
                 refresh = .idle
                 return failure.map(RefreshEffect.fail) ?? .done
@@ -283,6 +271,15 @@ package struct ResourceStateMachine: Sendable {
             return .fail(.scopeUnattainable(.notNarrowed(
                 scopes, why: "the authorization server refused to narrow the token (\(error?.description ?? "HTTP \(status)"))")))
         }
+    }
+
+    /// Why a token issued for exactly `asked` is not one, if it is not. RFC 6749 §5.1: an
+    /// omitted scope is the scope asked for.
+    private static func narrowingMismatch(_ response: TokenResponse, asked: ScopeSet) -> GrantFailure? {
+        let granted = response.scope ?? asked
+        guard !granted.hasSameMembers(as: asked) else { return nil }
+        return .scopeUnattainable(.notNarrowed(
+            asked, why: "the authorization server answered with \(granted.isEmpty ? "no scope" : granted.spaceDelimited)"))
     }
 
     /// The most exact-scope tokens held per resource: a client naming ever new subsets of
